@@ -1,0 +1,46 @@
+/**
+ * The one definition of Herald's single DynamoDB table. The CDK stack (lib/) and the embedded start-up
+ * (local/) both build the table from this object, so the two can never disagree on keys or indexes.
+ *
+ * Items (PK / SK):
+ *   ALERT#<id>    / HEAD                 the alert's head; GSI1 = ALERTS / <createdAt>#<id> lists alerts newest first
+ *   ALERT#<id>    / V#<000000n>          one version; GSI2 = UNPLANNED / <releasedAt> while its fan-out is not planned
+ *   RCPT#<id>     / <000000n>#<channel>#<recipient>   one delivery receipt
+ *   IDEM#<scope>  / <key>                idempotency record (TTL)
+ *   OUTBOX        / <at>#<providerId>    what a sandbox provider accepted; GSI1 = OUTBOXKEY#<idempotencyKey>
+ */
+export const TABLE_DEFINITION = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  /** Epoch seconds; DynamoDB deletes expired idempotency records. */
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+    { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  ],
+} as const;
+
+export type TableDefinition = typeof TABLE_DEFINITION;
+
+/** The CreateTable input for the embedded mode and tests (on-demand, all attributes projected). */
+export function createTableInput(tableName: string) {
+  const t = TABLE_DEFINITION;
+  const keyNames = [t.partitionKey, t.sortKey, ...t.globalSecondaryIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: keyNames.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+    KeySchema: [
+      { AttributeName: t.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: t.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: t.globalSecondaryIndexes.map((g) => ({
+      IndexName: g.indexName,
+      KeySchema: [
+        { AttributeName: g.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: g.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
+  };
+}

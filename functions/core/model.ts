@@ -1,0 +1,127 @@
+/**
+ * The domain's own types: what is stored and passed between the pure core and the adapters.
+ * No I/O here; adapters (DynamoDB, SQS, providers) translate to and from these.
+ */
+import type { AlertContent, Channel, MsgType } from '../../schemas/alert';
+import type { DeliveryStatus } from '../../schemas/delivery';
+
+export const ROLES = ['officer', 'supervisor', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is acting: a person (from the JWT) or a part of Herald itself (`system:sweeper`, `channel:x`). */
+export interface Actor {
+  id: string;
+  roles: readonly Role[];
+}
+
+/** How far the fan-out of one version has come. */
+export type DispatchStatus =
+  /** waiting for a second person (two-person rule) */
+  | 'held'
+  /** accepted, fan-out not yet planned: the sweeper re-dispatches these when they linger */
+  | 'pending'
+  /** receipts written and channel jobs queued */
+  | 'planned'
+  /** was held when a newer version replaced it; never goes out */
+  | 'superseded';
+
+export interface ApprovalRecord {
+  required: boolean;
+  approvedBy?: string | undefined;
+  approvedAt?: string | undefined;
+  note?: string | undefined;
+}
+
+/**
+ * One version of an alert. Its content (`content`, `msgType`, `references`, `author`, …) is written once
+ * and never rewritten; only the operational fields below the line change (approval, dispatch progress).
+ */
+export interface StoredVersion {
+  alertId: string;
+  version: number;
+  msgType: MsgType;
+  content: AlertContent;
+  /** CAP identifier of this version. */
+  identifier: string;
+  /** CAP `sent`: when the version was accepted, with an explicit offset. */
+  sent: string;
+  sender: string;
+  /** CAP references, "sender,identifier,sent" of each earlier version. */
+  references: string[];
+  note?: string | undefined;
+  author: string;
+  createdAt: string;
+  /** The Idempotency-Key of the request that created it, so a retried request recognises its own work. */
+  idempotencyKey?: string | undefined;
+  // ---- operational ----
+  approval: ApprovalRecord;
+  dispatchStatus: DispatchStatus;
+  /** When it was released for fan-out (creation, or approval). The sweeper looks for stale ones. */
+  releasedAt?: string | undefined;
+  plannedAt?: string | undefined;
+  receiptsPlanned?: number | undefined;
+  receiptsSettled?: number | undefined;
+}
+
+/** The alert's head: one item per alert for listing and to track the latest version number. */
+export interface AlertHead {
+  alertId: string;
+  createdAt: string;
+  updatedAt: string;
+  latestVersion: number;
+  author: string;
+}
+
+export interface ReceiptKey {
+  alertId: string;
+  version: number;
+  channel: Channel;
+  recipient: string;
+}
+
+/** One line of a receipt's own history: receipts carry their audit trail in the same item, so it can't drift. */
+export interface ReceiptEvent {
+  at: string;
+  actor: string;
+  status: DeliveryStatus;
+  attempt: number;
+  reason?: string | undefined;
+  providerMessageId?: string | undefined;
+}
+
+export interface Receipt extends ReceiptKey {
+  status: DeliveryStatus;
+  attempts: number;
+  providerMessageId?: string | undefined;
+  reason?: string | undefined;
+  /** A failure worth retrying later (a dead-lettered 5xx); a redrive may claim the receipt again. */
+  retryable?: boolean | undefined;
+  /** The last attempt ended without knowing whether the provider posted (timeout, crash mid-call). */
+  outcomeUnknown?: boolean | undefined;
+  nextAttemptAt?: string | undefined;
+  leaseId?: string | undefined;
+  leaseUntil?: string | undefined;
+  createdAt: string;
+  updatedAt: string;
+  history: ReceiptEvent[];
+}
+
+/** A stored idempotency record: the first request's fingerprint and, once finished, its response. */
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  requestHash: string;
+  /** The alert the request creates or changes, chosen before any write so a retry after a crash reuses it. */
+  alertId: string;
+  targetVersion?: number | undefined;
+  state: 'started' | 'done';
+  lockedUntil: string;
+  response?: StoredResponse | undefined;
+  expiresAt: number;
+}
+
+export interface StoredResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}

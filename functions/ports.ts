@@ -1,0 +1,182 @@
+/**
+ * The small interfaces the handlers are given. Each has one adapter for AWS and, where the embedded mode
+ * needs another, one for the machine; tests pass fakes or the real adapters against local servers.
+ */
+import type { Channel } from '../schemas/alert';
+import type { DeliveryStatus } from '../schemas/delivery';
+import type {
+  AlertHead,
+  ApprovalRecord,
+  IdempotencyRecord,
+  Receipt,
+  ReceiptKey,
+  StoredResponse,
+  StoredVersion,
+} from './core/model';
+
+// ---------------------------------------------------------------- store
+
+export interface Page<T> {
+  items: T[];
+  cursor?: string | undefined;
+}
+
+export interface AlertStore {
+  /** Writes a new version; `exists` when that version number is taken (the optimistic-concurrency check). */
+  putVersion(version: StoredVersion): Promise<'created' | 'exists'>;
+  /** Creates the head of a new alert; `exists` when it is already there (a retried create). */
+  createHead(head: AlertHead): Promise<'created' | 'exists'>;
+  /** Moves the head's latestVersion forward (never back). Idempotent. */
+  advanceHead(alertId: string, version: number, at: string): Promise<void>;
+  /** The head and every version, oldest first; undefined when there is no such alert. */
+  getAlert(alertId: string): Promise<{ head?: AlertHead | undefined; versions: StoredVersion[] } | undefined>;
+  getVersion(alertId: string, version: number): Promise<StoredVersion | undefined>;
+  /** Alerts newest first, each with its latest version. */
+  listAlerts(options: { limit: number; cursor?: string | undefined }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>>;
+  /** held → pending, recording who approved; `not-held` when it was not waiting (already approved, superseded). */
+  approveVersion(alertId: string, version: number, approval: ApprovalRecord, at: string): Promise<'approved' | 'not-held'>;
+  /** held → superseded, when a newer version replaces one that never went out. */
+  supersedeVersion(alertId: string, version: number): Promise<void>;
+  /** pending → planned with the number of receipts the fan-out made. Idempotent. */
+  markPlanned(alertId: string, version: number, receiptsPlanned: number, at: string): Promise<void>;
+  /** Counts receipts of a version that reached a final status (drives the alert's `sent` state). */
+  countSettled(alertId: string, version: number, count: number): Promise<void>;
+  /** Versions released for fan-out before `releasedBefore` that are still not planned. */
+  findUnplanned(releasedBefore: string, limit: number): Promise<{ alertId: string; version: number }[]>;
+}
+
+export type ClaimResult =
+  /** This worker holds the receipt until `leaseUntil`; `previous` is what it was (to spot an unknown outcome). */
+  | { kind: 'claimed'; receipt: Receipt; previous: Receipt }
+  /** Another worker holds a live lease, or a retry is not yet due. */
+  | { kind: 'busy'; receipt: Receipt }
+  /** Nothing left to do: the receipt is final. */
+  | { kind: 'done'; receipt: Receipt }
+  | { kind: 'missing' };
+
+export interface ReceiptOutcome {
+  status: Exclude<DeliveryStatus, 'queued' | 'sending'>;
+  at: string;
+  actor: string;
+  providerMessageId?: string | undefined;
+  reason?: string | undefined;
+  retryable?: boolean | undefined;
+  outcomeUnknown?: boolean | undefined;
+  nextAttemptAt?: string | undefined;
+}
+
+export interface ReceiptStore {
+  /** Writes `queued` receipts that do not exist yet (never overwrites); answers how many were new. */
+  createReceipts(receipts: ReceiptKey[], at: string): Promise<number>;
+  /** Takes the receipt for one attempt, if it is queued, due for retry, or abandoned by a dead worker. */
+  claim(key: ReceiptKey, lease: { leaseId: string; leaseUntil: string; now: string; actor: string }): Promise<ClaimResult>;
+  /** Records how the attempt ended, if this worker still holds the lease; false when it does not. */
+  record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean>;
+  get(key: ReceiptKey): Promise<Receipt | undefined>;
+  /** Every receipt of an alert, by version, channel and recipient. */
+  listForAlert(alertId: string): Promise<Receipt[]>;
+}
+
+export type BeginResult = { kind: 'started'; record: IdempotencyRecord } | { kind: 'existing'; record: IdempotencyRecord };
+
+export interface IdempotencyStore {
+  /** Starts a request under a key, or returns the record already there (a replay, or one still running). */
+  begin(record: IdempotencyRecord, now: string): Promise<BeginResult>;
+  complete(scope: string, key: string, response: StoredResponse): Promise<void>;
+}
+
+// ---------------------------------------------------------------- queues
+
+/** Logical queue names; the adapter maps them to URLs (SQS) or to embedded queues. */
+export type QueueName = 'dispatch' | `channel-${Channel}`;
+export const channelQueue = (channel: Channel): QueueName => `channel-${channel}`;
+
+export interface OutgoingMessage {
+  /** Unique within one send call; used to report per-message failures. */
+  id: string;
+  body: string;
+  delaySeconds?: number | undefined;
+}
+
+export interface QueuePort {
+  /** Sends messages in batches of up to 10; throws if any message could not be sent after retries. */
+  send(queue: QueueName, messages: OutgoingMessage[]): Promise<void>;
+  /** Postpones redelivery of a received message (SQS ChangeMessageVisibility), to back off a retry. */
+  changeVisibility(queue: QueueName, receiptHandle: string, seconds: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- providers
+
+/** What a channel handler hands a provider: one rendered message for one recipient. */
+export interface OutboundMessage {
+  channel: Channel;
+  alertId: string;
+  version: number;
+  recipient: string;
+  text: string;
+  /** The provider's id of the previous post of the same alert to the same recipient, to reply or thread. */
+  inReplyTo?: string | undefined;
+  image?: { url: string; alt?: string | undefined } | undefined;
+  /** Stable for (alert, version, channel, recipient): lets a provider that supports it deduplicate or look up. */
+  idempotencyKey: string;
+  /** Exercise and Test alerts: the provider must not reach the public. */
+  test: boolean;
+}
+
+export interface ProviderAccepted {
+  providerMessageId: string;
+}
+
+/** A provider failure, classified: what the channel handler does next depends only on `kind`. */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: 'retryable' | 'permanent' | 'unknown-outcome',
+    readonly reason: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface ChannelProvider {
+  readonly channel: Channel;
+  /** `sandbox` for the recording provider, `real` for one that reaches the public. */
+  readonly mode: 'real' | 'sandbox';
+  /** Posts; resolves with the provider's id or throws a ProviderError (anything else counts as unknown outcome). */
+  send(message: OutboundMessage, signal: AbortSignal): Promise<ProviderAccepted>;
+  /**
+   * Finds an earlier post by idempotency key, for when an attempt's outcome was lost. Providers that cannot
+   * look up leave this out, and the channel's policy decides (see functions/core/delivery-policy.ts).
+   */
+  lookup?(idempotencyKey: string): Promise<ProviderAccepted | undefined>;
+}
+
+// ---------------------------------------------------------------- sandbox outbox
+
+export interface OutboxItem {
+  channel: Channel;
+  alertId: string;
+  version: number;
+  recipient: string;
+  text: string;
+  providerMessageId: string;
+  inReplyTo?: string | undefined;
+  image?: { url: string } | undefined;
+  at: string;
+  idempotencyKey: string;
+}
+
+export interface OutboxStore {
+  append(item: OutboxItem): Promise<void>;
+  /** Newest first. */
+  list(filter: { channel?: Channel | undefined; alertId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<Page<OutboxItem> & { total: number }>;
+  findByIdempotencyKey(key: string): Promise<OutboxItem | undefined>;
+}
+
+// ---------------------------------------------------------------- time
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,305 @@
+/**
+ * The alert as the API speaks it: CAP 1.2 in spirit, field names in camelCase.
+ * These schemas are the single source of truth for request validation, the response shapes and the
+ * OpenAPI document served at /v1/openapi.json (see schemas/openapi.ts).
+ */
+import { z } from 'zod';
+
+export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+export const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
+export type Channel = z.infer<typeof Channel>;
+
+/** CAP `status`, less System and Draft which are not for the public channels Herald feeds. */
+export const AlertStatus = z.enum(['Actual', 'Exercise', 'Test']);
+export const Category = z.enum([
+  'Geo',
+  'Met',
+  'Safety',
+  'Security',
+  'Rescue',
+  'Fire',
+  'Health',
+  'Env',
+  'Transport',
+  'Infra',
+  'CBRNE',
+  'Other',
+]);
+export const Urgency = z.enum(['Immediate', 'Expected', 'Future', 'Past', 'Unknown']);
+export const Severity = z.enum(['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown']);
+export type Severity = z.infer<typeof Severity>;
+export const Certainty = z.enum(['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown']);
+export const MsgType = z.enum(['Alert', 'Update', 'Cancel']);
+export type MsgType = z.infer<typeof MsgType>;
+
+/** Printable text: no control characters other than tab and newline, trimmed of nothing (officers' line breaks matter). */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), 'must not contain control characters')
+    .refine((s) => s.trim().length > 0, 'must not be blank');
+
+const isLanguageTag = (tag: string): boolean => {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag);
+  } catch {
+    return false;
+  }
+};
+export const LanguageTag = z
+  .string()
+  .max(35)
+  .refine(isLanguageTag, 'must be a BCP 47 language tag such as "en-US" or "ca"');
+
+const httpsUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+  .max(2048, 'must be at most 2048 characters');
+
+const latitude = z.number().min(-90).max(90);
+const longitude = z.number().min(-180).max(180);
+export const Point = z.tuple([latitude, longitude]).meta({ description: '[latitude, longitude] in WGS 84' });
+
+/** CAP writes polygons as "lat,lon lat,lon …"; the API accepts that or an array of points, and answers with points. */
+const capPointList = z
+  .string()
+  .max(100_000)
+  .transform((s, ctx) => {
+    const points = s
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split(',').map(Number));
+    if (points.some((p) => p.length !== 2 || p.some((n) => !Number.isFinite(n)))) {
+      ctx.addIssue({ code: 'custom', message: 'must be "lat,lon" pairs separated by spaces' });
+      return z.NEVER;
+    }
+    return points as [number, number][];
+  })
+  .pipe(z.array(Point));
+
+export const Polygon = z
+  .union([z.array(Point), capPointList])
+  .pipe(
+    z
+      .array(Point)
+      .min(4, 'a polygon needs at least 4 points (the first repeated as the last)')
+      .max(1000, 'a polygon may have at most 1000 points'),
+  )
+  .refine((pts) => {
+    const first = pts[0];
+    const last = pts[pts.length - 1];
+    return first !== undefined && last !== undefined && first[0] === last[0] && first[1] === last[1];
+  }, 'a polygon must be closed: its last point must equal its first')
+  .meta({ description: 'closed ring of at least 4 points, as [[lat, lon], …] or CAP\'s "lat,lon lat,lon …"' });
+
+export const Circle = z.strictObject({
+  center: Point,
+  radiusKm: z.number().positive('must be greater than 0').max(20_000),
+});
+
+export const ZoneId = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a zone id: lower-case letters, digits and hyphens')
+  .max(64);
+
+export const Area = z
+  .strictObject({
+    zone: ZoneId.optional(),
+    areaDesc: text(500).optional(),
+    polygon: Polygon.optional(),
+    circle: Circle.optional(),
+  })
+  .refine((a) => a.zone !== undefined || a.areaDesc !== undefined, {
+    message: 'an area needs a zone or an areaDesc',
+    path: ['areaDesc'],
+  });
+export type Area = z.infer<typeof Area>;
+
+export const Image = z.union([
+  httpsUrl.transform((url) => ({ url })),
+  z.strictObject({ url: httpsUrl, alt: text(1000).optional() }),
+]);
+
+/** The text fields that can be said in another language. */
+export const Translation = z.strictObject({
+  language: LanguageTag,
+  event: text(100).optional(),
+  headline: text(160),
+  description: text(8000),
+  instruction: text(4000).optional(),
+});
+export type Translation = z.infer<typeof Translation>;
+
+const futureDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset' });
+
+const draftFields = {
+  status: AlertStatus,
+  category: Category,
+  event: text(100),
+  urgency: Urgency,
+  severity: Severity,
+  certainty: Certainty,
+  headline: text(160),
+  description: text(8000),
+  instruction: text(4000).optional(),
+  language: LanguageTag,
+  translations: z.array(Translation).max(10, 'at most 10 translations').optional(),
+  areas: z.array(Area).max(50, 'at most 50 areas').optional(),
+  channels: z.array(Channel).min(1, 'name at least one channel'),
+  expires: futureDateTime.optional(),
+  web: httpsUrl.optional(),
+  contact: text(500).optional(),
+  image: Image.optional(),
+};
+
+const noDuplicateChannels = (channels: readonly string[]) => new Set(channels).size === channels.length;
+
+function checkTranslations(
+  d: { language: string; translations?: Translation[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set([d.language.toLowerCase()]);
+  d.translations?.forEach((t, i) => {
+    const tag = t.language.toLowerCase();
+    if (seen.has(tag))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['translations', i, 'language'],
+        message: 'each language may appear once, and not repeat the alert language',
+      });
+    seen.add(tag);
+  });
+}
+
+/** Body of POST /v1/alerts and POST /v1/alerts/preview. */
+export const AlertDraft = z
+  .strictObject(draftFields)
+  .superRefine((d, ctx) => {
+    if (!noDuplicateChannels(d.channels))
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'each channel may appear once' });
+    checkTranslations(d, ctx);
+  })
+  .meta({ id: 'AlertDraft' });
+export type AlertDraft = z.infer<typeof AlertDraft>;
+
+/** The content every stored version holds: the draft, normalised (image as an object, areas and translations as arrays). */
+export type AlertContent = Omit<AlertDraft, 'image' | 'translations' | 'areas'> & {
+  image?: { url: string; alt?: string | undefined } | undefined;
+  translations: Translation[];
+  areas: Area[];
+};
+
+/**
+ * Body of POST /v1/alerts/{id}/updates: JSON merge-patch (RFC 7396) over the fields an update may change.
+ * `null` removes an optional field. Status and category are not here: an exercise does not become real by update.
+ */
+export const UpdatePatch = z
+  .strictObject({
+    event: text(100).optional(),
+    urgency: Urgency.optional(),
+    severity: Severity.optional(),
+    certainty: Certainty.optional(),
+    headline: text(160).optional(),
+    description: text(8000).optional(),
+    instruction: text(4000).nullable().optional(),
+    translations: z.array(Translation).max(10).nullable().optional(),
+    areas: z.array(Area).max(50).nullable().optional(),
+    channels: z.array(Channel).min(1, 'name at least one channel').optional(),
+    expires: futureDateTime.nullable().optional(),
+    web: httpsUrl.nullable().optional(),
+    contact: text(500).nullable().optional(),
+    image: Image.nullable().optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, 'an update must change at least one field')
+  .refine((p) => p.channels === undefined || noDuplicateChannels(p.channels), {
+    message: 'each channel may appear once',
+    path: ['channels'],
+  })
+  .meta({ id: 'UpdatePatch' });
+export type UpdatePatch = z.infer<typeof UpdatePatch>;
+
+export const CancelBody = z
+  .strictObject({
+    reason: text(500).optional(),
+    description: text(8000).optional(),
+  })
+  .meta({ id: 'CancelBody' });
+export type CancelBody = z.infer<typeof CancelBody>;
+
+export const ApproveBody = z.strictObject({ note: text(1000).optional() }).meta({ id: 'ApproveBody' });
+export type ApproveBody = z.infer<typeof ApproveBody>;
+
+export const AlertState = z.enum(['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired']);
+export type AlertState = z.infer<typeof AlertState>;
+export const VersionState = z.enum(['pending-approval', 'superseded', 'dispatching', 'sent']);
+export type VersionState = z.infer<typeof VersionState>;
+
+const isoDateTime = z.string().meta({ format: 'date-time' });
+
+export const Approval = z.object({
+  required: z.boolean(),
+  approvedBy: z.string().optional(),
+  approvedAt: isoDateTime.optional(),
+  note: z.string().optional(),
+});
+
+/** One immutable version as GET /v1/alerts/{id}/versions/{n} returns it. */
+export const AlertVersion = z
+  .object({
+    ...draftFields,
+    image: z.object({ url: z.string(), alt: z.string().optional() }).optional(),
+    translations: z.array(Translation),
+    areas: z.array(
+      z.object({
+        zone: z.string().optional(),
+        areaDesc: z.string().optional(),
+        polygon: z.array(Point).optional(),
+        circle: Circle.optional(),
+      }),
+    ),
+    expires: isoDateTime.optional(),
+    id: z.string(),
+    version: z.number().int().positive(),
+    identifier: z.string().meta({ description: 'CAP identifier of this version' }),
+    msgType: MsgType,
+    sent: isoDateTime,
+    sender: z.string(),
+    references: z.array(z.string()).meta({ description: 'CAP references: "sender,identifier,sent" of each earlier version' }),
+    note: z.string().optional().meta({ description: 'CAP note: the reason given for a cancel' }),
+    author: z.string(),
+    approval: Approval,
+    state: VersionState,
+  })
+  .meta({ id: 'AlertVersion' });
+export type AlertVersion = z.infer<typeof AlertVersion>;
+
+export const VersionSummary = z
+  .object({
+    version: z.number().int().positive(),
+    msgType: MsgType,
+    sent: isoDateTime,
+    author: z.string(),
+    headline: z.string(),
+    state: VersionState,
+  })
+  .meta({ id: 'VersionSummary' });
+
+/** An alert: its current version's fields at top level, the alert's state, and every version in short. */
+export const Alert = AlertVersion.omit({ state: true })
+  .extend({
+    state: AlertState,
+    createdAt: isoDateTime,
+    updatedAt: isoDateTime,
+    versions: z.array(VersionSummary),
+  })
+  .meta({ id: 'Alert' });
+export type Alert = z.infer<typeof Alert>;
+
+export const AlertList = z
+  .object({
+    items: z.array(Alert.omit({ versions: true })),
+    cursor: z.string().optional().meta({ description: 'pass as ?cursor= for the next page; absent on the last' }),
+  })
+  .meta({ id: 'AlertList' });

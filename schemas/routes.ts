@@ -1,0 +1,41 @@
+/**
+ * Every HTTP route Herald answers, in one table: the api handler's router, the embedded server's
+ * authorizer and the CDK stack's API Gateway routes are all built from it.
+ */
+import type { Role } from '../functions/core/model';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteSpec {
+  operationId: string;
+  method: HttpMethod;
+  /** API Gateway path syntax: `{id}` is one segment. */
+  path: string;
+  /** `public`: no token; `jwt`: a valid token whose groups include one of `roles`. */
+  auth: 'public' | 'jwt';
+  roles: readonly Role[];
+  /** Routes that exist only in the embedded mode (the sandbox); CDK does not deploy them. */
+  embeddedOnly?: boolean;
+  summary: string;
+}
+
+const ALL: readonly Role[] = ['officer', 'supervisor', 'auditor'];
+
+export const ROUTES = [
+  { operationId: 'health', method: 'GET', path: '/healthz', auth: 'public', roles: [], summary: 'Liveness' },
+  { operationId: 'openapi', method: 'GET', path: '/v1/openapi.json', auth: 'public', roles: [], summary: 'This API as OpenAPI 3.1' },
+  { operationId: 'createAlert', method: 'POST', path: '/v1/alerts', auth: 'jwt', roles: ['officer'], summary: 'Create an alert' },
+  { operationId: 'listAlerts', method: 'GET', path: '/v1/alerts', auth: 'jwt', roles: ALL, summary: 'List alerts, newest first' },
+  { operationId: 'previewAlert', method: 'POST', path: '/v1/alerts/preview', auth: 'jwt', roles: ['officer'], summary: 'Render a draft for every channel without storing it' },
+  { operationId: 'getAlert', method: 'GET', path: '/v1/alerts/{id}', auth: 'jwt', roles: ALL, summary: 'An alert with its current version' },
+  { operationId: 'getVersion', method: 'GET', path: '/v1/alerts/{id}/versions/{n}', auth: 'jwt', roles: ALL, summary: 'One immutable version' },
+  { operationId: 'updateAlert', method: 'POST', path: '/v1/alerts/{id}/updates', auth: 'jwt', roles: ['officer'], summary: 'Issue an update (new version, msgType Update)' },
+  { operationId: 'cancelAlert', method: 'POST', path: '/v1/alerts/{id}/cancel', auth: 'jwt', roles: ['officer', 'supervisor'], summary: 'Cancel (new version, msgType Cancel)' },
+  { operationId: 'approveAlert', method: 'POST', path: '/v1/alerts/{id}/approve', auth: 'jwt', roles: ['supervisor'], summary: 'Release a version held for approval' },
+  { operationId: 'listDeliveries', method: 'GET', path: '/v1/alerts/{id}/deliveries', auth: 'jwt', roles: ALL, summary: 'Delivery receipts with totals; ?format=csv' },
+  { operationId: 'getAudit', method: 'GET', path: '/v1/alerts/{id}/audit', auth: 'jwt', roles: ['supervisor', 'auditor'], summary: 'Every change to the alert: who, when, what' },
+  { operationId: 'sandboxOutbox', method: 'GET', path: '/v1/sandbox/outbox', auth: 'public', roles: [], embeddedOnly: true, summary: 'What the sandbox providers accepted, newest first' },
+  { operationId: 'sandboxFaults', method: 'PUT', path: '/v1/sandbox/faults', auth: 'public', roles: [], embeddedOnly: true, summary: 'Make sandbox providers fail their next calls' },
+] as const satisfies readonly RouteSpec[];
+
+export type OperationId = (typeof ROUTES)[number]['operationId'];
