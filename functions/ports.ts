@@ -58,6 +58,8 @@ export interface ReceiptOutcome {
   status: Exclude<DeliveryStatus, 'queued' | 'sending'>;
   at: string;
   actor: string;
+  /** The attempt this outcome ends (the claimed receipt's `attempts`), for the receipt's history. */
+  attempt: number;
   providerMessageId?: string | undefined;
   reason?: string | undefined;
   retryable?: boolean | undefined;
@@ -68,7 +70,11 @@ export interface ReceiptOutcome {
 export interface ReceiptStore {
   /** Writes `queued` receipts that do not exist yet (never overwrites); answers how many were new. */
   createReceipts(receipts: ReceiptKey[], at: string): Promise<number>;
-  /** Takes the receipt for one attempt, if it is queued, due for retry, or abandoned by a dead worker. */
+  /**
+   * Takes the receipt for one attempt (status `sending`, attempts + 1, a lease), if it is queued, due for retry,
+   * abandoned by a dead worker (lease over), or failed-but-retryable (a dead-letter redrive). Appends no history:
+   * `record` appends the attempt's outcome.
+   */
   claim(key: ReceiptKey, lease: { leaseId: string; leaseUntil: string; now: string; actor: string }): Promise<ClaimResult>;
   /** Records how the attempt ended, if this worker still holds the lease; false when it does not. */
   record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean>;
