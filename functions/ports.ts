@@ -32,9 +32,17 @@ export interface AlertStore {
   getAlert(alertId: string): Promise<{ head?: AlertHead | undefined; versions: StoredVersion[] } | undefined>;
   getVersion(alertId: string, version: number): Promise<StoredVersion | undefined>;
   /** Alerts newest first, each with its latest version. */
-  listAlerts(options: { limit: number; cursor?: string | undefined }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>>;
+  listAlerts(options: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>>;
   /** held → pending, recording who approved; `not-held` when it was not waiting (already approved, superseded). */
-  approveVersion(alertId: string, version: number, approval: ApprovalRecord, at: string): Promise<'approved' | 'not-held'>;
+  approveVersion(
+    alertId: string,
+    version: number,
+    approval: ApprovalRecord,
+    at: string,
+  ): Promise<'approved' | 'not-held'>;
   /** held → superseded, when a newer version replaces one that never went out. */
   supersedeVersion(alertId: string, version: number): Promise<void>;
   /** pending → planned with the number of receipts the fan-out made. Idempotent. */
@@ -75,7 +83,10 @@ export interface ReceiptStore {
    * abandoned by a dead worker (lease over), or failed-but-retryable (a dead-letter redrive). Appends no history:
    * `record` appends the attempt's outcome.
    */
-  claim(key: ReceiptKey, lease: { leaseId: string; leaseUntil: string; now: string; actor: string }): Promise<ClaimResult>;
+  claim(
+    key: ReceiptKey,
+    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
+  ): Promise<ClaimResult>;
   /** Records how the attempt ended, if this worker still holds the lease; false when it does not. */
   record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean>;
   get(key: ReceiptKey): Promise<Receipt | undefined>;
@@ -83,7 +94,9 @@ export interface ReceiptStore {
   listForAlert(alertId: string): Promise<Receipt[]>;
 }
 
-export type BeginResult = { kind: 'started'; record: IdempotencyRecord } | { kind: 'existing'; record: IdempotencyRecord };
+export type BeginResult =
+  | { kind: 'started'; record: IdempotencyRecord }
+  | { kind: 'existing'; record: IdempotencyRecord };
 
 export interface IdempotencyStore {
   /** Starts a request under a key, or returns the record already there (a replay, or one still running). */
@@ -176,7 +189,12 @@ export interface OutboxItem {
 export interface OutboxStore {
   append(item: OutboxItem): Promise<void>;
   /** Newest first. */
-  list(filter: { channel?: Channel | undefined; alertId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<Page<OutboxItem> & { total: number }>;
+  list(filter: {
+    channel?: Channel | undefined;
+    alertId?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<OutboxItem> & { total: number }>;
   findByIdempotencyKey(key: string): Promise<OutboxItem | undefined>;
 }
 

@@ -2,18 +2,33 @@
 import { z } from 'zod';
 import { Channel } from './alert';
 
-export const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'retrying', 'unknown'] as const;
+export const DELIVERY_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'failed',
+  'retrying',
+  'unknown',
+] as const;
 export const DeliveryStatus = z.enum(DELIVERY_STATUSES).meta({ id: 'DeliveryStatus' });
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
 /** Statuses after which the fan-out of a receipt is over (a `sent` may still become `delivered` or `failed` by callback). */
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['sent', 'delivered', 'failed', 'unknown']);
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
+  'sent',
+  'delivered',
+  'failed',
+  'unknown',
+]);
 
 export const Delivery = z
   .object({
     version: z.number().int().positive(),
     channel: Channel,
-    recipient: z.string().meta({ description: 'the account for social channels; a masked number or address otherwise' }),
+    recipient: z
+      .string()
+      .meta({ description: 'the account for social channels; a masked number or address otherwise' }),
     status: DeliveryStatus,
     attempts: z.number().int().nonnegative(),
     providerMessageId: z.string().optional(),

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 
 export const FieldError = z.object({
-  path: z.string().meta({ description: 'JSON Pointer (RFC 6901) to the offending field, "" for the body itself' }),
+  path: z
+    .string()
+    .meta({ description: 'JSON Pointer (RFC 6901) to the offending field, "" for the body itself' }),
   message: z.string(),
 });
 export type FieldError = z.infer<typeof FieldError>;

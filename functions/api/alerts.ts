@@ -1,0 +1,489 @@
+/**
+ * The alert operations behind the HTTP routes. Each reads, lets the pure core decide, and writes with
+ * conditions; the version item is the serialization point (a version number can be written once).
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from '../../schemas/alert';
+import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
+import {
+  cancelAlert,
+  newAlert,
+  toApiAlert,
+  toApiVersion,
+  updateAlert,
+  type VersionContext,
+} from '../core/alerts';
+import {
+  conflict,
+  forbidden,
+  notFound,
+  preconditionFailed,
+  preconditionRequired,
+  validationFailed,
+} from '../core/errors';
+import type { Actor, Receipt, StoredVersion } from '../core/model';
+import type { AlertStore, Clock, IdempotencyStore, QueuePort, ReceiptStore } from '../ports';
+import type { HeraldConfig } from '../shared/config';
+import type { LoggerLike } from '../shared/logger';
+import { maskRecipient } from '../shared/mask';
+import {
+  type ApiResult,
+  etag,
+  fieldErrors,
+  header,
+  ifMatchSatisfied,
+  json,
+  parseWith,
+  readBodyObject,
+} from './http';
+import { idempotencyKeyOf, idempotent } from './idempotency';
+
+export interface ApiDeps {
+  store: AlertStore & ReceiptStore & IdempotencyStore;
+  queue: QueuePort;
+  config: HeraldConfig;
+  clock: Clock;
+  newId: () => string;
+  logger: LoggerLike;
+}
+
+export interface OperationInput {
+  event: APIGatewayProxyEventV2;
+  actor: Actor;
+  params: Record<string, string>;
+}
+
+const ALERT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+async function loadVersions(deps: ApiDeps, id: string | undefined): Promise<StoredVersion[]> {
+  if (!id || !ALERT_ID.test(id)) throw notFound(`There is no alert ${JSON.stringify(id ?? '')}.`);
+  const found = await deps.store.getAlert(id);
+  if (!found || found.versions.length === 0) throw notFound(`There is no alert ${id}.`);
+  return found.versions;
+}
+
+const latest = (versions: StoredVersion[]) => versions[versions.length - 1]!;
+
+function versionContext(
+  deps: ApiDeps,
+  alertId: string,
+  actor: Actor,
+  now: Date,
+  ownKey?: string,
+): VersionContext {
+  return {
+    alertId,
+    actor,
+    now,
+    sender: deps.config.sender,
+    approvalSeverities: deps.config.approvalSeverities,
+    idempotencyKey: ownKey,
+  };
+}
+
+/**
+ * Queues the version's fan-out. If the queue cannot be reached the version is still safe: it is stored as
+ * released-but-unplanned, and the sweeper dispatches it within a minute (invariant 1).
+ */
+async function dispatch(deps: ApiDeps, version: StoredVersion): Promise<void> {
+  if (version.dispatchStatus !== 'pending') return;
+  try {
+    await deps.queue.send('dispatch', [
+      {
+        id: `${version.alertId}-${version.version}`,
+        body: JSON.stringify({ alertId: version.alertId, version: version.version }),
+      },
+    ]);
+  } catch (error) {
+    deps.logger.warn('dispatch queue unavailable; the sweeper will dispatch this version', {
+      alertId: version.alertId,
+      version: version.version,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+function alertResult(status: number, versions: StoredVersion[], now: Date, location?: string): ApiResult {
+  const last = latest(versions);
+  return json(status, toApiAlert(versions, now), {
+    etag: etag(last.version),
+    ...(location ? { location } : {}),
+  });
+}
+
+/** Writes a new version after the current `versions`; a concurrent writer that got there first → 412. */
+async function storeNextVersion(
+  deps: ApiDeps,
+  versions: StoredVersion[],
+  next: StoredVersion,
+): Promise<StoredVersion[]> {
+  if ((await deps.store.putVersion(next)) === 'exists')
+    throw preconditionFailed(
+      `Version ${next.version} was written by someone else a moment ago; read the alert again and retry.`,
+    );
+  const previous = latest(versions);
+  // A held version that never went out is replaced, not released later behind the newer one's back.
+  if (previous.dispatchStatus === 'held')
+    await deps.store.supersedeVersion(previous.alertId, previous.version);
+  await deps.store.advanceHead(next.alertId, next.version, next.createdAt);
+  const updated = versions.map((v) =>
+    v === previous && v.dispatchStatus === 'held' ? { ...v, dispatchStatus: 'superseded' as const } : v,
+  );
+  return [...updated, next];
+}
+
+/** A retried request whose first attempt already wrote its version answers with that version. */
+const ownVersion = (versions: StoredVersion[], ownKey: string | undefined) =>
+  ownKey === undefined ? undefined : versions.find((v) => v.idempotencyKey === ownKey);
+
+// ---------------------------------------------------------------- operations
+
+export async function createAlert(deps: ApiDeps, { event, actor }: OperationInput): Promise<ApiResult> {
+  const body = readBodyObject(event);
+  const draft = parseWith(AlertDraft, body);
+  const key = idempotencyKeyOf(event);
+  const now = deps.clock.now();
+  return idempotent(
+    deps.store,
+    key,
+    { actor, operation: 'createAlert', path: '/v1/alerts', body, now, newAlertId: deps.newId },
+    async (alertId, ownKey) => {
+      const v1 = newAlert(draft, versionContext(deps, alertId, actor, now, ownKey));
+      await deps.store.createHead({
+        alertId,
+        createdAt: v1.createdAt,
+        updatedAt: v1.createdAt,
+        latestVersion: 1,
+        author: actor.id,
+      });
+      if ((await deps.store.putVersion(v1)) === 'exists') {
+        // Only a retry of this very request can find its own id taken (ids are random otherwise).
+        const existing = await loadVersions(deps, alertId);
+        if (!ownVersion(existing, ownKey)) throw conflict('This alert id is already taken.');
+        await dispatch(deps, existing[0]!);
+        return alertResult(201, existing, now, `/v1/alerts/${alertId}`);
+      }
+      deps.logger.info('alert created', {
+        alertId,
+        severity: v1.content.severity,
+        held: v1.dispatchStatus === 'held',
+      });
+      await dispatch(deps, v1);
+      return alertResult(201, [v1], now, `/v1/alerts/${alertId}`);
+    },
+  );
+}
+
+export async function getAlert(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
+  const versions = await loadVersions(deps, params.id);
+  return alertResult(200, versions, deps.clock.now());
+}
+
+const VersionNumber = z.coerce.number().int().positive().max(1_000_000);
+
+export async function getVersion(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
+  const n = VersionNumber.safeParse(params.n);
+  if (!n.success || !/^\d+$/.test(params.n ?? ''))
+    throw notFound(`There is no version ${JSON.stringify(params.n ?? '')}.`);
+  const versions = await loadVersions(deps, params.id);
+  const found = versions.find((v) => v.version === n.data);
+  if (!found) throw notFound(`Alert ${params.id} has no version ${n.data}.`);
+  return json(200, toApiVersion(found, found === latest(versions)), { etag: etag(found.version) });
+}
+
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(2048).optional(),
+});
+
+export async function listAlerts(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
+  const parsed = ListQuery.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success)
+    throw validationFailed(fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` })));
+  const now = deps.clock.now();
+  let page: Awaited<ReturnType<AlertStore['listAlerts']>>;
+  try {
+    page = await deps.store.listAlerts(parsed.data);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidCursorError')
+      throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
+    throw error;
+  }
+  const items = page.items.map(({ latest: v }) => {
+    const { versions: _omitted, ...summary } = toApiAlert([v], now);
+    return summary;
+  });
+  return json(200, { items, ...(page.cursor ? { cursor: page.cursor } : {}) });
+}
+
+function checkIfMatch(event: APIGatewayProxyEventV2, current: StoredVersion, required: boolean): void {
+  const ifMatch = header(event, 'if-match');
+  if (ifMatch === undefined) {
+    if (required)
+      throw preconditionRequired(
+        `Send If-Match: "${current.version}" (the ETag of the version you are updating).`,
+      );
+    return;
+  }
+  if (!ifMatchSatisfied(ifMatch, current.version))
+    throw preconditionFailed(
+      `The alert is at version ${current.version}, not ${ifMatch}; read it again and retry.`,
+    );
+}
+
+export async function updateAlertOp(
+  deps: ApiDeps,
+  { event, actor, params }: OperationInput,
+): Promise<ApiResult> {
+  const body = readBodyObject(event);
+  const patch = parseWith(UpdatePatch, body);
+  const key = idempotencyKeyOf(event);
+  const now = deps.clock.now();
+  const versions = await loadVersions(deps, params.id);
+  const alertId = latest(versions).alertId;
+  return idempotent(
+    deps.store,
+    key,
+    {
+      actor,
+      operation: 'updateAlert',
+      path: `/v1/alerts/${alertId}/updates`,
+      body,
+      now,
+      newAlertId: () => alertId,
+    },
+    async (_id, ownKey) => {
+      const mine = ownVersion(versions, ownKey);
+      if (mine) return alertResult(201, versions, now, `/v1/alerts/${alertId}/versions/${mine.version}`);
+      const current = latest(versions);
+      if (current.msgType === 'Cancel')
+        throw conflict(`Alert ${alertId} was cancelled; it takes no updates.`);
+      checkIfMatch(event, current, true);
+      const next = updateAlert(versions, patch, versionContext(deps, alertId, actor, now, ownKey));
+      const all = await storeNextVersion(deps, versions, next);
+      deps.logger.info('alert updated', {
+        alertId,
+        version: next.version,
+        held: next.dispatchStatus === 'held',
+      });
+      await dispatch(deps, next);
+      return alertResult(201, all, now, `/v1/alerts/${alertId}/versions/${next.version}`);
+    },
+  );
+}
+
+export async function cancelAlertOp(
+  deps: ApiDeps,
+  { event, actor, params }: OperationInput,
+): Promise<ApiResult> {
+  const body = readBodyObject(event, { optional: true });
+  const cancel = parseWith(CancelBody, body);
+  const key = idempotencyKeyOf(event);
+  const now = deps.clock.now();
+  const versions = await loadVersions(deps, params.id);
+  const alertId = latest(versions).alertId;
+  return idempotent(
+    deps.store,
+    key,
+    {
+      actor,
+      operation: 'cancelAlert',
+      path: `/v1/alerts/${alertId}/cancel`,
+      body,
+      now,
+      newAlertId: () => alertId,
+    },
+    async (_id, ownKey) => {
+      const mine = ownVersion(versions, ownKey);
+      if (mine) return alertResult(201, versions, now, `/v1/alerts/${alertId}/versions/${mine.version}`);
+      const current = latest(versions);
+      if (current.msgType === 'Cancel') throw conflict(`Alert ${alertId} is already cancelled.`);
+      // A cancel must never be blocked by a stale copy, so If-Match is optional; when sent, it is honoured.
+      checkIfMatch(event, current, false);
+      const next = cancelAlert(versions, cancel, versionContext(deps, alertId, actor, now, ownKey));
+      const all = await storeNextVersion(deps, versions, next);
+      deps.logger.info('alert cancelled', { alertId, version: next.version });
+      await dispatch(deps, next);
+      return alertResult(201, all, now, `/v1/alerts/${alertId}/versions/${next.version}`);
+    },
+  );
+}
+
+export async function approveAlertOp(
+  deps: ApiDeps,
+  { event, actor, params }: OperationInput,
+): Promise<ApiResult> {
+  const approval = parseWith(ApproveBody, readBodyObject(event, { optional: true }));
+  const versions = await loadVersions(deps, params.id);
+  const current = latest(versions);
+  if (current.dispatchStatus !== 'held')
+    throw conflict(`Version ${current.version} of alert ${current.alertId} is not waiting for approval.`);
+  checkIfMatch(event, current, false);
+  if (current.author === actor.id)
+    throw forbidden('The two-person rule: a version must be approved by a supervisor other than its author.');
+  const now = deps.clock.now();
+  const record = {
+    required: true,
+    approvedBy: actor.id,
+    approvedAt: now.toISOString(),
+    ...(approval.note ? { note: approval.note } : {}),
+  };
+  if (
+    (await deps.store.approveVersion(current.alertId, current.version, record, now.toISOString())) ===
+    'not-held'
+  )
+    throw conflict(`Version ${current.version} was approved or replaced a moment ago.`);
+  const approved: StoredVersion = {
+    ...current,
+    approval: record,
+    dispatchStatus: 'pending',
+    releasedAt: now.toISOString(),
+  };
+  deps.logger.info('alert approved', { alertId: current.alertId, version: current.version });
+  await dispatch(deps, approved);
+  return alertResult(200, [...versions.slice(0, -1), approved], now);
+}
+
+// ---------------------------------------------------------------- deliveries and audit
+
+const DeliveryQuery = z.strictObject({
+  version: z.coerce.number().int().positive().optional(),
+  channel: z.string().optional(),
+  status: DeliveryStatus.optional(),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export function toDelivery(r: Receipt): Delivery {
+  return {
+    version: r.version,
+    channel: r.channel,
+    recipient: maskRecipient(r.channel, r.recipient),
+    status: r.status,
+    attempts: r.attempts,
+    ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.status === 'retrying' && r.nextAttemptAt ? { nextAttemptAt: r.nextAttemptAt } : {}),
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+export function csvCell(value: unknown): string {
+  let s = value === undefined || value === null ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const CSV_COLUMNS = [
+  'version',
+  'channel',
+  'recipient',
+  'status',
+  'attempts',
+  'providerMessageId',
+  'reason',
+  'nextAttemptAt',
+  'updatedAt',
+] as const;
+
+export async function listDeliveries(deps: ApiDeps, { event, params }: OperationInput): Promise<ApiResult> {
+  const parsed = DeliveryQuery.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success)
+    throw validationFailed(fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` })));
+  const query = parsed.data;
+  const versions = await loadVersions(deps, params.id);
+  const alertId = latest(versions).alertId;
+  const receipts = (await deps.store.listForAlert(alertId)).filter(
+    (r) =>
+      (query.version === undefined || r.version === query.version) &&
+      (query.channel === undefined || r.channel === query.channel) &&
+      (query.status === undefined || r.status === query.status),
+  );
+  const deliveries = receipts.map(toDelivery);
+  if (query.format === 'csv') {
+    const lines = [
+      CSV_COLUMNS.join(','),
+      ...deliveries.map((d) => CSV_COLUMNS.map((c) => csvCell(d[c])).join(',')),
+    ];
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="deliveries-${alertId}.csv"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
+      body: `${lines.join('\r\n')}\r\n`,
+    };
+  }
+  const totals: Partial<Record<DeliveryStatus, number>> = {};
+  for (const d of deliveries) totals[d.status] = (totals[d.status] ?? 0) + 1;
+  return json(200, { totals, deliveries });
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  version: number;
+  channel?: string | undefined;
+  recipient?: string | undefined;
+  detail?: string | undefined;
+}
+
+/**
+ * The audit trail is assembled from the items that changed: a version records its author and approval, a
+ * receipt carries its own history. Each entry was written in the same conditional write as the change it
+ * describes, so the trail cannot miss a change or claim one that did not happen.
+ */
+export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
+  const versions = await loadVersions(deps, params.id);
+  const alertId = latest(versions).alertId;
+  const entries: AuditEntry[] = [];
+  for (const v of versions) {
+    entries.push({
+      at: v.createdAt,
+      actor: v.author,
+      action: { Alert: 'alert.created', Update: 'alert.updated', Cancel: 'alert.cancelled' }[v.msgType],
+      version: v.version,
+      ...(v.note ? { detail: v.note } : {}),
+    });
+    if (v.approval.required && !v.approval.approvedAt)
+      entries.push({
+        at: v.createdAt,
+        actor: 'system:policy',
+        action: 'version.held-for-approval',
+        version: v.version,
+      });
+    if (v.approval.approvedAt && v.approval.approvedBy)
+      entries.push({
+        at: v.approval.approvedAt,
+        actor: v.approval.approvedBy,
+        action: 'version.approved',
+        version: v.version,
+        ...(v.approval.note ? { detail: v.approval.note } : {}),
+      });
+    if (v.plannedAt)
+      entries.push({
+        at: v.plannedAt,
+        actor: 'system:dispatcher',
+        action: 'fanout.planned',
+        version: v.version,
+        detail: `${v.receiptsPlanned ?? 0} receipts`,
+      });
+  }
+  for (const r of await deps.store.listForAlert(alertId))
+    for (const h of r.history)
+      entries.push({
+        at: h.at,
+        actor: h.actor,
+        action: `delivery.${h.status}`,
+        version: r.version,
+        channel: r.channel,
+        recipient: maskRecipient(r.channel, r.recipient),
+        ...(h.reason ? { detail: h.reason } : {}),
+      });
+  entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return json(200, { alertId, entries });
+}

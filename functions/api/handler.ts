@@ -1,0 +1,20 @@
+/** Lambda entry point of the HTTP API (API Gateway HTTP API, payload format 2.0). */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { awsServices } from '../shared/aws';
+import { logger } from '../shared/logger';
+import type { ApiDeps } from './alerts';
+import { createRouter } from './router';
+
+export const createApiHandler = (deps: ApiDeps) =>
+  middy<APIGatewayProxyEventV2, Awaited<ReturnType<ReturnType<typeof createRouter>>>, Error, Context>(
+    createRouter(deps),
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
+
+let wired: ReturnType<typeof createApiHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
+  wired ??= createApiHandler(awsServices());
+  return wired(event, context);
+};

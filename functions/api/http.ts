@@ -1,0 +1,151 @@
+/**
+ * The edges of the HTTP API: reading a request body safely and writing JSON and problem+json answers.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import type { FieldError } from '../../schemas/problem';
+import {
+  badRequest,
+  HttpProblem,
+  PROBLEM_BASE,
+  payloadTooLarge,
+  unsupportedMediaType,
+  validationFailed,
+} from '../core/errors';
+
+/** api.md: bodies over 256 KiB are refused with 413. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export type ApiResult = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string> };
+
+const BASE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+  return {
+    statusCode,
+    headers: { ...BASE_HEADERS, 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function problemResult(problem: HttpProblem, instance?: string): ApiResult {
+  return {
+    statusCode: problem.status,
+    headers: {
+      ...BASE_HEADERS,
+      'content-type': 'application/problem+json; charset=utf-8',
+      ...problem.headers,
+    },
+    body: JSON.stringify({
+      type: `${PROBLEM_BASE}${problem.type}`,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      ...(instance ? { instance } : {}),
+      ...(problem.errors ? { errors: problem.errors } : {}),
+    }),
+  };
+}
+
+export const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === lower) return v;
+  return undefined;
+};
+
+/** RFC 6901 JSON Pointer for a validation issue path. */
+export const jsonPointer = (path: readonly PropertyKey[]): string =>
+  path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+/** One entry per offending field, each naming it by JSON Pointer; unknown keys each get their own entry. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        out.push({ path: jsonPointer([...issue.path, key]), message: 'is not a known field' });
+    } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+      out.push({ path: jsonPointer(issue.path), message: 'is required' });
+    } else {
+      out.push({ path: jsonPointer(issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationFailed(fieldErrors(result.error));
+  return result.data;
+}
+
+/** The raw bytes of the body as API Gateway hands them over (base64 for binary media types). */
+function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/**
+ * Reads a JSON body: size first (413), then media type (415), then syntax (400). An absent body reads as `{}`
+ * when `optional`, so `POST …/cancel` with no body works.
+ */
+export function readJson(event: APIGatewayProxyEventV2, options: { optional?: boolean } = {}): unknown {
+  const bytes = bodyBytes(event);
+  if (bytes.length > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
+  if (bytes.length === 0) {
+    if (options.optional) return {};
+    throw validationFailed([{ path: '', message: 'a JSON body is required' }], 'The request has no body.');
+  }
+  const type = header(event, 'content-type');
+  const mediaType = type?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json' && !mediaType?.endsWith('+json'))
+    throw unsupportedMediaType('application/json');
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  let decoded: string;
+  try {
+    decoded = text.decode(bytes);
+  } catch {
+    throw badRequest('The body is not valid UTF-8.', [{ path: '', message: 'is not valid UTF-8' }]);
+  }
+  try {
+    return JSON.parse(decoded);
+  } catch (e) {
+    throw badRequest('The body is not valid JSON.', [
+      { path: '', message: `is not valid JSON: ${(e as Error).message}` },
+    ]);
+  }
+}
+
+export function readBodyObject(event: APIGatewayProxyEventV2, options: { optional?: boolean } = {}): unknown {
+  const body = readJson(event, options);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw validationFailed([{ path: '', message: 'must be a JSON object' }]);
+  return body;
+}
+
+/** RFC 9110 If-Match: a list of entity tags, or `*`. Answers whether `current` matches. */
+export function ifMatchSatisfied(ifMatch: string, current: number): boolean {
+  if (ifMatch.trim() === '*') return true;
+  return ifMatch
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => tag === `"${current}"`);
+}
+
+export const etag = (version: number) => `"${version}"`;
+
+/** Stable JSON: keys sorted, so two bodies that differ only in key order or spacing fingerprint the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+export { HttpProblem };

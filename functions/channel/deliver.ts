@@ -1,0 +1,230 @@
+/**
+ * Delivering one channel job: for each recipient, claim the receipt (a conditional write, so no two workers
+ * post the same thing), render, call the provider, record the outcome. What happens on failure is decided by
+ * functions/core/delivery.ts; this file only carries it out.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { FINAL_STATUSES } from '../../schemas/delivery';
+import type { ChannelJob } from '../../schemas/messages';
+import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
+import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
+import { renderText } from '../core/render';
+import type { AlertStore, ChannelProvider, Clock, QueuePort, ReceiptOutcome, ReceiptStore } from '../ports';
+import { channelQueue } from '../ports';
+import type { HeraldConfig } from '../shared/config';
+import type { LoggerLike } from '../shared/logger';
+import { maskRecipient } from '../shared/mask';
+
+export interface ChannelDeps {
+  store: AlertStore & ReceiptStore;
+  queue: QueuePort;
+  /** Reaches the public (or the sandbox, where no credentials are configured). */
+  provider: ChannelProvider;
+  /** Where Test and Exercise alerts go, whatever `provider` is (invariant 4). */
+  sandbox: ChannelProvider;
+  config: HeraldConfig;
+  clock: Clock;
+  logger: LoggerLike;
+  newId: () => string;
+}
+
+/** The record must come back later: SQS redelivers it after `seconds`; the batch reports it as failed. */
+export class RetryLater extends Error {
+  constructor(
+    readonly seconds: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'RetryLater';
+  }
+}
+
+/** A version's content never changes once written, so a warm function may keep it. */
+const versionCache = new Map<string, StoredVersion>();
+const VERSION_CACHE_SIZE = 200;
+
+async function loadVersion(deps: ChannelDeps, alertId: string, version: number): Promise<StoredVersion> {
+  const key = `${alertId}#${version}`;
+  const cached = versionCache.get(key);
+  if (cached) return cached;
+  const found = await deps.store.getVersion(alertId, version);
+  if (!found) throw new Error(`version ${version} of alert ${alertId} is not in the store`);
+  if (versionCache.size >= VERSION_CACHE_SIZE)
+    versionCache.delete(versionCache.keys().next().value as string);
+  versionCache.set(key, found);
+  return found;
+}
+
+const secondsUntil = (iso: string | undefined, now: Date, fallback: number) =>
+  iso ? Math.max(1, Math.ceil((Date.parse(iso) - now.getTime()) / 1000)) : fallback;
+
+/**
+ * An update or cancel replies to the recipient's post of the previous version, so it must wait until that
+ * post exists. Returns the provider id to reply to, undefined to post on its own, or throws RetryLater.
+ */
+async function previousPost(deps: ChannelDeps, key: ReceiptKey, now: Date): Promise<string | undefined> {
+  for (let v = key.version - 1; v >= 1; v--) {
+    const earlier = await deps.store.get({ ...key, version: v });
+    if (!earlier) continue;
+    if ((earlier.status === 'sent' || earlier.status === 'delivered') && earlier.providerMessageId)
+      return earlier.providerMessageId;
+    if (!FINAL_STATUSES.has(earlier.status))
+      throw new RetryLater(
+        secondsUntil(earlier.nextAttemptAt ?? earlier.leaseUntil, now, 5),
+        `waiting for version ${v} to be posted first`,
+      );
+  }
+  return undefined;
+}
+
+interface Attempt {
+  receipt: Receipt;
+  record(outcome: Omit<ReceiptOutcome, 'at' | 'actor' | 'attempt'>): Promise<void>;
+}
+
+async function deliverOne(
+  deps: ChannelDeps,
+  job: ChannelJob,
+  recipient: string,
+  receiveCount: number,
+): Promise<void> {
+  const key: ReceiptKey = { alertId: job.alertId, version: job.version, channel: job.channel, recipient };
+  const actor = `channel:${job.channel}`;
+  const log = {
+    alertId: key.alertId,
+    version: key.version,
+    channel: key.channel,
+    recipient: maskRecipient(key.channel, recipient),
+  };
+  let now = deps.clock.now();
+  const version = await loadVersion(deps, job.alertId, job.version);
+  const inReplyTo = version.msgType === 'Alert' ? undefined : await previousPost(deps, key, now);
+
+  const leaseMs = deps.config.providerTimeoutMs * 2;
+  const claim = await deps.store.claim(key, {
+    leaseId: deps.newId(),
+    leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
+    now: now.toISOString(),
+    actor,
+  });
+  if (claim.kind === 'missing')
+    throw new Error(`no receipt for ${key.channel} recipient of ${key.alertId} v${key.version}`);
+  if (claim.kind === 'done') return;
+  if (claim.kind === 'busy')
+    throw new RetryLater(
+      secondsUntil(claim.receipt.nextAttemptAt ?? claim.receipt.leaseUntil, now, 5),
+      'receipt busy or not yet due',
+    );
+
+  const leaseId = claim.receipt.leaseId!;
+  const attempt: Attempt = {
+    receipt: claim.receipt,
+    record: async (outcome) => {
+      const at = deps.clock.now().toISOString();
+      const full: ReceiptOutcome = { ...outcome, at, actor, attempt: claim.receipt.attempts };
+      if (!(await deps.store.record(key, leaseId, full))) {
+        deps.logger.warn('lost the receipt lease before recording; another worker owns it now', log);
+        return;
+      }
+      if (FINAL_STATUSES.has(full.status) && !FINAL_STATUSES.has(claim.previous.status))
+        await deps.store.countSettled(key.alertId, key.version, 1);
+    },
+  };
+
+  const test = version.content.status !== 'Actual';
+  const provider = test ? deps.sandbox : deps.provider;
+  const message = {
+    channel: key.channel,
+    alertId: key.alertId,
+    version: key.version,
+    recipient,
+    text: renderText(version, key.channel),
+    ...(inReplyTo ? { inReplyTo } : {}),
+    ...(version.content.image ? { image: version.content.image } : {}),
+    idempotencyKey: `${key.alertId}:${key.version}:${key.channel}:${recipient}`,
+    test,
+  };
+
+  // The previous attempt may have posted before it died or timed out: find out before posting again.
+  if (claim.previous.status === 'sending' || claim.previous.outcomeUnknown) {
+    if (provider.lookup) {
+      const found = await provider.lookup(message.idempotencyKey);
+      if (found) {
+        await attempt.record({
+          status: 'sent',
+          providerMessageId: found.providerMessageId,
+          reason: 'confirmed after an attempt whose outcome was lost',
+        });
+        deps.logger.info('delivery reconciled', log);
+        return;
+      }
+    } else if (UNKNOWN_OUTCOME_POLICY[key.channel] === 'mark-unknown') {
+      await attempt.record({
+        status: 'unknown',
+        reason: 'an earlier attempt ended without an answer; not posting again to avoid a duplicate',
+      });
+      deps.logger.warn('delivery outcome unknown', log);
+      return;
+    }
+  }
+
+  try {
+    const accepted = await provider.send(message, AbortSignal.timeout(deps.config.providerTimeoutMs));
+    await attempt.record({ status: 'sent', providerMessageId: accepted.providerMessageId });
+    deps.logger.info('delivered', { ...log, attempt: claim.receipt.attempts });
+  } catch (error) {
+    const failure = classifyFailure(error);
+    now = deps.clock.now();
+    if (failure.kind === 'permanent') {
+      await attempt.record({ status: 'failed', reason: failure.reason });
+      deps.logger.warn('delivery failed permanently', { ...log, reason: failure.reason });
+      return;
+    }
+    const unknown = failure.kind === 'unknown-outcome';
+    if (receiveCount >= deps.config.maxReceives) {
+      // Last try: say so on the receipt; the message still goes to the dead-letter queue so an alarm fires,
+      // and a redrive may claim this receipt again (retryable).
+      await attempt.record({
+        status: 'failed',
+        reason: `gave up after ${claim.receipt.attempts} attempts: ${failure.reason}`,
+        retryable: true,
+        ...(unknown ? { outcomeUnknown: true } : {}),
+      });
+      throw new RetryLater(0, `dead-lettering after ${receiveCount} receives`);
+    }
+    const delayMs = retryDelayMs(claim.receipt.attempts, {
+      baseMs: deps.config.retryBaseMs,
+      retryAfterMs: failure.retryAfterMs,
+    });
+    const nextAttemptAt = new Date(now.getTime() + delayMs).toISOString();
+    await attempt.record({
+      status: 'retrying',
+      reason: failure.reason,
+      nextAttemptAt,
+      ...(unknown ? { outcomeUnknown: true } : {}),
+    });
+    deps.logger.info('delivery will be retried', { ...log, reason: failure.reason, delayMs });
+    throw new RetryLater(Math.ceil(delayMs / 1000), failure.reason);
+  }
+}
+
+/** Handles one SQS record holding a ChannelJob. Throws to report the record as a batch item failure. */
+export async function deliverJob(deps: ChannelDeps, job: ChannelJob, record: SQSRecord): Promise<void> {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  let retryIn: number | undefined;
+  let lastError: unknown;
+  for (const recipient of job.recipients) {
+    try {
+      await deliverOne(deps, job, recipient, receiveCount);
+    } catch (error) {
+      lastError = error;
+      const seconds = error instanceof RetryLater ? error.seconds : 30;
+      retryIn = retryIn === undefined ? seconds : Math.min(retryIn, seconds);
+    }
+  }
+  if (retryIn === undefined) return;
+  // Recipients already done are skipped on the next delivery (their receipts are final); only the rest wait.
+  // Zero is meant: on the last receive it sends the record on to the dead-letter queue at once.
+  await deps.queue.changeVisibility(channelQueue(job.channel), record.receiptHandle, retryIn);
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}

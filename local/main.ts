@@ -1,0 +1,51 @@
+/**
+ * `npm start`: Herald on this machine. PORT (default 3000) and HERALD_DATA_DIR (default .data) choose the port
+ * and where state lives; everything else is configured as on AWS, through HERALD_* variables.
+ */
+import { CHANNELS } from '../schemas/alert';
+import { startHerald } from './runtime';
+
+const positive = (name: string): number | undefined => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number ≥ 0, got "${raw}"`);
+  return n;
+};
+
+const herald = await startHerald({
+  dataDir: process.env.HERALD_DATA_DIR ?? '.data',
+  port: positive('PORT') ?? 3000,
+  host: process.env.HOST ?? '127.0.0.1',
+  functionTimeoutSeconds: positive('HERALD_FUNCTION_TIMEOUT_SECONDS'),
+  sweepIntervalMs: positive('HERALD_SWEEP_INTERVAL_MS'),
+  sandboxDelayMs: positive('HERALD_SANDBOX_DELAY_MS'),
+});
+
+const sandboxed = CHANNELS.filter((c) => herald.providers[c].mode === 'sandbox');
+const real = CHANNELS.filter((c) => herald.providers[c].mode === 'real');
+console.info(
+  [
+    `Herald is running at ${herald.url}`,
+    `  data directory   ${herald.dataDir}`,
+    `  channels, real   ${real.length ? real.join(', ') : 'none'}`,
+    `  channels, sandbox ${sandboxed.join(', ')}  (see ${herald.url}/v1/sandbox/outbox)`,
+    `  API description  ${herald.url}/v1/openapi.json`,
+    '  a token:         npm run -s token -- officer',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.info(`\n${signal}: stopping Herald…`);
+    herald.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('stop failed', error);
+        process.exit(1);
+      },
+    );
+  });

@@ -1,0 +1,200 @@
+/**
+ * The embedded mode: the whole of Herald in one Node process, with no cloud account and no Docker.
+ * The same Lambda handlers run here, invoked with the same event shapes; DynamoDB is dynalite through the
+ * same adapter; the queues keep SQS's semantics and live on disk. Start order follows the data flow
+ * (store → queues → consumers → HTTP), and stop order is the reverse.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { ulid } from 'ulid';
+import { createDocumentClient } from '../functions/adapters/dynamo/client';
+import { DynamoStore } from '../functions/adapters/dynamo/store';
+import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
+import { createApiHandler } from '../functions/api/handler';
+import { createChannelHandler } from '../functions/channel/handler';
+import { createDispatchHandler } from '../functions/dispatch/handler';
+import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
+import { type HeraldConfig, loadConfig } from '../functions/shared/config';
+import { logger } from '../functions/shared/logger';
+import { createSweeperHandler } from '../functions/sweeper/handler';
+import { CHANNELS, type Channel } from '../schemas/alert';
+import { ROUTES } from '../schemas/routes';
+import { EmbeddedIdentity } from './auth';
+import { ensureTable, startDynalite } from './dynalite';
+import { startGateway } from './gateway';
+import { EmbeddedQueues } from './queues/engine';
+import { type EventSourceMapping, startEventSource } from './queues/event-source';
+import { createLambdaContext } from './queues/lambda-context';
+import { createHeraldQueues, EmbeddedQueuePort } from './queues/queue-port';
+import { createRequestCounter, type RequestCounter } from './request-counting';
+import { sandboxRoutes } from './sandbox-routes';
+
+export const TABLE_NAME = 'herald';
+
+export interface EmbeddedOptions {
+  /** Where all state lives: the table, the queues, the signing key. */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Overrides of the environment for this instance's configuration (HERALD_* variables). */
+  env?: NodeJS.ProcessEnv;
+  /** Each function's timeout; queue visibility is six times this, as the CDK stack sets it on AWS. */
+  functionTimeoutSeconds?: number;
+  /** How often the sweeper runs (on AWS: every minute). */
+  sweepIntervalMs?: number;
+  /** Simulated latency of the sandbox providers. */
+  sandboxDelayMs?: number;
+  /** Count AWS requests at the adapters (benchmarks). */
+  countRequests?: boolean;
+}
+
+export interface Herald {
+  url: string;
+  port: number;
+  dataDir: string;
+  config: HeraldConfig;
+  store: DynamoStore;
+  queues: EmbeddedQueues;
+  identity: EmbeddedIdentity;
+  faults: InMemoryFaults;
+  providers: Record<Channel, ChannelProvider>;
+  requests?: RequestCounter | undefined;
+  /** Runs one sweeper pass now (the schedule runs it anyway). */
+  sweepNow(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Embedded consumers: a couple of concurrent invocations each, like a small reserved concurrency on AWS. */
+const CHANNEL_CONCURRENCY = 2;
+
+function context(functionName: string, timeoutMs: number): Context {
+  return createLambdaContext({ functionName, timeoutMs });
+}
+
+export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const config = loadConfig({ ...process.env, ...options.env });
+  const timeoutSeconds = options.functionTimeoutSeconds ?? 30;
+  const timeoutMs = timeoutSeconds * 1000;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((e: unknown) => console.error('embedded: stop failed', e));
+  };
+
+  try {
+    // ---- store
+    const dynalite = await startDynalite({ path: join(dataDir, 'dynamodb') });
+    stops.push(() => dynalite.close());
+    const client = createDocumentClient({ endpoint: dynalite.endpoint });
+    stops.push(async () => client.destroy());
+    await ensureTable(client, TABLE_NAME);
+    const requests = options.countRequests ? createRequestCounter(client) : undefined;
+    const store = new DynamoStore({ client, tableName: TABLE_NAME });
+
+    // ---- queues
+    const queues = await EmbeddedQueues.open(join(dataDir, 'queues'));
+    stops.push(() => queues.close());
+    await createHeraldQueues(queues, {
+      maxReceives: config.maxReceives,
+      visibilityTimeoutSeconds: timeoutSeconds * 6,
+    });
+    const queue = new EmbeddedQueuePort(queues);
+    const queuePort = requests ? requests.wrapQueue(queue) : queue;
+
+    // ---- handlers, composed exactly as functions/shared/aws.ts composes them on AWS, with local adapters
+    const faults = new InMemoryFaults();
+    const services = { store, queue: queuePort, config, clock: systemClock, logger, newId: ulid };
+    const providers = {} as Record<Channel, ChannelProvider>;
+    for (const channel of CHANNELS)
+      providers[channel] = new SandboxProvider({
+        channel,
+        outbox: store,
+        clock: systemClock,
+        newId: ulid,
+        faults,
+        delayMs: options.sandboxDelayMs ?? 0,
+      });
+
+    const sources: EventSourceMapping[] = [];
+    stops.push(async () => {
+      await Promise.all(sources.map((s) => s.stop()));
+    });
+    const consume = (
+      queueName: QueueName,
+      functionName: string,
+      handler: Parameters<typeof startEventSource>[0]['handler'],
+    ) =>
+      sources.push(
+        startEventSource({
+          queues,
+          queue: queueName,
+          functionName,
+          handler,
+          timeoutMs,
+          maxConcurrency: CHANNEL_CONCURRENCY,
+        }),
+      );
+    consume('dispatch', 'dispatch', createDispatchHandler(services));
+    for (const channel of CHANNELS)
+      consume(
+        channelQueue(channel),
+        `channel-${channel}`,
+        createChannelHandler({ ...services, provider: providers[channel], sandbox: providers[channel] }),
+      );
+
+    // ---- sweeper on a schedule; one pass at a time
+    const sweeper = createSweeperHandler(services);
+    let sweeping: Promise<number> | undefined;
+    const sweepNow = async () => {
+      sweeping ??= sweeper({}, context('sweeper', timeoutMs))
+        .then((r) => r.swept)
+        .finally(() => {
+          sweeping = undefined;
+        });
+      return sweeping;
+    };
+    const sweepTimer = setInterval(() => {
+      sweepNow().catch((e: unknown) => logger.error('sweeper failed', { error: String(e) }));
+    }, options.sweepIntervalMs ?? 15_000);
+    sweepTimer.unref();
+    stops.push(async () => {
+      clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
+    });
+
+    // ---- HTTP
+    const identity = await EmbeddedIdentity.open(dataDir);
+    const api = createApiHandler(services);
+    const gateway = await startGateway({
+      port: options.port,
+      host: options.host ?? '127.0.0.1',
+      routes: ROUTES,
+      identity,
+      invoke: (event, ctx) => api(event, ctx),
+      intercept: sandboxRoutes({ store, faults }),
+    });
+    stops.push(() => gateway.close());
+
+    return {
+      url: gateway.url,
+      port: gateway.port,
+      dataDir,
+      config,
+      store,
+      queues,
+      identity,
+      faults,
+      providers,
+      requests,
+      sweepNow,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

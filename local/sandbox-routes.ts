@@ -1,0 +1,124 @@
+/**
+ * The embedded mode's sandbox routes (api.md, "Embedded mode only"): what the sandbox providers accepted, and
+ * faults to inject. Answered by the embedded server itself; they do not exist on AWS.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
+import { fieldErrors } from '../functions/api/http';
+import { PROBLEM_BASE } from '../functions/core/errors';
+import type { OutboxStore } from '../functions/ports';
+import { Channel } from '../schemas/alert';
+import type { FieldError } from '../schemas/problem';
+
+const MAX_BODY = 16 * 1024;
+
+const OutboxQuery = z.strictObject({
+  channel: Channel.optional(),
+  alertId: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(2048).optional(),
+});
+
+const FaultSpec = z.strictObject({
+  status: z.union([z.literal(429), z.literal(500), z.literal(400)]),
+  times: z.number().int().min(0).max(1000),
+});
+const FaultsBody = z.partialRecord(Channel, FaultSpec).superRefine((v, ctx) => {
+  for (const key of Object.keys(v))
+    if (!Channel.safeParse(key).success)
+      ctx.addIssue({ code: 'custom', path: [key], message: 'is not a channel' });
+});
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/json; charset=utf-8',
+): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(JSON.stringify(body));
+}
+
+function problem(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  detail: string,
+  errors?: FieldError[],
+): void {
+  send(
+    res,
+    status,
+    {
+      type: `${PROBLEM_BASE}${status === 400 ? 'validation' : 'sandbox'}`,
+      title,
+      status,
+      detail,
+      ...(errors ? { errors } : {}),
+    },
+    'application/problem+json; charset=utf-8',
+  );
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sandboxRoutes(deps: { store: OutboxStore; faults: InMemoryFaults }) {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    if (!url.pathname.startsWith('/v1/sandbox/')) return false;
+    if (url.pathname === '/v1/sandbox/outbox') {
+      if (req.method !== 'GET') return (problem(res, 405, 'Method not allowed', 'Use GET.'), true);
+      const parsed = OutboxQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!parsed.success) {
+        const errors = fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` }));
+        return (problem(res, 400, 'Invalid request', 'The query failed validation.', errors), true);
+      }
+      const page = await deps.store.list(parsed.data);
+      const items = page.items.map(({ idempotencyKey: _key, ...item }) => item);
+      send(res, 200, { items, total: page.total, ...(page.cursor ? { cursor: page.cursor } : {}) });
+      return true;
+    }
+    if (url.pathname === '/v1/sandbox/faults') {
+      if (req.method === 'GET') return (send(res, 200, deps.faults.snapshot()), true);
+      if (req.method !== 'PUT') return (problem(res, 405, 'Method not allowed', 'Use GET or PUT.'), true);
+      const raw = await readBody(req);
+      if (raw === undefined)
+        return (problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`), true);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return (
+          problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
+            { path: '', message: 'is not valid JSON' },
+          ]),
+          true
+        );
+      }
+      const parsed = FaultsBody.safeParse(body);
+      if (!parsed.success)
+        return (
+          problem(res, 400, 'Invalid request', 'The faults failed validation.', fieldErrors(parsed.error)),
+          true
+        );
+      for (const [channel, fault] of Object.entries(parsed.data))
+        if (fault) deps.faults.set(channel as Channel, fault);
+      send(res, 200, deps.faults.snapshot());
+      return true;
+    }
+    return false;
+  };
+}
