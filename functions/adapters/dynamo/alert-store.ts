@@ -1,0 +1,340 @@
+/**
+ * Alerts: one head item per alert and one item per version, in the alert's own partition. Every state change is
+ * a single-item conditional write, because dynalite (the embedded mode) has no transactions.
+ */
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertHead, ApprovalRecord, StoredVersion } from '../../core/model';
+import type { AlertStore, Page } from '../../ports';
+import { type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import {
+  ALERT_PREFIX,
+  ALERTS_INDEX_PK,
+  alertPk,
+  decodeCursor,
+  encodeCursor,
+  GSI1,
+  GSI2,
+  HEAD_SK,
+  headIndexSk,
+  keyOf,
+  stripKeys,
+  UNPLANNED_INDEX_PK,
+  unplannedIndexSk,
+  VERSION_PREFIX,
+  versionSk,
+} from './keys';
+
+const HEAD_INDEX_KEY = ['PK', 'SK', 'GSI1PK', 'GSI1SK'] as const;
+/** BatchGetItem takes at most 100 keys per call. */
+const BATCH_GET_MAX = 100;
+const UNPROCESSED_MAX_ROUNDS = 10;
+const UNPROCESSED_BASE_DELAY_MS = 20;
+const UNPROCESSED_MAX_DELAY_MS = 500;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class DynamoAlertStore implements AlertStore {
+  constructor(private readonly ctx: DynamoContext) {}
+
+  async putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
+    const item: Item = { ...version, PK: alertPk(version.alertId), SK: versionSk(version.version) };
+    if (version.dispatchStatus === 'pending') {
+      item.GSI2PK = UNPLANNED_INDEX_PK;
+      // A pending version always has releasedAt in practice; createdAt keeps the sweeper able to find one that doesn't.
+      item.GSI2SK = unplannedIndexSk(
+        version.releasedAt ?? version.createdAt,
+        version.alertId,
+        version.version,
+      );
+    }
+    try {
+      await this.ctx.client.send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  async createHead(head: AlertHead): Promise<'created' | 'exists'> {
+    try {
+      await this.ctx.client.send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: {
+            ...head,
+            PK: alertPk(head.alertId),
+            SK: HEAD_SK,
+            GSI1PK: ALERTS_INDEX_PK,
+            GSI1SK: headIndexSk(head.createdAt, head.alertId),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  async advanceHead(alertId: string, version: number, at: string): Promise<void> {
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: alertPk(alertId), SK: HEAD_SK },
+          UpdateExpression: 'SET #latest = :v, #updatedAt = :at',
+          ConditionExpression: 'attribute_exists(PK) AND #latest < :v',
+          ExpressionAttributeNames: { '#latest': 'latestVersion', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':v': version, ':at': at },
+        }),
+      );
+    } catch (error) {
+      // Already at or past this version (a retry, or a racing newer write): the head never moves back.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getAlert(
+    alertId: string,
+  ): Promise<{ head?: AlertHead | undefined; versions: StoredVersion[] } | undefined> {
+    const items = await queryAll(this.ctx, {
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': alertPk(alertId) },
+      ConsistentRead: true,
+    });
+    if (items.length === 0) return undefined;
+    let head: AlertHead | undefined;
+    const versions: StoredVersion[] = [];
+    // SK order puts HEAD before V#…, and the padded numbers keep the versions oldest first.
+    for (const item of items) {
+      const sk = item.SK as string;
+      if (sk === HEAD_SK) head = stripKeys<AlertHead>(item);
+      else if (sk.startsWith(VERSION_PREFIX)) versions.push(stripKeys<StoredVersion>(item));
+    }
+    return { head, versions };
+  }
+
+  async getVersion(alertId: string, version: number): Promise<StoredVersion | undefined> {
+    const { Item: item } = await this.ctx.client.send(
+      new GetCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        ConsistentRead: true,
+      }),
+    );
+    return item ? stripKeys<StoredVersion>(item) : undefined;
+  }
+
+  async listAlerts(options: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>> {
+    const { limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+    const start = options.cursor === undefined ? undefined : decodeHeadCursor(options.cursor);
+
+    // One item more than asked tells whether a next page exists, so the last page carries no cursor.
+    const heads: Item[] = [];
+    let exclusiveStart: Item | undefined = start;
+    let more = false;
+    do {
+      const page = await this.ctx.client.send(
+        new QueryCommand({
+          TableName: this.ctx.tableName,
+          IndexName: GSI1,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': ALERTS_INDEX_PK },
+          ScanIndexForward: false,
+          Limit: limit + 1 - heads.length,
+          ExclusiveStartKey: exclusiveStart,
+        }),
+      );
+      heads.push(...((page.Items ?? []) as Item[]));
+      exclusiveStart = page.LastEvaluatedKey;
+    } while (heads.length <= limit && exclusiveStart);
+    if (heads.length > limit) {
+      heads.length = limit;
+      more = true;
+    }
+
+    const latestByKey = new Map<string, StoredVersion>();
+    const found = await this.batchGet(
+      heads.map((h) => ({ PK: h.PK as string, SK: versionSk(h.latestVersion as number) })),
+    );
+    for (const item of found)
+      latestByKey.set(`${item.PK as string}|${item.SK as string}`, stripKeys<StoredVersion>(item));
+
+    const items: { head: AlertHead; latest: StoredVersion }[] = [];
+    for (const h of heads) {
+      const latest = latestByKey.get(`${h.PK as string}|${versionSk(h.latestVersion as number)}`);
+      // A head whose version is missing is a create that died half-way; it has nothing to show.
+      if (latest) items.push({ head: stripKeys<AlertHead>(h), latest });
+    }
+    const last = heads[heads.length - 1];
+    return { items, cursor: more && last ? encodeCursor(keyOf(last, HEAD_INDEX_KEY)) : undefined };
+  }
+
+  async approveVersion(
+    alertId: string,
+    version: number,
+    approval: ApprovalRecord,
+    at: string,
+  ): Promise<'approved' | 'not-held'> {
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: alertPk(alertId), SK: versionSk(version) },
+          UpdateExpression:
+            'SET #status = :pending, #approval = :approval, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
+          ConditionExpression: '#status = :held',
+          ExpressionAttributeNames: {
+            '#status': 'dispatchStatus',
+            '#approval': 'approval',
+            '#releasedAt': 'releasedAt',
+          },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':held': 'held',
+            ':approval': approval,
+            ':at': at,
+            ':gsi2pk': UNPLANNED_INDEX_PK,
+            ':gsi2sk': unplannedIndexSk(at, alertId, version),
+          },
+        }),
+      );
+      return 'approved';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'not-held';
+      throw error;
+    }
+  }
+
+  async supersedeVersion(alertId: string, version: number): Promise<void> {
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: alertPk(alertId), SK: versionSk(version) },
+          UpdateExpression: 'SET #status = :superseded',
+          ConditionExpression: '#status = :held',
+          ExpressionAttributeNames: { '#status': 'dispatchStatus' },
+          ExpressionAttributeValues: { ':superseded': 'superseded', ':held': 'held' },
+        }),
+      );
+    } catch (error) {
+      // Not held (approved meanwhile, or already superseded): nothing to replace.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async markPlanned(alertId: string, version: number, receiptsPlanned: number, at: string): Promise<void> {
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: alertPk(alertId), SK: versionSk(version) },
+          // A re-dispatch keeps the first plannedAt: it is when the fan-out really started.
+          UpdateExpression:
+            'SET #status = :planned, #plannedAt = if_not_exists(#plannedAt, :at), #planned = :n REMOVE GSI2PK, GSI2SK',
+          ConditionExpression: '#status IN (:pending, :planned)',
+          ExpressionAttributeNames: {
+            '#status': 'dispatchStatus',
+            '#plannedAt': 'plannedAt',
+            '#planned': 'receiptsPlanned',
+          },
+          ExpressionAttributeValues: {
+            ':planned': 'planned',
+            ':pending': 'pending',
+            ':at': at,
+            ':n': receiptsPlanned,
+          },
+        }),
+      );
+    } catch (error) {
+      // Held or superseded versions are not for fan-out; a stray dispatch of one changes nothing.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async countSettled(alertId: string, version: number, count: number): Promise<void> {
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: alertPk(alertId), SK: versionSk(version) },
+          UpdateExpression: 'ADD #settled :n',
+          // Without it, ADD on a missing version would create a stray item that reads as a broken version.
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#settled': 'receiptsSettled' },
+          ExpressionAttributeValues: { ':n': count },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async findUnplanned(
+    releasedBefore: string,
+    limit: number,
+  ): Promise<{ alertId: string; version: number }[]> {
+    if (limit < 1) return [];
+    const { Items = [] } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: GSI2,
+        // The sort key starts with releasedAt, and "<releasedBefore>#…" > releasedBefore: the bound is strict.
+        KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK < :before',
+        ExpressionAttributeValues: { ':pk': UNPLANNED_INDEX_PK, ':before': releasedBefore },
+        ProjectionExpression: '#alertId, #version',
+        ExpressionAttributeNames: { '#alertId': 'alertId', '#version': 'version' },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => ({ alertId: item.alertId as string, version: item.version as number }));
+  }
+
+  /** Reads many items by key; retries what DynamoDB leaves unprocessed (throttled partitions), backing off. */
+  private async batchGet(keys: { PK: string; SK: string }[]): Promise<Item[]> {
+    const found: Item[] = [];
+    const table = this.ctx.tableName;
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Item[] = keys.slice(i, i + BATCH_GET_MAX);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= UNPROCESSED_MAX_ROUNDS)
+          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
+        if (round > 0)
+          await sleep(Math.min(UNPROCESSED_BASE_DELAY_MS * 2 ** (round - 1), UNPROCESSED_MAX_DELAY_MS));
+        const result = await this.ctx.client.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        found.push(...((result.Responses?.[table] ?? []) as Item[]));
+        pending = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      }
+    }
+    return found;
+  }
+}
+
+function decodeHeadCursor(cursor: string): Item {
+  return decodeCursor(cursor, HEAD_INDEX_KEY, (key) => {
+    const alertId = key.PK?.startsWith(ALERT_PREFIX) ? key.PK.slice(ALERT_PREFIX.length) : '';
+    return (
+      alertId.length > 0 &&
+      key.SK === HEAD_SK &&
+      key.GSI1PK === ALERTS_INDEX_PK &&
+      (key.GSI1SK?.endsWith(`#${alertId}`) ?? false) &&
+      (key.GSI1SK?.length ?? 0) > alertId.length + 1
+    );
+  });
+}

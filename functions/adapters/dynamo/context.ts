@@ -1,0 +1,52 @@
+/** What every part of the DynamoDB adapter shares: the client, the table, and how to read a partition. */
+import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+export interface DynamoContext {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export type Item = Record<string, unknown>;
+
+/**
+ * Conditional writes are how this adapter takes decisions, so their failure is an answer, not an error.
+ * Matched by name because the class can come from more than one copy of the SDK (and from test mocks).
+ */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a query to the end of its result set (DynamoDB pages at 1 MB). */
+export async function queryAll(
+  ctx: DynamoContext,
+  input: Omit<QueryCommandInput, 'TableName'>,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const page = await ctx.client.send(
+      new QueryCommand({ ...input, TableName: ctx.tableName, ExclusiveStartKey: start }),
+    );
+    items.push(...((page.Items ?? []) as Item[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Counts what a query matches (after its filter) without reading the items back. */
+export async function countAll(
+  ctx: DynamoContext,
+  input: Omit<QueryCommandInput, 'TableName' | 'Select'>,
+): Promise<number> {
+  let total = 0;
+  let start: Item | undefined;
+  do {
+    const page = await ctx.client.send(
+      new QueryCommand({ ...input, TableName: ctx.tableName, Select: 'COUNT', ExclusiveStartKey: start }),
+    );
+    total += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return total;
+}

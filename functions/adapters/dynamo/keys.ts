@@ -1,0 +1,111 @@
+/**
+ * Key layout of the single table (see table.ts) and the opaque cursors built from it. Every PK/SK string the
+ * adapter writes or reads is spelled here, so the layout in table.ts has one implementation.
+ */
+
+export const VERSION_DIGITS = 10;
+
+/** Zero-padded so versions sort as numbers inside a partition. */
+export const pad = (version: number): string => {
+  if (!Number.isSafeInteger(version) || version < 0)
+    throw new RangeError(`version must be a whole number, got ${version}`);
+  return String(version).padStart(VERSION_DIGITS, '0');
+};
+
+export const ALERT_PREFIX = 'ALERT#';
+export const HEAD_SK = 'HEAD';
+export const VERSION_PREFIX = 'V#';
+export const ALERTS_INDEX_PK = 'ALERTS';
+export const UNPLANNED_INDEX_PK = 'UNPLANNED';
+export const RECEIPT_PREFIX = 'RCPT#';
+export const IDEMPOTENCY_PREFIX = 'IDEM#';
+export const OUTBOX_PK = 'OUTBOX';
+export const OUTBOX_KEY_PREFIX = 'OUTBOXKEY#';
+
+export const GSI1 = 'GSI1';
+export const GSI2 = 'GSI2';
+
+export const alertPk = (alertId: string): string => `${ALERT_PREFIX}${alertId}`;
+export const versionSk = (version: number): string => `${VERSION_PREFIX}${pad(version)}`;
+export const headIndexSk = (createdAt: string, alertId: string): string => `${createdAt}#${alertId}`;
+export const unplannedIndexSk = (releasedAt: string, alertId: string, version: number): string =>
+  `${releasedAt}#${alertId}#${pad(version)}`;
+
+export const receiptPk = (alertId: string): string => `${RECEIPT_PREFIX}${alertId}`;
+export const receiptSk = (version: number, channel: string, recipient: string): string =>
+  `${pad(version)}#${channel}#${recipient}`;
+
+export const idempotencyPk = (scope: string): string => `${IDEMPOTENCY_PREFIX}${scope}`;
+
+export const outboxSk = (at: string, providerMessageId: string): string => `${at}#${providerMessageId}`;
+export const outboxIndexPk = (idempotencyKey: string): string => `${OUTBOX_KEY_PREFIX}${idempotencyKey}`;
+
+/** The attributes that only exist to place an item in the table or an index; never part of a domain object. */
+export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
+
+export function stripKeys<T>(item: Record<string, unknown>): T {
+  const copy: Record<string, unknown> = { ...item };
+  for (const name of KEY_ATTRIBUTES) delete copy[name];
+  return copy as T;
+}
+
+// ---------------------------------------------------------------- cursors
+
+/** A cursor the API received that this adapter did not make (or that was tampered with); the API answers 400. */
+export class InvalidCursorError extends Error {
+  constructor(message = 'the cursor is not one this API returned') {
+    super(message);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export type KeyCursor = Record<string, string>;
+
+export function encodeCursor(key: KeyCursor): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a cursor and checks it has exactly the expected string attributes, then lets `check` vet their
+ * values. Strict on purpose: a cursor becomes an ExclusiveStartKey, and a forged one must not steer a query
+ * into another partition.
+ */
+export function decodeCursor(
+  cursor: string,
+  attributes: readonly string[],
+  check: (key: KeyCursor) => boolean,
+): KeyCursor {
+  // Node's base64url decoder skips characters it does not know; insisting on a round trip rejects them.
+  if (cursor.length === 0 || cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor))
+    throw new InvalidCursorError();
+  const bytes = Buffer.from(cursor, 'base64url');
+  if (bytes.toString('base64url') !== cursor) throw new InvalidCursorError();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidCursorError();
+  const entries = Object.entries(parsed);
+  if (entries.length !== attributes.length) throw new InvalidCursorError();
+  const key: KeyCursor = {};
+  for (const name of attributes) {
+    const value = (parsed as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || value.length === 0) throw new InvalidCursorError();
+    key[name] = value;
+  }
+  if (!check(key)) throw new InvalidCursorError();
+  return key;
+}
+
+/** Picks the named key attributes of an item, to build a cursor that resumes right after it. */
+export function keyOf(item: Record<string, unknown>, attributes: readonly string[]): KeyCursor {
+  const key: KeyCursor = {};
+  for (const name of attributes) {
+    const value = item[name];
+    if (typeof value !== 'string') throw new Error(`item has no string key attribute ${name}`);
+    key[name] = value;
+  }
+  return key;
+}

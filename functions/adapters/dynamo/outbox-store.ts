@@ -1,0 +1,122 @@
+/**
+ * The sandbox providers' outbox: what they accepted, newest first, in one partition. It lives in the embedded
+ * mode's table, so what "would have been posted" survives a restart like everything else.
+ */
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Channel } from '../../../schemas/alert';
+import type { OutboxItem, OutboxStore, Page } from '../../ports';
+import { countAll, type DynamoContext, type Item } from './context';
+import {
+  decodeCursor,
+  encodeCursor,
+  GSI1,
+  keyOf,
+  OUTBOX_PK,
+  outboxIndexPk,
+  outboxSk,
+  stripKeys,
+} from './keys';
+
+const OUTBOX_KEY = ['PK', 'SK'] as const;
+/** Pages read while filtering: large enough that a sparse filter does not cost a round trip per item. */
+const FILTERED_PAGE = 100;
+
+export class DynamoOutboxStore implements OutboxStore {
+  constructor(private readonly ctx: DynamoContext) {}
+
+  async append(item: OutboxItem): Promise<void> {
+    await this.ctx.client.send(
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: {
+          ...item,
+          PK: OUTBOX_PK,
+          SK: outboxSk(item.at, item.providerMessageId),
+          GSI1PK: outboxIndexPk(item.idempotencyKey),
+          GSI1SK: item.at,
+        },
+      }),
+    );
+  }
+
+  async list(filter: {
+    channel?: Channel | undefined;
+    alertId?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<OutboxItem> & { total: number }> {
+    const { limit } = filter;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+    const start =
+      filter.cursor === undefined
+        ? undefined
+        : decodeCursor(
+            filter.cursor,
+            OUTBOX_KEY,
+            (key) => key.PK === OUTBOX_PK && (key.SK?.includes('#') ?? false),
+          );
+
+    const conditions: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': OUTBOX_PK };
+    if (filter.channel !== undefined) {
+      conditions.push('#channel = :channel');
+      names['#channel'] = 'channel';
+      values[':channel'] = filter.channel;
+    }
+    if (filter.alertId !== undefined) {
+      conditions.push('#alertId = :alertId');
+      names['#alertId'] = 'alertId';
+      values[':alertId'] = filter.alertId;
+    }
+    const filtered = conditions.length > 0;
+    const query = {
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: values,
+      ...(filtered ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
+    };
+
+    // Filters apply after Limit, so pages are read until one item more than asked is found (or the end).
+    const found: Item[] = [];
+    let exclusiveStart: Item | undefined = start;
+    do {
+      const need = limit + 1 - found.length;
+      const page = await this.ctx.client.send(
+        new QueryCommand({
+          ...query,
+          TableName: this.ctx.tableName,
+          ScanIndexForward: false,
+          Limit: filtered ? Math.max(need, FILTERED_PAGE) : need,
+          ExclusiveStartKey: exclusiveStart,
+        }),
+      );
+      found.push(...((page.Items ?? []) as Item[]));
+      exclusiveStart = page.LastEvaluatedKey;
+    } while (found.length <= limit && exclusiveStart);
+
+    const more = found.length > limit;
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    const total = await countAll(this.ctx, query);
+    return {
+      items: page.map((item) => stripKeys<OutboxItem>(item)),
+      cursor: more && last ? encodeCursor(keyOf(last, OUTBOX_KEY)) : undefined,
+      total,
+    };
+  }
+
+  async findByIdempotencyKey(key: string): Promise<OutboxItem | undefined> {
+    const { Items = [] } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': outboxIndexPk(key) },
+        Limit: 1,
+      }),
+    );
+    const item = Items[0];
+    return item ? stripKeys<OutboxItem>(item) : undefined;
+  }
+}

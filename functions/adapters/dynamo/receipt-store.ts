@@ -1,0 +1,214 @@
+/**
+ * Delivery receipts: one item per (alert, version, channel, recipient) in the alert's receipt partition. A receipt
+ * is claimed and recorded with single-item conditional writes; the lease in the item is what keeps two workers
+ * from posting the same message.
+ */
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Receipt, ReceiptEvent, ReceiptKey } from '../../core/model';
+import type { ClaimResult, ReceiptOutcome, ReceiptStore } from '../../ports';
+import { type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import { receiptPk, receiptSk, stripKeys } from './keys';
+
+/** Enough parallel writes to plan a large fan-out quickly without one call hogging the connection pool. */
+const CREATE_CONCURRENCY = 10;
+const DISPATCHER = 'system:dispatcher';
+
+/** Outcome fields that describe only the attempt they end, so a later outcome that leaves them out clears them. */
+const ATTEMPT_FIELDS = ['reason', 'nextAttemptAt', 'retryable', 'outcomeUnknown'] as const;
+
+const keyOf = (key: ReceiptKey) => ({
+  PK: receiptPk(key.alertId),
+  SK: receiptSk(key.version, key.channel, key.recipient),
+});
+
+const toReceipt = (item: Item): Receipt => stripKeys<Receipt>(item);
+
+export class DynamoReceiptStore implements ReceiptStore {
+  constructor(private readonly ctx: DynamoContext) {}
+
+  async createReceipts(receipts: ReceiptKey[], at: string): Promise<number> {
+    let created = 0;
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (failure === undefined && next < receipts.length) {
+        const key = receipts[next++]!;
+        try {
+          if (await this.createOne(key, at)) created++;
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    // On a failure the workers stop taking new receipts, and the call waits for the writes in flight to end.
+    await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, receipts.length) }, worker));
+    if (failure) throw failure.error;
+    return created;
+  }
+
+  private async createOne(key: ReceiptKey, at: string): Promise<boolean> {
+    const receipt: Receipt = {
+      alertId: key.alertId,
+      version: key.version,
+      channel: key.channel,
+      recipient: key.recipient,
+      status: 'queued',
+      attempts: 0,
+      createdAt: at,
+      updatedAt: at,
+      history: [{ at, actor: DISPATCHER, status: 'queued', attempt: 0 }],
+    };
+    try {
+      await this.ctx.client.send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: { ...receipt, ...keyOf(key) },
+          // A re-planned fan-out must not reset a receipt that may already have been sent.
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async claim(
+    key: ReceiptKey,
+    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
+  ): Promise<ClaimResult> {
+    try {
+      const { Attributes } = await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: keyOf(key),
+          UpdateExpression:
+            'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now',
+          ConditionExpression:
+            '#status = :queued' +
+            ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
+            ' OR (#status = :sending AND #leaseUntil < :now)' +
+            ' OR (#status = :failed AND #retryable = :true)',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#attempts': 'attempts',
+            '#leaseId': 'leaseId',
+            '#leaseUntil': 'leaseUntil',
+            '#updatedAt': 'updatedAt',
+            '#nextAttemptAt': 'nextAttemptAt',
+            '#retryable': 'retryable',
+          },
+          ExpressionAttributeValues: {
+            ':sending': 'sending',
+            ':queued': 'queued',
+            ':retrying': 'retrying',
+            ':failed': 'failed',
+            ':true': true,
+            ':one': 1,
+            ':leaseId': lease.leaseId,
+            ':leaseUntil': lease.leaseUntil,
+            ':now': lease.now,
+          },
+          // The old image tells the caller whether a previous attempt may have posted already.
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const previous = toReceipt(Attributes ?? {});
+      const receipt: Receipt = {
+        ...previous,
+        status: 'sending',
+        attempts: previous.attempts + 1,
+        leaseId: lease.leaseId,
+        leaseUntil: lease.leaseUntil,
+        updatedAt: lease.now,
+      };
+      return { kind: 'claimed', receipt, previous };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const current = await this.get(key);
+    if (!current) return { kind: 'missing' };
+    const final =
+      current.status === 'sent' ||
+      current.status === 'delivered' ||
+      current.status === 'unknown' ||
+      (current.status === 'failed' && current.retryable !== true);
+    return final ? { kind: 'done', receipt: current } : { kind: 'busy', receipt: current };
+  }
+
+  async record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean> {
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#updatedAt': 'updatedAt',
+      '#history': 'history',
+      '#leaseId': 'leaseId',
+      '#leaseUntil': 'leaseUntil',
+    };
+    const event: ReceiptEvent = {
+      at: outcome.at,
+      actor: outcome.actor,
+      status: outcome.status,
+      attempt: outcome.attempt,
+      reason: outcome.reason,
+      providerMessageId: outcome.providerMessageId,
+    };
+    const values: Record<string, unknown> = {
+      ':status': outcome.status,
+      ':at': outcome.at,
+      ':event': [event],
+      ':sending': 'sending',
+      ':leaseId': leaseId,
+    };
+    const set = ['#status = :status', '#updatedAt = :at', '#history = list_append(#history, :event)'];
+    const remove = ['#leaseId', '#leaseUntil'];
+
+    // providerMessageId outlives the attempt that got it: a later failure must not forget what was posted.
+    if (outcome.providerMessageId !== undefined) {
+      names['#providerMessageId'] = 'providerMessageId';
+      values[':providerMessageId'] = outcome.providerMessageId;
+      set.push('#providerMessageId = :providerMessageId');
+    }
+    for (const field of ATTEMPT_FIELDS) {
+      names[`#${field}`] = field;
+      if (outcome[field] === undefined) remove.push(`#${field}`);
+      else {
+        values[`:${field}`] = outcome[field];
+        set.push(`#${field} = :${field}`);
+      }
+    }
+
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: keyOf(key),
+          UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+          ConditionExpression: '#status = :sending AND #leaseId = :leaseId',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(key: ReceiptKey): Promise<Receipt | undefined> {
+    const { Item: item } = await this.ctx.client.send(
+      new GetCommand({ TableName: this.ctx.tableName, Key: keyOf(key), ConsistentRead: true }),
+    );
+    return item ? toReceipt(item) : undefined;
+  }
+
+  async listForAlert(alertId: string): Promise<Receipt[]> {
+    const items = await queryAll(this.ctx, {
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': receiptPk(alertId) },
+      ConsistentRead: true,
+    });
+    return items.map(toReceipt);
+  }
+}

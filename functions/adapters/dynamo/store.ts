@@ -1,0 +1,143 @@
+/**
+ * Herald's store on one DynamoDB table (AWS, or dynalite in the embedded mode). Each port is implemented in its
+ * own module; this class puts them behind one object so a handler is given a single store.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Channel } from '../../../schemas/alert';
+import type {
+  AlertHead,
+  ApprovalRecord,
+  IdempotencyRecord,
+  Receipt,
+  ReceiptKey,
+  StoredResponse,
+  StoredVersion,
+} from '../../core/model';
+import type {
+  AlertStore,
+  BeginResult,
+  ClaimResult,
+  IdempotencyStore,
+  OutboxItem,
+  OutboxStore,
+  Page,
+  ReceiptOutcome,
+  ReceiptStore,
+} from '../../ports';
+import { DynamoAlertStore } from './alert-store';
+import { DynamoIdempotencyStore } from './idempotency-store';
+import { DynamoOutboxStore } from './outbox-store';
+import { DynamoReceiptStore } from './receipt-store';
+
+export { InvalidCursorError } from './keys';
+
+export interface DynamoStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore {
+  readonly tableName: string;
+  private readonly alerts: DynamoAlertStore;
+  private readonly receipts: DynamoReceiptStore;
+  private readonly idempotency: DynamoIdempotencyStore;
+  private readonly outbox: DynamoOutboxStore;
+
+  constructor(options: DynamoStoreOptions) {
+    const ctx = { client: options.client, tableName: options.tableName };
+    this.tableName = options.tableName;
+    this.alerts = new DynamoAlertStore(ctx);
+    this.receipts = new DynamoReceiptStore(ctx);
+    this.idempotency = new DynamoIdempotencyStore(ctx);
+    this.outbox = new DynamoOutboxStore(ctx);
+  }
+
+  // ---- AlertStore
+  putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
+    return this.alerts.putVersion(version);
+  }
+  createHead(head: AlertHead): Promise<'created' | 'exists'> {
+    return this.alerts.createHead(head);
+  }
+  advanceHead(alertId: string, version: number, at: string): Promise<void> {
+    return this.alerts.advanceHead(alertId, version, at);
+  }
+  getAlert(
+    alertId: string,
+  ): Promise<{ head?: AlertHead | undefined; versions: StoredVersion[] } | undefined> {
+    return this.alerts.getAlert(alertId);
+  }
+  getVersion(alertId: string, version: number): Promise<StoredVersion | undefined> {
+    return this.alerts.getVersion(alertId, version);
+  }
+  listAlerts(options: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>> {
+    return this.alerts.listAlerts(options);
+  }
+  approveVersion(
+    alertId: string,
+    version: number,
+    approval: ApprovalRecord,
+    at: string,
+  ): Promise<'approved' | 'not-held'> {
+    return this.alerts.approveVersion(alertId, version, approval, at);
+  }
+  supersedeVersion(alertId: string, version: number): Promise<void> {
+    return this.alerts.supersedeVersion(alertId, version);
+  }
+  markPlanned(alertId: string, version: number, receiptsPlanned: number, at: string): Promise<void> {
+    return this.alerts.markPlanned(alertId, version, receiptsPlanned, at);
+  }
+  countSettled(alertId: string, version: number, count: number): Promise<void> {
+    return this.alerts.countSettled(alertId, version, count);
+  }
+  findUnplanned(releasedBefore: string, limit: number): Promise<{ alertId: string; version: number }[]> {
+    return this.alerts.findUnplanned(releasedBefore, limit);
+  }
+
+  // ---- ReceiptStore
+  createReceipts(receipts: ReceiptKey[], at: string): Promise<number> {
+    return this.receipts.createReceipts(receipts, at);
+  }
+  claim(
+    key: ReceiptKey,
+    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
+  ): Promise<ClaimResult> {
+    return this.receipts.claim(key, lease);
+  }
+  record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean> {
+    return this.receipts.record(key, leaseId, outcome);
+  }
+  get(key: ReceiptKey): Promise<Receipt | undefined> {
+    return this.receipts.get(key);
+  }
+  listForAlert(alertId: string): Promise<Receipt[]> {
+    return this.receipts.listForAlert(alertId);
+  }
+
+  // ---- IdempotencyStore
+  begin(record: IdempotencyRecord, now: string): Promise<BeginResult> {
+    return this.idempotency.begin(record, now);
+  }
+  complete(scope: string, key: string, response: StoredResponse): Promise<void> {
+    return this.idempotency.complete(scope, key, response);
+  }
+
+  // ---- OutboxStore
+  append(item: OutboxItem): Promise<void> {
+    return this.outbox.append(item);
+  }
+  list(filter: {
+    channel?: Channel | undefined;
+    alertId?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<OutboxItem> & { total: number }> {
+    return this.outbox.list(filter);
+  }
+  findByIdempotencyKey(key: string): Promise<OutboxItem | undefined> {
+    return this.outbox.findByIdempotencyKey(key);
+  }
+}
