@@ -3,6 +3,11 @@
  * and where state lives; everything else is configured as on AWS, through HERALD_* variables.
  */
 import { CHANNELS } from '../schemas/alert';
+
+// The embedded mode runs on Node 20 on purpose, with an SDK version pinned in the lockfile that supports it;
+// the SDK's notice about its future releases is for people upgrading, not for every start.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { startHerald } from './runtime';
 
 const positive = (name: string): number | undefined => {

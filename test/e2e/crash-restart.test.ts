@@ -1,0 +1,123 @@
+/**
+ * Invariants 1 and 2 under the worst case: the embedded process is killed (SIGKILL, no chance to clean up) in
+ * the middle of a fan-out, then started again on the same data directory. Every delivery must complete, and
+ * the sandbox outbox — what the public would have seen — must hold each post exactly once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EmbeddedIdentity } from '../../local/auth';
+import type { Alert } from '../../schemas/alert';
+import type { DeliveryReport } from '../../schemas/delivery';
+import { DRAFT, tempDir, waitFor } from '../helpers/embedded';
+
+const children: ChildProcess[] = [];
+let dataDir: string | undefined;
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function startHeraldProcess(port: number, dir: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HERALD_DATA_DIR: dir,
+      // Slow providers so the kill lands mid-fan-out; short timeouts so the restart recovers within seconds.
+      HERALD_SANDBOX_DELAY_MS: '250',
+      HERALD_FUNCTION_TIMEOUT_SECONDS: '1',
+      HERALD_PROVIDER_TIMEOUT_MS: '700',
+      HERALD_RETRY_BASE_MS: '100',
+      HERALD_SWEEP_AFTER_SECONDS: '1',
+      HERALD_SWEEP_INTERVAL_MS: '500',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+describe('Embedded process killed mid-fan-out', () => {
+  it('loses nothing and posts nothing twice after a restart', async () => {
+    // Prepare
+    dataDir = await tempDir('herald-crash-');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const first = startHeraldProcess(port, dataDir);
+    await waitFor(
+      async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined),
+      30_000,
+      'first start',
+    );
+    const identity = await EmbeddedIdentity.open(dataDir);
+    const officer = `Bearer ${await identity.issue({ roles: ['officer'] })}`;
+    const auditor = `Bearer ${await identity.issue({ roles: ['auditor'] })}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${base}/v1/alerts`, {
+        method: 'POST',
+        headers: { authorization: officer, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...DRAFT, headline: `${DRAFT.headline} (${i})` }),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as Alert).id);
+    }
+    const postedBeforeKill = await waitFor(
+      async () => {
+        const { total } = (await (await fetch(`${base}/v1/sandbox/outbox?limit=1`)).json()) as {
+          total: number;
+        };
+        return total >= 2 ? total : undefined;
+      },
+      15_000,
+      'the fan-out to start',
+    );
+
+    // Act
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    startHeraldProcess(port, dataDir);
+    await waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 30_000, 'restart');
+
+    // Assess
+    expect(postedBeforeKill).toBeLessThan(12);
+    for (const id of ids) {
+      const report = await waitFor(
+        async () => {
+          const res = await fetch(`${base}/v1/alerts/${id}/deliveries`, {
+            headers: { authorization: auditor },
+          });
+          const body = (await res.json()) as DeliveryReport;
+          return body.deliveries.length === 3 && body.deliveries.every((d) => d.status === 'sent')
+            ? body
+            : undefined;
+        },
+        30_000,
+        `every delivery of ${id} sent`,
+      );
+      expect(report.totals).toEqual({ sent: 3 });
+    }
+    const outbox = (await (await fetch(`${base}/v1/sandbox/outbox?limit=100`)).json()) as {
+      items: { alertId: string; channel: string; version: number }[];
+      total: number;
+    };
+    const keys = outbox.items.map((i) => `${i.alertId}/${i.version}/${i.channel}`);
+    expect(outbox.total).toBe(12);
+    expect(new Set(keys).size).toBe(12);
+  }, 90_000);
+});
