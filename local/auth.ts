@@ -6,9 +6,9 @@
  * The signing key lives in the data directory so tokens survive a restart and `npm run token` (a
  * separate process) signs with the key the running server verifies with.
  *
- * ES256 rather than Cognito's RS256: the key is small and quick to make on first start. AWS documents
- * that an HTTP API JWT authorizer accepts only RSA-based algorithms, so these tokens are for the
- * embedded gateway alone; nothing here is meant to be trusted by a deployed stack.
+ * RS256, as Cognito signs and as an HTTP API JWT authorizer requires (it accepts RSA-based algorithms
+ * only), so the embedded gateway checks exactly what API Gateway checks. The key is the embedded
+ * instance's own; nothing here is meant to be trusted by a deployed stack.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
@@ -30,7 +30,7 @@ import { ROLES, type Role } from '../functions/core/model';
 export const EMBEDDED_ISSUER = 'urn:herald:embedded';
 export const EMBEDDED_AUDIENCE = 'herald-console';
 
-const ALG = 'ES256';
+const ALG = 'RS256';
 const KEY_DIR = 'keys';
 const KEY_FILE = 'jwt-signing-key.json';
 const DEFAULT_TTL_SECONDS = 12 * 60 * 60;
@@ -204,9 +204,9 @@ async function readKey(path: string): Promise<JWK | undefined> {
   } catch {
     throw new Error(`the signing key file ${path} is not JSON; remove it to have a new key made`);
   }
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.d !== 'string') {
+  if (jwk.kty !== 'RSA' || typeof jwk.d !== 'string') {
     throw new Error(
-      `the signing key file ${path} does not hold a P-256 private key; remove it to have a new key made`,
+      `the signing key file ${path} does not hold an RSA private key; remove it to have a new key made`,
     );
   }
   // Someone may have copied the data directory with a permissive umask; a readable private key lets
@@ -228,7 +228,7 @@ async function createKey(path: string): Promise<JWK> {
   const keyDir = dirname(path);
   await mkdir(dirname(keyDir), { recursive: true });
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
-  const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+  const { privateKey } = await generateKeyPair(ALG, { extractable: true, modulusLength: 2048 });
   const jwk = await exportJWK(privateKey);
   jwk.kid = await calculateJwkThumbprint(jwk);
   jwk.alg = ALG;

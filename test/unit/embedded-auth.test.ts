@@ -30,7 +30,7 @@ afterEach(async () => {
 /** The kept private key, to forge tokens the way only someone holding it could. */
 async function keptKey(): Promise<{ key: CryptoKey; kid: string }> {
   const jwk = JSON.parse(await readFile(signingKeyPath(dataDir), 'utf8')) as JWK;
-  return { key: (await importJWK(jwk, 'ES256')) as CryptoKey, kid: jwk.kid! };
+  return { key: (await importJWK(jwk, 'RS256')) as CryptoKey, kid: jwk.kid! };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -124,7 +124,8 @@ describe('EmbeddedIdentity: the kept key', () => {
     const identity = await EmbeddedIdentity.open(dataDir);
     const { keys } = identity.jwks();
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: identity.kid });
+    expect(keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: identity.kid });
+    expect(keys[0]).not.toHaveProperty('d');
     expect(keys[0]).not.toHaveProperty('d');
   });
 
@@ -147,7 +148,7 @@ describe('EmbeddedIdentity: what the authorizer refuses', () => {
   ): Promise<string> {
     const kept = await keptKey();
     return new SignJWT({ 'cognito:groups': ['supervisor'], token_use: 'id', ...claims })
-      .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? kept.kid })
+      .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? kept.kid })
       .sign(options.key ?? kept.key);
   }
 
@@ -193,10 +194,19 @@ describe('EmbeddedIdentity: what the authorizer refuses', () => {
   it('refuses a token signed by another key, whether or not it borrows the kept key id', async () => {
     const identity = await EmbeddedIdentity.open(dataDir);
     const other = await EmbeddedIdentity.open(join(dataDir, 'another-instance'));
-    const { privateKey } = await generateKeyPair('ES256');
+    const { privateKey } = await generateKeyPair('RS256');
 
     expect((await rejection(identity, await other.issue({ roles: ['officer'] }))).reason).toBe('unknown-key');
     expect((await rejection(identity, await forged(valid(), { key: privateKey }))).reason).toBe('signature');
+  });
+
+  it("refuses ES256: API Gateway's JWT authorizer accepts RSA algorithms only", async () => {
+    const identity = await EmbeddedIdentity.open(dataDir);
+    const { privateKey } = await generateKeyPair('ES256');
+    const token = await new SignJWT(valid())
+      .setProtectedHeader({ alg: 'ES256', kid: identity.kid })
+      .sign(privateKey);
+    expect((await rejection(identity, token)).reason).toBe('algorithm');
   });
 
   it('refuses alg none', async () => {
@@ -209,7 +219,7 @@ describe('EmbeddedIdentity: what the authorizer refuses', () => {
     // The classic confusion attack: an HMAC "signed" with bytes of the public key.
     const identity = await EmbeddedIdentity.open(dataDir);
     const publicJwk = identity.jwks().keys[0]!;
-    const secret = new TextEncoder().encode(JSON.stringify({ x: publicJwk.x, y: publicJwk.y }));
+    const secret = new TextEncoder().encode(JSON.stringify({ n: publicJwk.n, e: publicJwk.e }));
     const token = await new SignJWT(valid())
       .setProtectedHeader({ alg: 'HS256', kid: identity.kid })
       .sign(secret);
