@@ -210,9 +210,10 @@ export async function listAlerts(deps: ApiDeps, { event }: OperationInput): Prom
       throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
     throw error;
   }
-  const items = page.items.map(({ latest: v }) => {
+  // The state depends on the latest version only; the creation time is the alert's, kept on its head.
+  const items = page.items.map(({ head, latest: v }) => {
     const { versions: _omitted, ...summary } = toApiAlert([v], now);
-    return summary;
+    return { ...summary, createdAt: head.createdAt };
   });
   return json(200, { items, ...(page.cursor ? { cursor: page.cursor } : {}) });
 }
