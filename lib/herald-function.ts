@@ -1,0 +1,171 @@
+/**
+ * The house Lambda function: every Herald handler is deployed through this class so that runtime,
+ * architecture, bundling, logging and tracing are decided once.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Duration } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import type { QueueName } from '../functions/ports';
+import { ENV, queueUrlEnv } from '../functions/shared/config';
+
+/** The checkout's root, found from this file so synth works from any working directory. */
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** An entry point given relative to the project root, e.g. `functions/api/handler.ts`. */
+export const entryPath = (relative: string): string =>
+  fileURLToPath(new URL(`../${relative}`, import.meta.url));
+
+/**
+ * The DynamoDB actions a function may be granted. Scan and DeleteItem are absent on purpose: no handler
+ * needs them (items expire through TTL), and a function that could run either is one bug away from
+ * reading or erasing every alert and receipt. Transactions need no action of their own: IAM authorizes
+ * each item of a TransactWriteItems as its PutItem, UpdateItem or ConditionCheckItem.
+ */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'ConditionCheckItem';
+
+export interface HeraldFunctionProps
+  extends Omit<
+    NodejsFunctionProps,
+    | 'entry'
+    | 'runtime'
+    | 'architecture'
+    | 'logGroup'
+    | 'logRetention'
+    | 'tracing'
+    | 'timeout'
+    | 'role'
+    | 'code'
+  > {
+  /** Absolute path of the handler module (see `entryPath`); it must export `handler`. */
+  entry: string;
+  /** Required: queue visibility timeouts are computed from it. */
+  timeout: Duration;
+  /** Powertools' service name: the `service` key of every log line and metric. */
+  serviceName: string;
+  /** @default three months: receipts and the audit log live in the table, logs are for diagnosis. */
+  logRetention?: RetentionDays;
+}
+
+export class HeraldFunction extends NodejsFunction {
+  declare readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: HeraldFunctionProps) {
+    const { serviceName, logRetention, bundling, environment, ...rest } = props;
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: logRetention ?? RetentionDays.THREE_MONTHS,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose log permissions cover every log group in
+    // the account rather than the one this function writes to.
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      // Lambda's CPU share grows with memory; 1 GB keeps cold starts and JSON/zod work quick for little cost.
+      memorySize: 1024,
+      ...rest,
+      runtime: Runtime.NODEJS_22_X,
+      // Graviton: cheaper per GB-second and at least as fast for this I/O-bound code.
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      // Powertools' logger follows AWS_LAMBDA_LOG_LEVEL, which this sets; one knob, not two.
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      projectRoot,
+      depsLockFilePath: `${projectRoot}package-lock.json`,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'Herald',
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        // Prefer packages' ESM builds so esbuild can tree-shake them.
+        mainFields: ['module', 'main'],
+        // ESM output has no `require`; some CommonJS dependencies still call it.
+        banner:
+          "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The nodejs22.x runtime ships AWS SDK v3 (with its @smithy core, which must match it), so bundling
+        // them only adds megabytes and cold-start time; the runtime's copy also gets AWS's security patches.
+        externalModules: ['@aws-sdk/*', '@smithy/*'],
+        // Synth must work offline and fast: bundle with the locally installed esbuild, never Docker.
+        forceDockerBundling: false,
+        ...bundling,
+      },
+    });
+    NagSuppressions.addResourceSuppressions(this, [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The design pins nodejs22.x (a supported runtime) for every function; moving to a newer one is a deliberate change made with the tests, not drift.',
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so IAM requires Resource "*".',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+  }
+
+  /** Grants exactly `actions` on the table and its indexes, and tells the function the table's name. */
+  bindTable(table: ITableV2, actions: readonly TableAction[]): this {
+    table.grant(this, ...actions.map((action) => `dynamodb:${action}`));
+    this.addEnvironment(ENV.tableName, table.tableName);
+    if (this.role) {
+      NagSuppressions.addResourceSuppressions(
+        this.role,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason:
+              "Queries read the GSIs, whose ARNs are <table ARN>/index/<name>; the wildcard spans this table's indexes and nothing else.",
+            appliesTo: [{ regex: '/^Resource::<.+\\.Arn>\\/index\\/\\*$/g' }],
+          },
+        ],
+        true,
+      );
+    }
+    return this;
+  }
+
+  /** Lets the function send to `queue` and tells it the queue's URL under the name the code reads. */
+  bindQueue(name: QueueName, queue: IQueue): this {
+    queue.grantSendMessages(this);
+    this.addEnvironment(queueUrlEnv(name), queue.queueUrl);
+    return this;
+  }
+}
