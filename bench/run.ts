@@ -1,0 +1,317 @@
+/**
+ * `npm run bench`: Herald's performance, measured in one run on this machine (never in timed tests, whose
+ * pass or fail would depend on the machine). Each measurement runs in a fresh temporary data directory that is
+ * removed afterwards. Prints tables to stdout and writes .bench/results.json.
+ */
+
+// Set before any Herald module loads: the logger reads its level when created, and the SDK's notice about
+// future Node versions would otherwise print once per client. Everything below is imported dynamically so
+// that these lines run first (static imports would be evaluated before them).
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+// A module (for top-level await) that imports nothing statically.
+export {};
+
+const { mkdir, writeFile } = await import('node:fs/promises');
+const os = await import('node:os');
+const { measureLatency } = await import('./latency');
+const { measureApiThroughput, measureRawPut } = await import('./throughput');
+const { measureRequests } = await import('./requests');
+const { fixed, ms, section, table } = await import('./stats');
+
+const LATENCY_TARGET_P95_MS = 250;
+const THROUGHPUT_TARGET_RATIO = 0.5;
+const CONCURRENCY = 8;
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const started = Date.now();
+const progress = (what: string) =>
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${what}\n`);
+
+out(
+  `Herald benchmark — Node ${process.version}, ${os.cpus().length} CPU (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${os.platform()} ${os.arch()}`,
+);
+// Others may share this machine; a high load before the start explains a slow run better than the code would.
+const loadBefore = os.loadavg().map((l) => l.toFixed(2));
+out(`load average before the run: ${loadBefore.join(' ')} (${os.cpus().length} CPUs)`);
+out(
+  'Everything runs in this one process: the benchmark client, the HTTP gateway, the handlers, dynalite, the queues.',
+);
+
+// ---------------------------------------------------------------- 1. latency
+progress('latency, one alert at a time');
+const sequential = await measureLatency({
+  warmup: 20,
+  alerts: 200,
+  inFlight: 1,
+  gapMs: 10,
+  pollCheck: 30,
+  pollIntervalMs: 5,
+});
+progress('latency, four alerts in flight');
+const inFlight = await measureLatency({
+  warmup: 20,
+  alerts: 200,
+  inFlight: 4,
+  gapMs: 0,
+  pollCheck: 0,
+  pollIntervalMs: 5,
+});
+
+const latencyRow = (name: string, s: typeof sequential.latencyMs) => [
+  name,
+  String(s.count),
+  ms(s.p50),
+  ms(s.p95),
+  ms(s.p99),
+  ms(s.max),
+];
+const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+out(
+  section(
+    '1. Embedded latency: accept → all three channels `sent` (x, facebook, instagram; sandbox delay 0)',
+    [
+      table(
+        ['run', 'alerts', 'p50', 'p95', 'p99', 'max'],
+        [
+          latencyRow('one at a time', sequential.latencyMs),
+          latencyRow('  of which POST → 201', sequential.acceptMs),
+          latencyRow('4 in flight', inFlight.latencyMs),
+          latencyRow('  of which POST → 201', inFlight.acceptMs),
+          ...(sequential.pollCheck
+            ? [latencyRow('cross-check: polled every 5 ms', sequential.pollCheck.latencyMs)]
+            : []),
+        ],
+      ),
+      '',
+      `target p95 < ${LATENCY_TARGET_P95_MS} ms: one at a time ${pass(sequential.latencyMs.p95 < LATENCY_TARGET_P95_MS)}, 4 in flight ${pass(inFlight.latencyMs.p95 < LATENCY_TARGET_P95_MS)}`,
+      `warm-up ${sequential.options.warmup} alerts; one at a time waits ${sequential.options.gapMs} ms after each alert so its tail is not in the next one's figure`,
+      `completion detected by: ${sequential.detection}`,
+      sequential.pollCheck
+        ? `cross-check: ${sequential.options.pollCheck} more alerts timed by polling listForAlert (a consistent Query) every ${sequential.options.pollIntervalMs} ms — ${sequential.pollCheck.queriesPerAlert} extra Queries per alert`
+        : '',
+      `read back after the run: ${sequential.unverified + inFlight.unverified} alerts without three \`sent\` receipts; ${sequential.anomalies + inFlight.anomalies} outcomes other than \`sent\``,
+      '',
+      'Median timeline of one alert (ms after the POST started):',
+      table(
+        ['milestone', 'one at a time', '4 in flight'],
+        (
+          [
+            ['201 read by the client', 'created'],
+            ['dispatcher received the message', 'dispatchReceived'],
+            ['fan-out planned (receipts + jobs written)', 'planned'],
+            ['last channel function received its job', 'lastChannelReceived'],
+            ['last receipt recorded `sent`', 'allSent'],
+          ] as const
+        ).map(([label, key]) => [label, ms(sequential.timelineP50Ms[key]), ms(inFlight.timelineP50Ms[key])]),
+      ),
+      '',
+      'Where the time goes, one at a time (calls per alert, mean duration; queue operations include waiting',
+      'for the engine, which runs one change at a time across all queues, each an fsync-ed LevelDB batch):',
+      table(
+        ['operation', 'calls/alert', 'mean'],
+        [
+          ...Object.entries(sequential.storeOps).map(([k, v]) => [
+            `store.${k}`,
+            fixed(v.perAlert),
+            ms(v.meanMs),
+          ]),
+          ...Object.entries(sequential.queueOps).map(([k, v]) => [
+            `queues.${k}`,
+            fixed(v.perAlert),
+            ms(v.meanMs),
+          ]),
+        ],
+      ),
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  ),
+);
+
+// ---------------------------------------------------------------- 2. throughput
+progress(`API create throughput, concurrency ${CONCURRENCY}`);
+const api = await measureApiThroughput({
+  concurrency: CONCURRENCY,
+  warmup: 40,
+  alerts: 400,
+  fanoutHeld: false,
+});
+progress(`API create throughput with the fan-out held back (diagnostic), concurrency ${CONCURRENCY}`);
+const apiAlone = await measureApiThroughput({
+  concurrency: CONCURRENCY,
+  warmup: 40,
+  alerts: 400,
+  fanoutHeld: true,
+});
+progress(`raw dynalite PutItem, concurrency ${CONCURRENCY}`);
+const raw = await measureRawPut({
+  concurrency: CONCURRENCY,
+  warmup: 200,
+  puts: 2000,
+  sampleVersion: api.sampleVersion,
+});
+const ratio = api.alertsPerSecond / raw.putsPerSecond;
+const ratioAlone = apiAlone.alertsPerSecond / raw.putsPerSecond;
+const pct = (n: number) => `${Math.round(n * 100)}%`;
+out(
+  section(
+    `2. API create throughput vs raw dynalite PutItem (concurrency ${CONCURRENCY})`,
+    [
+      table(
+        ['measure', 'count', 'per second', 'p50', 'p95', 'loop busy', 'CPU cores'],
+        [
+          [
+            'POST /v1/alerts → 201, fan-out running',
+            String(api.alerts),
+            fixed(api.alertsPerSecond, 1),
+            ms(api.acceptMs.p50),
+            ms(api.acceptMs.p95),
+            pct(api.eventLoopUtilization),
+            fixed(api.cpuCores),
+          ],
+          [
+            'raw PutItem, same-shaped item',
+            String(raw.puts),
+            fixed(raw.putsPerSecond, 1),
+            ms(raw.putMs.p50),
+            ms(raw.putMs.p95),
+            pct(raw.eventLoopUtilization),
+            fixed(raw.cpuCores),
+          ],
+          [
+            'diagnostic: POST → 201, fan-out held back',
+            String(apiAlone.alerts),
+            fixed(apiAlone.alertsPerSecond, 1),
+            ms(apiAlone.acceptMs.p50),
+            ms(apiAlone.acceptMs.p95),
+            pct(apiAlone.eventLoopUtilization),
+            fixed(apiAlone.cpuCores),
+          ],
+        ],
+      ),
+      '',
+      `ratio API / raw PutItem: ${fixed(ratio)}× (target ≥ ${THROUGHPUT_TARGET_RATIO}×) ${pass(ratio >= THROUGHPUT_TARGET_RATIO)}`,
+      `  with the fan-out held back, the API path alone: ${fixed(ratioAlone)}×`,
+      `  each create makes 2 PutItems itself (head, version), so the store alone caps the API at ~${fixed(raw.putsPerSecond / 2, 0)}/s (0.5×)`,
+      `raw item: ${raw.itemBytes} bytes as JSON (a stored version item with its index keys), conditional put, pre-marshalled, bare DynamoDBClient, its own dynalite on disk`,
+      `fan-out: alerts fully delivered (3 × sent) ${fixed(api.deliveredPerSecond, 1)}/s while the API ran (${api.sentWhenAcceptDone} of ${api.alerts} done at the last 201;`,
+      `  accept → all sent p50 ${ms(api.latencyMs.p50)}, p95 ${ms(api.latencyMs.p95)}); alone, draining the held backlog: ${fixed(apiAlone.deliveredPerSecond, 1)}/s`,
+      "'loop busy' is the event-loop utilization of the one JS thread that runs everything; 'CPU cores' is process CPU time over wall time",
+    ].join('\n'),
+  ),
+);
+
+// ---------------------------------------------------------------- 3. requests
+progress('AWS requests per alert');
+const requests = await measureRequests({ warmup: 5, alerts: 50, alertsWithKey: 20 });
+const rp = requests.plain;
+// The floor's own messages must be received and deleted too, so it pays the same polling.
+const polling =
+  requests.lambdaPolling.receiveMessagePerAlert + requests.lambdaPolling.deleteMessageBatchPerAlert;
+const commands = [
+  ...new Set([...Object.keys(rp.byCommandPerAlert), ...Object.keys(requests.withKey.byCommandPerAlert)]),
+].sort();
+out(
+  section(
+    '3. AWS requests per alert, counted at the adapters (3 channels, one alert at a time to `sent`)',
+    [
+      table(
+        ['request', 'per alert', 'per alert, Idempotency-Key'],
+        [
+          ...commands.map((k) => [
+            k,
+            fixed(rp.byCommandPerAlert[k] ?? 0),
+            fixed(requests.withKey.byCommandPerAlert[k] ?? 0),
+          ]),
+          ['total', fixed(rp.perAlert), fixed(requests.withKey.perAlert)],
+          [
+            'total per alert per channel',
+            fixed(rp.perAlertPerChannel),
+            fixed(requests.withKey.perAlertPerChannel),
+          ],
+        ],
+      ),
+      `(${rp.alerts} alerts without a key, ${requests.withKey.alerts} with one; counter reset after a warm-up, read once the system was quiet)`,
+      '',
+      'Floor for any design with a conditional claim per delivery (c = channels):',
+      ...requests.floorItems.map((l) => `  - ${l}`),
+      `  = 1 + 4c = ${requests.floor.strictPerAlert} per alert (${fixed(requests.floor.perChannel)} per channel); with the dispatch hop 2 + 4c = ${requests.floor.withDispatchPerAlert} (${fixed(requests.floor.perChannelWithDispatch)} per channel)`,
+      '',
+      table(
+        ['comparison', 'per alert', 'per channel', '× floor'],
+        [
+          [
+            'measured, embedded',
+            fixed(rp.perAlert),
+            fixed(rp.perAlertPerChannel),
+            fixed(rp.perAlert / requests.floor.withDispatchPerAlert),
+          ],
+          [
+            'projected on AWS (no sandbox outbox, a version read per channel function)',
+            fixed(rp.projectedAwsPerAlert),
+            fixed(rp.projectedAwsPerAlertPerChannel),
+            fixed(rp.projectedAwsPerAlert / requests.floor.withDispatchPerAlert),
+          ],
+          [
+            "projected on AWS, plus Lambda's polling (below)",
+            fixed(rp.projectedAwsPerAlert + polling),
+            fixed((rp.projectedAwsPerAlert + polling) / requests.channels),
+            fixed((rp.projectedAwsPerAlert + polling) / (requests.floor.withDispatchPerAlert + polling)),
+          ],
+          [
+            'floor',
+            String(requests.floor.withDispatchPerAlert),
+            fixed(requests.floor.perChannelWithDispatch),
+            '1.00',
+          ],
+        ],
+      ),
+      `(× floor is against ${requests.floor.withDispatchPerAlert}, the floor with the dispatch hop; the polling row against that floor plus the same polling)`,
+      '',
+      'Above the floor, by the code that makes it (per alert, measured):',
+      ...requests.beyondFloor.map((b) => `  ${fixed(b.perAlert).padStart(5)}  ${b.what}`),
+      '',
+      "Lambda's own SQS polling, not counted by the adapters (from the embedded event sources' receives and deletes):",
+      `  ReceiveMessage with messages ${fixed(requests.lambdaPolling.receiveMessagePerAlert)} per alert, DeleteMessageBatch ${fixed(requests.lambdaPolling.deleteMessageBatchPerAlert)} per alert`,
+      `  → about ${fixed(requests.lambdaPolling.receiveMessagePerAlert + requests.lambdaPolling.deleteMessageBatchPerAlert)} more per alert (${fixed((requests.lambdaPolling.receiveMessagePerAlert + requests.lambdaPolling.deleteMessageBatchPerAlert) / requests.channels)} per channel) on AWS`,
+      `  ${requests.lambdaPolling.note}`,
+    ].join('\n'),
+  ),
+);
+
+// ---------------------------------------------------------------- results
+const { sampleVersion: _sample, ...apiFigures } = api;
+const { sampleVersion: _sampleAlone, ...apiAloneFigures } = apiAlone;
+const results = {
+  at: new Date().toISOString(),
+  machine: {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim(),
+    platform: `${os.platform()} ${os.arch()}`,
+    loadAverageBefore: loadBefore.map(Number),
+    loadAverageAfter: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  },
+  latency: {
+    targetP95Ms: LATENCY_TARGET_P95_MS,
+    oneAtATime: sequential,
+    inFlight4: inFlight,
+    passes: sequential.latencyMs.p95 < LATENCY_TARGET_P95_MS,
+  },
+  throughput: {
+    api: apiFigures,
+    apiFanoutHeld: apiAloneFigures,
+    ratioFanoutHeld: Math.round(ratioAlone * 1000) / 1000,
+    rawPutItem: raw,
+    ratio: Math.round(ratio * 1000) / 1000,
+    targetRatio: THROUGHPUT_TARGET_RATIO,
+    passes: ratio >= THROUGHPUT_TARGET_RATIO,
+  },
+  requests,
+  durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+};
+await mkdir('.bench', { recursive: true });
+await writeFile('.bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+out(`\nwrote .bench/results.json (${results.durationSeconds} s in all)`);
