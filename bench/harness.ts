@@ -78,7 +78,6 @@ export interface PollingCounts {
 
 const STORE_METHODS = [
   'putVersion',
-  'createHead',
   'advanceHead',
   'getAlert',
   'getVersion',

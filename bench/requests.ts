@@ -152,7 +152,6 @@ export async function measureRequests(options: {
             "a drained queue; on AWS, Lambda's pollers long-poll (up to 20 s) all the time, a cost per queue per minute, not per alert.",
         },
         beyondFloor: [
-          { what: 'head item PutItem (lists alerts newest first on GSI1)', perAlert: s.createHead ?? 0 },
           { what: 'dispatcher reads the alert back (Query)', perAlert: s.getAlert ?? 0 },
           {
             what: 'markPlanned UpdateItem (takes the version off the sweeper index)',

@@ -22,10 +22,11 @@ export interface Page<T> {
 }
 
 export interface AlertStore {
-  /** Writes a new version; `exists` when that version number is taken (the optimistic-concurrency check). */
+  /**
+   * Writes a new version; `exists` when that version number is taken (the optimistic-concurrency check).
+   * Writing version 1 creates the alert, head included, in the same write.
+   */
   putVersion(version: StoredVersion): Promise<'created' | 'exists'>;
-  /** Creates the head of a new alert; `exists` when it is already there (a retried create). */
-  createHead(head: AlertHead): Promise<'created' | 'exists'>;
   /** Moves the head's latestVersion forward (never back). Idempotent. */
   advanceHead(alertId: string, version: number, at: string): Promise<void>;
   /** The head and every version, oldest first; undefined when there is no such alert. */

@@ -150,13 +150,6 @@ export async function createAlert(deps: ApiDeps, { event, actor }: OperationInpu
     { actor, operation: 'createAlert', path: '/v1/alerts', body, now, newAlertId: deps.newId },
     async (alertId, ownKey) => {
       const v1 = newAlert(draft, versionContext(deps, alertId, actor, now, ownKey));
-      await deps.store.createHead({
-        alertId,
-        createdAt: v1.createdAt,
-        updatedAt: v1.createdAt,
-        latestVersion: 1,
-        author: actor.id,
-      });
       if ((await deps.store.putVersion(v1)) === 'exists') {
         // Only a retry of this very request can find its own id taken (ids are random otherwise).
         const existing = await loadVersions(deps, alertId);
@@ -450,7 +443,8 @@ export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promi
       version: v.version,
       ...(v.note ? { detail: v.note } : {}),
     });
-    if (v.approval.required && !v.approval.approvedAt)
+    // The hold stays in the trail after approval: an auditor must see that the version waited, and for how long.
+    if (v.approval.required)
       entries.push({
         at: v.createdAt,
         actor: 'system:policy',

@@ -203,16 +203,19 @@ describe('findUnplanned', () => {
 });
 
 describe('heads and getAlert', () => {
-  it('creates a head once, and moves it forward only', async () => {
+  it('makes the first version the head, and moves it forward only', async () => {
     const id = newAlertId();
-    expect(await db.store.createHead(head(id))).toBe('created');
-    expect(await db.store.createHead(head(id, { author: 'other' }))).toBe('exists');
+    expect(await db.store.putVersion(version(id, 1))).toBe('created');
+    expect((await db.store.getAlert(id))?.head).toEqual(head(id));
 
     await db.store.advanceHead(id, 3, '2030-05-01T10:03:00.000Z');
     await db.store.advanceHead(id, 2, '2030-05-01T10:04:00.000Z');
     await db.store.advanceHead(id, 3, '2030-05-01T10:05:00.000Z');
     const alert = await db.store.getAlert(id);
     expect(alert?.head).toEqual(head(id, { latestVersion: 3, updatedAt: '2030-05-01T10:03:00.000Z' }));
+    // The head's attributes stay on the item; the version read back is the version as written.
+    expect(alert?.versions[0]).toEqual(version(id, 1));
+    expect(await db.store.getVersion(id, 1)).toEqual(version(id, 1));
   });
 
   it('does not create a head by advancing one that is not there', async () => {
@@ -223,7 +226,6 @@ describe('heads and getAlert', () => {
 
   it('returns the head and every version oldest first, across query pages', async () => {
     const id = newAlertId();
-    await db.store.createHead(head(id, { latestVersion: 12 }));
     // ~120 KB per version pushes the partition past DynamoDB's 1 MB page, so the read must follow the pages.
     const description = 'x'.repeat(7_900);
     const padding = Array.from({ length: 15 }, (_, i) => ({ language: `x${i}`, headline: 'h', description }));
@@ -231,6 +233,7 @@ describe('heads and getAlert', () => {
       const v = version(id, n);
       await db.store.putVersion({ ...v, content: { ...v.content, translations: padding } });
     }
+    await db.store.advanceHead(id, 12, '2030-05-01T10:00:00.000Z');
     const counter = countRequests(db.client);
     const alert = await db.store.getAlert(id);
     expect(counter.byCommand().Query).toBeGreaterThan(1);
@@ -238,9 +241,9 @@ describe('heads and getAlert', () => {
     expect(alert?.versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
-  it('returns versions without a head (a create that died before its head)', async () => {
+  it('has no head where version 1 is missing', async () => {
     const id = newAlertId();
-    await db.store.putVersion(version(id, 1));
+    await db.store.putVersion(version(id, 2));
     const alert = await db.store.getAlert(id);
     expect(alert?.head).toBeUndefined();
     expect(alert?.versions).toHaveLength(1);
@@ -260,11 +263,9 @@ describe('listAlerts', () => {
         const id = `alert-${i}`;
         ids.push(id);
         const createdAt = `2030-05-0${i + 1}T10:00:00.000Z`;
-        await own.store.createHead(
-          head(id, { createdAt, updatedAt: createdAt, latestVersion: i === 4 ? 2 : 1 }),
-        );
         await own.store.putVersion(version(id, 1, { createdAt }));
         // alert-4's head says version 2, which was never written: the list must not show it.
+        if (i === 4) await own.store.advanceHead(id, 2, createdAt);
         if (i === 2) {
           await own.store.putVersion(version(id, 2, { createdAt }));
           await own.store.advanceHead(id, 2, createdAt);
@@ -305,7 +306,12 @@ describe('listAlerts', () => {
 
   it('rejects cursors it did not make', async () => {
     const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const good = { PK: 'ALERT#a1', SK: 'HEAD', GSI1PK: 'ALERTS', GSI1SK: '2030-05-01T10:00:00.000Z#a1' };
+    const good = {
+      PK: 'ALERT#a1',
+      SK: 'V#0000000001',
+      GSI1PK: 'ALERTS',
+      GSI1SK: '2030-05-01T10:00:00.000Z#a1',
+    };
     // The well-formed one is accepted (and finds nothing after it in this table).
     await expect(db.store.listAlerts({ limit: 2, cursor: enc(good) })).resolves.toBeDefined();
     const bad = [
@@ -316,7 +322,8 @@ describe('listAlerts', () => {
       enc({ ...good, extra: 'x' }),
       enc({ PK: good.PK, SK: good.SK, GSI1PK: good.GSI1PK }),
       enc({ ...good, PK: 'RCPT#a1' }),
-      enc({ ...good, SK: 'V#0000000001' }),
+      enc({ ...good, SK: 'V#0000000002' }),
+      enc({ ...good, SK: 'HEAD' }),
       enc({ ...good, GSI1PK: 'OUTBOXKEY#k' }),
       enc({ ...good, GSI1SK: '2030-05-01T10:00:00.000Z#other' }),
       enc({ ...good, GSI1SK: 7 }),

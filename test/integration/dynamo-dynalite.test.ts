@@ -61,7 +61,6 @@ describe('startDynalite and ensureTable', () => {
     const first = await open(path);
     await ensureTable(first.client, 'herald');
     const store = new DynamoStore({ client: first.client, tableName: 'herald' });
-    await store.createHead(head('persisted'));
     await store.putVersion(version('persisted', 1));
     await store.append({
       channel: 'x',
@@ -107,13 +106,14 @@ describe('createDocumentClient', () => {
     await ensureTable(client, 'herald');
     const counter = countRequests(client);
     const store = new DynamoStore({ client, tableName: 'herald' });
-    await store.createHead(head('c'));
     await store.putVersion(version('c', 1));
     await store.putVersion(version('c', 1));
     await store.getVersion('c', 1);
+    await store.putVersion(version('c', 2));
+    await store.advanceHead('c', 2, '2030-05-01T10:00:00.000Z');
     await store.listAlerts({ limit: 10 });
-    expect(counter.byCommand()).toEqual({ PutItem: 3, GetItem: 1, Query: 1, BatchGetItem: 1 });
-    expect(counter.total()).toBe(6);
+    expect(counter.byCommand()).toEqual({ PutItem: 3, GetItem: 1, UpdateItem: 1, Query: 1, BatchGetItem: 1 });
+    expect(counter.total()).toBe(7);
     counter.reset();
     expect(counter.total()).toBe(0);
     expect(counter.byCommand()).toEqual({});

@@ -56,7 +56,6 @@ const lease = { leaseId: 'L', leaseUntil: 't2', now: 't1', actor: 'channel:sms' 
 describe('errors other than a failed condition propagate unchanged', () => {
   it.each([
     ['putVersion', () => store.putVersion(version('a1', 1))],
-    ['createHead', () => store.createHead(head('a1'))],
     ['advanceHead', () => store.advanceHead('a1', 2, 't')],
     ['approveVersion', () => store.approveVersion('a1', 1, { required: true }, 't')],
     ['markPlanned', () => store.markPlanned('a1', 1, 3, 't')],
@@ -118,13 +117,18 @@ describe('a failed condition maps to the documented answer', () => {
     ddb.on(PutCommand).rejects(conditionFailed()).on(UpdateCommand).rejects(conditionFailed());
   });
 
-  it('putVersion and createHead answer exists', async () => {
+  it('putVersion answers exists; version 1 carries the head in the same write', async () => {
     expect(await store.putVersion(version('a1', 1))).toBe('exists');
-    expect(await store.createHead(head('a1'))).toBe('exists');
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: TABLE,
       ConditionExpression: 'attribute_not_exists(PK)',
-      Item: expect.objectContaining({ PK: 'ALERT#a1', SK: 'V#0000000001', GSI2PK: 'UNPLANNED' }),
+      Item: expect.objectContaining({
+        PK: 'ALERT#a1',
+        SK: 'V#0000000001',
+        GSI2PK: 'UNPLANNED',
+        GSI1PK: 'ALERTS',
+        headLatestVersion: 1,
+      }),
     });
   });
 
@@ -190,16 +194,19 @@ describe('a failed condition maps to the documented answer', () => {
   });
 });
 
-describe('listAlerts reads the latest versions in a batch', () => {
+describe('listAlerts reads the latest versions of updated alerts in a batch', () => {
+  // The index holds each alert's first version, which says the alert is now at version 2.
   const heads = ['a3', 'a2', 'a1'].map((id) => ({
-    ...head(id),
+    ...version(id, 1),
     PK: `ALERT#${id}`,
-    SK: 'HEAD',
+    SK: 'V#0000000001',
     GSI1PK: 'ALERTS',
     GSI1SK: `t#${id}`,
+    headLatestVersion: 2,
+    headUpdatedAt: 't',
   }));
-  const versionItem = (id: string) => ({ ...version(id, 1), PK: `ALERT#${id}`, SK: 'V#0000000001' });
-  const keyOf = (id: string) => ({ PK: `ALERT#${id}`, SK: 'V#0000000001' });
+  const versionItem = (id: string) => ({ ...version(id, 2), PK: `ALERT#${id}`, SK: 'V#0000000002' });
+  const keyOf = (id: string) => ({ PK: `ALERT#${id}`, SK: 'V#0000000002' });
 
   it('retries UnprocessedKeys until none are left', async () => {
     ddb.on(QueryCommand).resolves({ Items: heads });
@@ -247,6 +254,6 @@ describe('listAlerts reads the latest versions in a batch', () => {
     });
     expect(page.items.map((i) => i.head.alertId)).toEqual(['a3', 'a2']);
     const cursor = JSON.parse(Buffer.from(page.cursor ?? '', 'base64url').toString());
-    expect(cursor).toEqual({ PK: 'ALERT#a2', SK: 'HEAD', GSI1PK: 'ALERTS', GSI1SK: 't#a2' });
+    expect(cursor).toEqual({ PK: 'ALERT#a2', SK: 'V#0000000001', GSI1PK: 'ALERTS', GSI1SK: 't#a2' });
   });
 });

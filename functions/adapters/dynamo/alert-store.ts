@@ -1,6 +1,8 @@
 /**
- * Alerts: one head item per alert and one item per version, in the alert's own partition. Every state change is
- * a single-item conditional write, because dynalite (the embedded mode) has no transactions.
+ * Alerts: one item per version, in the alert's own partition. The first version's item doubles as the alert's
+ * head — it carries the listing index (GSI1) and the latest version number — so creating an alert is one
+ * conditional write, all or nothing. Every state change is a single-item conditional write, because dynalite
+ * (the embedded mode) has no transactions.
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertHead, ApprovalRecord, StoredVersion } from '../../core/model';
@@ -14,7 +16,6 @@ import {
   encodeCursor,
   GSI1,
   GSI2,
-  HEAD_SK,
   headIndexSk,
   keyOf,
   stripKeys,
@@ -38,6 +39,12 @@ export class DynamoAlertStore implements AlertStore {
 
   async putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
     const item: Item = { ...version, PK: alertPk(version.alertId), SK: versionSk(version.version) };
+    if (version.version === FIRST_VERSION) {
+      item.GSI1PK = ALERTS_INDEX_PK;
+      item.GSI1SK = headIndexSk(version.createdAt, version.alertId);
+      item[HEAD_LATEST] = FIRST_VERSION;
+      item[HEAD_UPDATED_AT] = version.createdAt;
+    }
     if (version.dispatchStatus === 'pending') {
       item.GSI2PK = UNPLANNED_INDEX_PK;
       // A pending version always has releasedAt in practice; createdAt keeps the sweeper able to find one that doesn't.
@@ -62,37 +69,15 @@ export class DynamoAlertStore implements AlertStore {
     }
   }
 
-  async createHead(head: AlertHead): Promise<'created' | 'exists'> {
-    try {
-      await this.ctx.client.send(
-        new PutCommand({
-          TableName: this.ctx.tableName,
-          Item: {
-            ...head,
-            PK: alertPk(head.alertId),
-            SK: HEAD_SK,
-            GSI1PK: ALERTS_INDEX_PK,
-            GSI1SK: headIndexSk(head.createdAt, head.alertId),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return 'created';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'exists';
-      throw error;
-    }
-  }
-
   async advanceHead(alertId: string, version: number, at: string): Promise<void> {
     try {
       await this.ctx.client.send(
         new UpdateCommand({
           TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: HEAD_SK },
+          Key: { PK: alertPk(alertId), SK: versionSk(FIRST_VERSION) },
           UpdateExpression: 'SET #latest = :v, #updatedAt = :at',
           ConditionExpression: 'attribute_exists(PK) AND #latest < :v',
-          ExpressionAttributeNames: { '#latest': 'latestVersion', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeNames: { '#latest': HEAD_LATEST, '#updatedAt': HEAD_UPDATED_AT },
           ExpressionAttributeValues: { ':v': version, ':at': at },
         }),
       );
@@ -111,15 +96,13 @@ export class DynamoAlertStore implements AlertStore {
       ConsistentRead: true,
     });
     if (items.length === 0) return undefined;
-    let head: AlertHead | undefined;
-    const versions: StoredVersion[] = [];
-    // SK order puts HEAD before V#…, and the padded numbers keep the versions oldest first.
-    for (const item of items) {
-      const sk = item.SK as string;
-      if (sk === HEAD_SK) head = stripKeys<AlertHead>(item);
-      else if (sk.startsWith(VERSION_PREFIX)) versions.push(stripKeys<StoredVersion>(item));
-    }
-    return { head, versions };
+    // The padded numbers keep the versions oldest first; the first one is the head.
+    const versionItems = items.filter((item) => (item.SK as string).startsWith(VERSION_PREFIX));
+    const first = versionItems[0];
+    return {
+      head: first && first.SK === versionSk(FIRST_VERSION) ? toHead(first) : undefined,
+      versions: versionItems.map(toVersion),
+    };
   }
 
   async getVersion(alertId: string, version: number): Promise<StoredVersion | undefined> {
@@ -130,7 +113,7 @@ export class DynamoAlertStore implements AlertStore {
         ConsistentRead: true,
       }),
     );
-    return item ? stripKeys<StoredVersion>(item) : undefined;
+    return item ? toVersion(item) : undefined;
   }
 
   async listAlerts(options: {
@@ -166,18 +149,22 @@ export class DynamoAlertStore implements AlertStore {
       more = true;
     }
 
+    // An alert never updated is its own latest version; only the others need a read.
     const latestByKey = new Map<string, StoredVersion>();
+    const updated = heads.filter((h) => (h[HEAD_LATEST] as number) > FIRST_VERSION);
     const found = await this.batchGet(
-      heads.map((h) => ({ PK: h.PK as string, SK: versionSk(h.latestVersion as number) })),
+      updated.map((h) => ({ PK: h.PK as string, SK: versionSk(h[HEAD_LATEST] as number) })),
     );
-    for (const item of found)
-      latestByKey.set(`${item.PK as string}|${item.SK as string}`, stripKeys<StoredVersion>(item));
+    for (const item of found) latestByKey.set(`${item.PK as string}|${item.SK as string}`, toVersion(item));
 
     const items: { head: AlertHead; latest: StoredVersion }[] = [];
     for (const h of heads) {
-      const latest = latestByKey.get(`${h.PK as string}|${versionSk(h.latestVersion as number)}`);
-      // A head whose version is missing is a create that died half-way; it has nothing to show.
-      if (latest) items.push({ head: stripKeys<AlertHead>(h), latest });
+      const latestVersion = h[HEAD_LATEST] as number;
+      const latest =
+        latestVersion === FIRST_VERSION
+          ? toVersion(h)
+          : latestByKey.get(`${h.PK as string}|${versionSk(latestVersion)}`);
+      if (latest) items.push({ head: toHead(h), latest });
     }
     const last = heads[heads.length - 1];
     return { items, cursor: more && last ? encodeCursor(keyOf(last, HEAD_INDEX_KEY)) : undefined };
@@ -326,12 +313,32 @@ export class DynamoAlertStore implements AlertStore {
   }
 }
 
+/** The head attributes the first version's item carries; not part of the version itself. */
+const HEAD_LATEST = 'headLatestVersion';
+const HEAD_UPDATED_AT = 'headUpdatedAt';
+const FIRST_VERSION = 1;
+
+function toVersion(item: Item): StoredVersion {
+  const { [HEAD_LATEST]: _latest, [HEAD_UPDATED_AT]: _updated, ...rest } = item;
+  return stripKeys<StoredVersion>(rest);
+}
+
+function toHead(first: Item): AlertHead {
+  return {
+    alertId: first.alertId as string,
+    createdAt: first.createdAt as string,
+    updatedAt: first[HEAD_UPDATED_AT] as string,
+    latestVersion: first[HEAD_LATEST] as number,
+    author: first.author as string,
+  };
+}
+
 function decodeHeadCursor(cursor: string): Item {
   return decodeCursor(cursor, HEAD_INDEX_KEY, (key) => {
     const alertId = key.PK?.startsWith(ALERT_PREFIX) ? key.PK.slice(ALERT_PREFIX.length) : '';
     return (
       alertId.length > 0 &&
-      key.SK === HEAD_SK &&
+      key.SK === versionSk(FIRST_VERSION) &&
       key.GSI1PK === ALERTS_INDEX_PK &&
       (key.GSI1SK?.endsWith(`#${alertId}`) ?? false) &&
       (key.GSI1SK?.length ?? 0) > alertId.length + 1

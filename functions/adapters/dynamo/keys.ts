@@ -13,7 +13,6 @@ export const pad = (version: number): string => {
 };
 
 export const ALERT_PREFIX = 'ALERT#';
-export const HEAD_SK = 'HEAD';
 export const VERSION_PREFIX = 'V#';
 export const ALERTS_INDEX_PK = 'ALERTS';
 export const UNPLANNED_INDEX_PK = 'UNPLANNED';

@@ -56,9 +56,6 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
     return this.alerts.putVersion(version);
   }
-  createHead(head: AlertHead): Promise<'created' | 'exists'> {
-    return this.alerts.createHead(head);
-  }
   advanceHead(alertId: string, version: number, at: string): Promise<void> {
     return this.alerts.advanceHead(alertId, version, at);
   }

@@ -3,8 +3,9 @@
  * (local/) both build the table from this object, so the two can never disagree on keys or indexes.
  *
  * Items (PK / SK):
- *   ALERT#<id>    / HEAD                 the alert's head; GSI1 = ALERTS / <createdAt>#<id> lists alerts newest first
- *   ALERT#<id>    / V#<000000n>          one version; GSI2 = UNPLANNED / <releasedAt> while its fan-out is not planned
+ *   ALERT#<id>    / V#<000000n>          one version; GSI2 = UNPLANNED / <releasedAt> while its fan-out is not planned;
+ *                                        version 1 is also the alert's head: GSI1 = ALERTS / <createdAt>#<id> lists
+ *                                        alerts newest first, headLatestVersion points at the current version
  *   RCPT#<id>     / <000000n>#<channel>#<recipient>   one delivery receipt
  *   IDEM#<scope>  / <key>                idempotency record (TTL)
  *   OUTBOX        / <at>#<providerId>    what a sandbox provider accepted; GSI1 = OUTBOXKEY#<idempotencyKey>
@@ -25,7 +26,11 @@ export type TableDefinition = typeof TABLE_DEFINITION;
 /** The CreateTable input for the embedded mode and tests (on-demand, all attributes projected). */
 export function createTableInput(tableName: string) {
   const t = TABLE_DEFINITION;
-  const keyNames = [t.partitionKey, t.sortKey, ...t.globalSecondaryIndexes.flatMap((g) => [g.partitionKey, g.sortKey])];
+  const keyNames = [
+    t.partitionKey,
+    t.sortKey,
+    ...t.globalSecondaryIndexes.flatMap((g) => [g.partitionKey, g.sortKey]),
+  ];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
