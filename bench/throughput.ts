@@ -149,7 +149,7 @@ export async function measureRawPut(options: {
     '../functions/adapters/dynamo/keys'
   );
   return withTempDir('throughput-raw', async (dir) => {
-    const dynalite = await startDynalite({ path: join(dir, 'dynamodb') });
+    const dynalite = await startDynalite({ path: join(dir, 'dynamodb'), thread: true });
     // The options createDocumentClient gives a local endpoint, on the bare client.
     const client = new DynamoDBClient({
       endpoint: dynalite.endpoint,

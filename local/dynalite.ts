@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../functions/adapters/dynamo/table';
@@ -26,14 +27,24 @@ export interface RunningDynalite {
   close(): Promise<void>;
 }
 
+export interface DynaliteOptionsPublic {
+  path?: string | undefined;
+  port?: number | undefined;
+  /**
+   * Run dynalite on a worker thread of its own. The embedded mode does: dynalite is CPU-bound JavaScript, and on
+   * the handlers' thread it would take turns with them instead of using the second core. Tests that start
+   * many small stores keep it in-thread, where it starts faster.
+   */
+  thread?: boolean | undefined;
+}
+
 /**
  * Starts dynalite. Without `path` it keeps everything in memory (tests); with one, it persists in LevelDB under
  * that directory (the embedded mode's data directory). Port 0 picks any free port.
  */
-export async function startDynalite(
-  options: { path?: string | undefined; port?: number | undefined } = {},
-): Promise<RunningDynalite> {
+export async function startDynalite(options: DynaliteOptionsPublic = {}): Promise<RunningDynalite> {
   if (options.path !== undefined) await mkdir(options.path, { recursive: true });
+  if (options.thread) return startOnThread(options.path, options.port ?? 0);
   // dynalite otherwise keeps a new table CREATING for half a second, which every start-up would wait out.
   const server = dynalite({ path: options.path, createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -53,6 +64,42 @@ export async function startDynalite(
         // Clients keep connections alive; close() waits for them unless the idle ones are dropped.
         server.closeIdleConnections();
       });
+      return closing;
+    },
+  };
+}
+
+async function startOnThread(path: string | undefined, port: number): Promise<RunningDynalite> {
+  const worker = new Worker(new URL('./dynalite-thread.mjs', import.meta.url), {
+    workerData: { path, port },
+  });
+  const next = () =>
+    new Promise<{ port?: number; error?: string; closed?: boolean }>((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the dynalite thread exited with code ${code}`));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', (message) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        resolve(message);
+      });
+    });
+  const started = await next();
+  if (started.error !== undefined || started.port === undefined) {
+    await worker.terminate();
+    throw new Error(`dynalite could not start: ${started.error ?? 'no port'}`);
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${started.port}`,
+    close: () => {
+      closing ??= (async () => {
+        const closed = next();
+        worker.postMessage('close');
+        const answer = await closed;
+        await worker.terminate();
+        if (answer.error) throw new Error(`dynalite did not close cleanly: ${answer.error}`);
+      })();
       return closing;
     },
   };

@@ -87,7 +87,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
 
   try {
     // ---- store
-    const dynalite = await startDynalite({ path: join(dataDir, 'dynamodb') });
+    const dynalite = await startDynalite({ path: join(dataDir, 'dynamodb'), thread: true });
     stops.push(() => dynalite.close());
     const client = createDocumentClient({ endpoint: dynalite.endpoint });
     stops.push(async () => client.destroy());

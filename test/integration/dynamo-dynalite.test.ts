@@ -7,15 +7,15 @@ import { createDocumentClient } from '../../functions/adapters/dynamo/client';
 import { DynamoStore } from '../../functions/adapters/dynamo/store';
 import { countRequests } from '../../functions/adapters/request-counter';
 import { ensureTable, startDynalite } from '../../local/dynalite';
-import { head, version } from '../helpers/dynamo-fixtures';
+import { version } from '../helpers/dynamo-fixtures';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function open(path?: string) {
-  const server = await startDynalite({ path });
+async function open(path?: string, thread = false) {
+  const server = await startDynalite({ path, thread });
   const client = createDocumentClient({ endpoint: server.endpoint });
   let closed = false;
   const close = async () => {
@@ -53,12 +53,15 @@ describe('startDynalite and ensureTable', () => {
     expect(TableNames).toEqual(['herald']);
   });
 
-  it('keeps what was written on disk across a restart on the same path', async () => {
+  it.each([
+    ["on the caller's thread", false],
+    ['on a thread of its own', true],
+  ])('keeps what was written on disk across a restart on the same path, %s', async (_where, thread) => {
     const dir = await mkdtemp(join(tmpdir(), 'herald-dynalite-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'dynamo');
 
-    const first = await open(path);
+    const first = await open(path, thread);
     await ensureTable(first.client, 'herald');
     const store = new DynamoStore({ client: first.client, tableName: 'herald' });
     await store.putVersion(version('persisted', 1));
@@ -74,7 +77,7 @@ describe('startDynalite and ensureTable', () => {
     });
     await first.close();
 
-    const second = await open(path);
+    const second = await open(path, thread);
     await ensureTable(second.client, 'herald');
     const again = new DynamoStore({ client: second.client, tableName: 'herald' });
     const alert = await again.getAlert('persisted');
