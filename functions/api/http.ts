@@ -63,14 +63,18 @@ export const jsonPointer = (path: readonly PropertyKey[]): string =>
 /** One entry per offending field, each naming it by JSON Pointer; unknown keys each get their own entry. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
   const out: FieldError[] = [];
+  // A field can fail several checks at once ("" is both empty and blank); the first one speaks for it.
+  const push = (e: FieldError) => {
+    if (!out.some((o) => o.path === e.path)) out.push(e);
+  };
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys)
-        out.push({ path: jsonPointer([...issue.path, key]), message: 'is not a known field' });
+        push({ path: jsonPointer([...issue.path, key]), message: 'is not a known field' });
     } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-      out.push({ path: jsonPointer(issue.path), message: 'is required' });
+      push({ path: jsonPointer(issue.path), message: 'is required' });
     } else {
-      out.push({ path: jsonPointer(issue.path), message: issue.message });
+      push({ path: jsonPointer(issue.path), message: issue.message });
     }
   }
   return out;

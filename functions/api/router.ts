@@ -102,7 +102,12 @@ export function createRouter(deps: ApiDeps, routes = compileRoutes()) {
       if (!hit) throw methodNotAllowed([...new Set(matching.map((m) => m.route.spec.method))]);
       const params: Record<string, string> = {};
       hit.route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(hit.match[i + 1] ?? '');
+        try {
+          params[name] = decodeURIComponent(hit.match[i + 1] ?? '');
+        } catch {
+          // A malformed %-escape names nothing that exists.
+          throw notFound(`Nothing is at ${path}.`);
+        }
       });
       const actor = hit.route.spec.auth === 'jwt' ? authorise(hit.route.spec, event) : ANONYMOUS;
       const operation = OPERATIONS[hit.route.spec.operationId as OperationId];

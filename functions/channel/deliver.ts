@@ -77,6 +77,25 @@ async function previousPost(deps: ChannelDeps, key: ReceiptKey, now: Date): Prom
   return undefined;
 }
 
+/** A provider that ignores its signal must still not hold the worker past the deadline (then: unknown outcome). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 interface Attempt {
   receipt: Receipt;
   record(outcome: Omit<ReceiptOutcome, 'at' | 'actor' | 'attempt'>): Promise<void>;
@@ -169,7 +188,8 @@ async function deliverOne(
   }
 
   try {
-    const accepted = await provider.send(message, AbortSignal.timeout(deps.config.providerTimeoutMs));
+    const signal = AbortSignal.timeout(deps.config.providerTimeoutMs);
+    const accepted = await untilAborted(provider.send(message, signal), signal);
     await attempt.record({ status: 'sent', providerMessageId: accepted.providerMessageId });
     deps.logger.info('delivered', { ...log, attempt: claim.receipt.attempts });
   } catch (error) {

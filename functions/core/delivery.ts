@@ -19,7 +19,8 @@ export function retryDelayMs(
   const random = options.random ?? Math.random;
   const ceiling = Math.min(MAX_RETRY_DELAY_MS, options.baseMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  return Math.min(MAX_RETRY_DELAY_MS, Math.max(jittered, options.retryAfterMs ?? 0));
+  // The cap bounds the backoff, not the provider's retry-after: retrying before it only earns another 429.
+  return Math.max(jittered, options.retryAfterMs ?? 0);
 }
 
 /**

@@ -26,13 +26,15 @@ export interface Audience {
 
 /**
  * Invariant 3: an update or cancel goes to the same audience as the original. A channel gets it only if an
- * earlier version actually went out on it (was planned); a channel dropped by an update gets nothing more.
+ * earlier version went out on it (was released); a channel dropped by an update gets nothing more.
  */
 function channelsFor(version: StoredVersion, earlier: readonly StoredVersion[]): Channel[] {
   if (version.msgType === 'Alert') return version.content.channels;
-  const reached = new Set(
-    earlier.filter((v) => v.dispatchStatus === 'planned').flatMap((v) => v.content.channels),
-  );
+  // Released versions go out (a pending one is guaranteed to by the sweeper); held or superseded ones never do.
+  const released = earlier.filter((v) => v.dispatchStatus === 'planned' || v.dispatchStatus === 'pending');
+  // Nothing went out before: an update that replaced a held alert is its first message; a cancel has no audience.
+  if (released.length === 0) return version.msgType === 'Update' ? version.content.channels : [];
+  const reached = new Set(released.flatMap((v) => v.content.channels));
   return version.content.channels.filter((c) => reached.has(c));
 }
 

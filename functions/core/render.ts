@@ -42,7 +42,10 @@ export function renderText(input: RenderInput, channel: Channel): string {
   if (budget === undefined || Array.from(full).length <= budget) return full;
   // Keep the headline and the link whole; shorten the body to fit between them.
   const room = budget - Array.from(head).length - Array.from(link).length - 2;
-  return room > 0
-    ? `${head}\n\n${truncate(parts.join('\n\n'), room)}${link}`
+  if (room > 0) return `${head}\n\n${truncate(parts.join('\n\n'), room)}${link}`;
+  // No room for the body: shorten the headline rather than cut the link, unless the link alone is too long.
+  const linkLength = Array.from(link).length;
+  return linkLength < budget
+    ? `${truncate(head, budget - linkLength)}${link}`
     : truncate(`${head}${link}`, budget);
 }

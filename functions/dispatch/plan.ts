@@ -29,6 +29,10 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
     return;
   }
   const earlier = found.versions.filter((v) => v.version < version);
+  // Planned in order, so an update's jobs find the receipts of what it replies to (invariant 3): an earlier version
+  // whose message is still in flight (or lost) is planned first. Planning is idempotent, so its own message is harmless.
+  for (const v of earlier)
+    if (v.dispatchStatus === 'pending') await dispatchVersion(deps, { alertId, version: v.version });
   const plan = planFanout(target, earlier, { socialAccounts: deps.config.socialAccounts });
   const now = deps.clock.now().toISOString();
   await deps.store.createReceipts(plan.receipts, now);
