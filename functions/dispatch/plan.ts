@@ -22,7 +22,13 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
   const { alertId, version } = message;
   const found = await deps.store.getAlert(alertId);
   const target = found?.versions.find((v) => v.version === version);
-  if (!found || !target) throw new Error(`version ${version} of alert ${alertId} is not in the store`);
+  if (!found || !target) {
+    // Versions are stored (consistently) before any dispatch message names them, so this message names one that
+    // was never stored: in the embedded mode, a sweeper index entry left by a process killed mid-write (dynalite
+    // writes index entries before the item). Retrying cannot make it appear; say so once and drop it.
+    deps.logger.warn('dispatch names a version that was never stored; dropped', { alertId, version });
+    return;
+  }
   if (target.dispatchStatus !== 'pending') {
     // held: waits for approval (approval dispatches it); superseded: never goes out; planned: done already.
     deps.logger.debug('nothing to dispatch', { alertId, version, dispatchStatus: target.dispatchStatus });

@@ -107,6 +107,8 @@ describe('Embedded pipeline', () => {
     expect(ok.headers.get('etag')).toBe('"2"');
     expect(stale.status).toBe(412);
     expect(missing.status).toBe(428);
+    // Let both versions' deliveries finish, so none is left to take a fault another test injects.
+    await settled(alert.id, 6);
   });
 
   it('threads an update under the original post and sends a cancel, then refuses further updates', async () => {

@@ -268,12 +268,20 @@ describe('dispatchVersion', () => {
     expect((await db.store.listForAlert(v1.alertId)).map((r) => r.version)).toEqual([2, 2]);
   });
 
-  it('fails loudly for a version that is not in the store', async () => {
-    // Act
-    const act = dispatchVersion(harness().deps, { alertId: newUlid(), version: 1 });
+  it('drops, with a warning, a dispatch naming a version that was never stored', async () => {
+    // Prepare
+    const { deps, queue, logger } = harness();
+    const alertId = newUlid();
 
-    // Assess
-    await expect(act).rejects.toThrow(/not in the store/);
+    // Act
+    await dispatchVersion(deps, { alertId, version: 1 });
+
+    // Assess: nothing queued, nothing written, and the drop is said
+    expect(queue.sent).toEqual([]);
+    expect(await db.store.getAlert(alertId)).toBeUndefined();
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/never stored/) }),
+    );
   });
 });
 
@@ -374,7 +382,6 @@ describe('createDispatchHandler', () => {
       notJson: sqsRecord('{"alertId": ', { queue: 'dispatch' }),
       badVersion: sqsRecord({ alertId: good.alertId, version: 0 }, { queue: 'dispatch' }),
       extraField: sqsRecord({ alertId: good.alertId, version: 1, priority: 'high' }, { queue: 'dispatch' }),
-      missing: sqsRecord({ alertId: newUlid(), version: 1 }, { queue: 'dispatch' }),
     };
 
     // Act
@@ -382,9 +389,7 @@ describe('createDispatchHandler', () => {
 
     // Assess
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
-      [records.notJson, records.badVersion, records.extraField, records.missing]
-        .map((r) => r.messageId)
-        .sort(),
+      [records.notJson, records.badVersion, records.extraField].map((r) => r.messageId).sort(),
     );
     expect(queue.bodies<ChannelJob>('channel-x')).toEqual([
       { alertId: good.alertId, version: 1, channel: 'x', recipients: ['@agency'] },

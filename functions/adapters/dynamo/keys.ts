@@ -19,7 +19,6 @@ export const UNPLANNED_INDEX_PK = 'UNPLANNED';
 export const RECEIPT_PREFIX = 'RCPT#';
 export const IDEMPOTENCY_PREFIX = 'IDEM#';
 export const OUTBOX_PK = 'OUTBOX';
-export const OUTBOX_KEY_PREFIX = 'OUTBOXKEY#';
 
 export const GSI1 = 'GSI1';
 export const GSI2 = 'GSI2';
@@ -37,7 +36,6 @@ export const receiptSk = (version: number, channel: string, recipient: string): 
 export const idempotencyPk = (scope: string): string => `${IDEMPOTENCY_PREFIX}${scope}`;
 
 export const outboxSk = (at: string, providerMessageId: string): string => `${at}#${providerMessageId}`;
-export const outboxIndexPk = (idempotencyKey: string): string => `${OUTBOX_KEY_PREFIX}${idempotencyKey}`;
 
 /** The attributes that only exist to place an item in the table or an index; never part of a domain object. */
 export const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;

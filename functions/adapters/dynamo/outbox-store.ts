@@ -6,20 +6,12 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
 import type { OutboxItem, OutboxStore, Page } from '../../ports';
 import { countAll, type DynamoContext, type Item } from './context';
-import {
-  decodeCursor,
-  encodeCursor,
-  GSI1,
-  keyOf,
-  OUTBOX_PK,
-  outboxIndexPk,
-  outboxSk,
-  stripKeys,
-} from './keys';
+import { decodeCursor, encodeCursor, keyOf, OUTBOX_PK, outboxSk, stripKeys } from './keys';
 
 const OUTBOX_KEY = ['PK', 'SK'] as const;
 /** Pages read while filtering: large enough that a sparse filter does not cost a round trip per item. */
 const FILTERED_PAGE = 100;
+const LOOKUP_PAGE = 500;
 
 export class DynamoOutboxStore implements OutboxStore {
   constructor(private readonly ctx: DynamoContext) {}
@@ -32,8 +24,6 @@ export class DynamoOutboxStore implements OutboxStore {
           ...item,
           PK: OUTBOX_PK,
           SK: outboxSk(item.at, item.providerMessageId),
-          GSI1PK: outboxIndexPk(item.idempotencyKey),
-          GSI1SK: item.at,
         },
       }),
     );
@@ -106,17 +96,32 @@ export class DynamoOutboxStore implements OutboxStore {
     };
   }
 
+  /**
+   * Reads the table itself, newest first, rather than an index: dynalite writes an item's index entries before
+   * the item, so a process killed in between leaves an index entry for a post that was never recorded, and a
+   * lookup through the index would confirm a post that never happened. Lookups follow a lost outcome, which is
+   * rare, and the post looked for is among the newest, so the scan stops early.
+   */
   async findByIdempotencyKey(key: string): Promise<OutboxItem | undefined> {
-    const { Items = [] } = await this.ctx.client.send(
-      new QueryCommand({
-        TableName: this.ctx.tableName,
-        IndexName: GSI1,
-        KeyConditionExpression: 'GSI1PK = :pk',
-        ExpressionAttributeValues: { ':pk': outboxIndexPk(key) },
-        Limit: 1,
-      }),
-    );
-    const item = Items[0];
-    return item ? stripKeys<OutboxItem>(item) : undefined;
+    let exclusiveStart: Item | undefined;
+    do {
+      const page = await this.ctx.client.send(
+        new QueryCommand({
+          TableName: this.ctx.tableName,
+          KeyConditionExpression: 'PK = :pk',
+          FilterExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': 'idempotencyKey' },
+          ExpressionAttributeValues: { ':pk': OUTBOX_PK, ':key': key },
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          Limit: LOOKUP_PAGE,
+          ExclusiveStartKey: exclusiveStart,
+        }),
+      );
+      const item = page.Items?.[0];
+      if (item) return stripKeys<OutboxItem>(item);
+      exclusiveStart = page.LastEvaluatedKey;
+    } while (exclusiveStart);
+    return undefined;
   }
 }

@@ -8,7 +8,7 @@
  *                                        alerts newest first, headLatestVersion points at the current version
  *   RCPT#<id>     / <000000n>#<channel>#<recipient>   one delivery receipt
  *   IDEM#<scope>  / <key>                idempotency record (TTL)
- *   OUTBOX        / <at>#<providerId>    what a sandbox provider accepted; GSI1 = OUTBOXKEY#<idempotencyKey>
+ *   OUTBOX        / <at>#<providerId>    what a sandbox provider accepted
  */
 export const TABLE_DEFINITION = {
   partitionKey: 'PK',
