@@ -35,13 +35,15 @@ function send(
   status: number,
   body: unknown,
   type = 'application/json; charset=utf-8',
-): void {
+): true {
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
   res.end(JSON.stringify(body));
+  // True, so a route can `return send(…)` to say it answered the request.
+  return true;
 }
 
 function problem(
@@ -50,8 +52,8 @@ function problem(
   title: string,
   detail: string,
   errors?: FieldError[],
-): void {
-  send(
+): true {
+  return send(
     res,
     status,
     {
@@ -80,44 +82,42 @@ export function sandboxRoutes(deps: { store: OutboxStore; faults: InMemoryFaults
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/v1/sandbox/')) return false;
     if (url.pathname === '/v1/sandbox/outbox') {
-      if (req.method !== 'GET') return (problem(res, 405, 'Method not allowed', 'Use GET.'), true);
+      if (req.method !== 'GET') return problem(res, 405, 'Method not allowed', 'Use GET.');
       const parsed = OutboxQuery.safeParse(Object.fromEntries(url.searchParams));
       if (!parsed.success) {
         const errors = fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` }));
-        return (problem(res, 400, 'Invalid request', 'The query failed validation.', errors), true);
+        return problem(res, 400, 'Invalid request', 'The query failed validation.', errors);
       }
       const page = await deps.store.list(parsed.data);
       const items = page.items.map(({ idempotencyKey: _key, ...item }) => item);
-      send(res, 200, { items, total: page.total, ...(page.cursor ? { cursor: page.cursor } : {}) });
-      return true;
+      return send(res, 200, { items, total: page.total, ...(page.cursor ? { cursor: page.cursor } : {}) });
     }
     if (url.pathname === '/v1/sandbox/faults') {
-      if (req.method === 'GET') return (send(res, 200, deps.faults.snapshot()), true);
-      if (req.method !== 'PUT') return (problem(res, 405, 'Method not allowed', 'Use GET or PUT.'), true);
+      if (req.method === 'GET') return send(res, 200, deps.faults.snapshot());
+      if (req.method !== 'PUT') return problem(res, 405, 'Method not allowed', 'Use GET or PUT.');
       const raw = await readBody(req);
       if (raw === undefined)
-        return (problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`), true);
+        return problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`);
       let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
-        return (
-          problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
-            { path: '', message: 'is not valid JSON' },
-          ]),
-          true
-        );
+        return problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
+          { path: '', message: 'is not valid JSON' },
+        ]);
       }
       const parsed = FaultsBody.safeParse(body);
       if (!parsed.success)
-        return (
-          problem(res, 400, 'Invalid request', 'The faults failed validation.', fieldErrors(parsed.error)),
-          true
+        return problem(
+          res,
+          400,
+          'Invalid request',
+          'The faults failed validation.',
+          fieldErrors(parsed.error),
         );
       for (const [channel, fault] of Object.entries(parsed.data))
         if (fault) deps.faults.set(channel as Channel, fault);
-      send(res, 200, deps.faults.snapshot());
-      return true;
+      return send(res, 200, deps.faults.snapshot());
     }
     return false;
   };
