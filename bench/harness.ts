@@ -9,10 +9,12 @@
  *   embedded event sources make.
  * The probes wrap methods on the instances the handlers were given; none changes what they do.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { Herald } from '../local/runtime';
 import { sleep } from './stats';
 
@@ -150,6 +152,41 @@ export class BenchHerald {
     const text = await res.text();
     if (res.status !== 201) throw new Error(`POST /v1/alerts answered ${res.status}: ${text.slice(0, 300)}`);
     return (JSON.parse(text) as { id: string }).id;
+  }
+
+  /**
+   * Creates `count` alerts from a load thread of its own at the given concurrency; answers each alert's id with
+   * absolute start and end times (performance.timeOrigin + now) and the run's bounds.
+   */
+  async loadFromThread(
+    count: number,
+    concurrency: number,
+  ): Promise<{ results: { id: string; start: number; end: number }[]; t0: number; t1: number }> {
+    const worker = new Worker(new URL('./load-thread.mjs', import.meta.url), {
+      workerData: {
+        url: `${this.herald.url}/v1/alerts`,
+        token: this.token,
+        body: DRAFT_JSON,
+        count,
+        concurrency,
+      },
+    });
+    try {
+      const answer = await new Promise<{
+        results?: { id: string; start: number; end: number }[];
+        t0?: number;
+        t1?: number;
+        error?: string;
+      }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      if (answer.error || !answer.results || answer.t0 === undefined || answer.t1 === undefined)
+        throw new Error(`the load thread failed: ${answer.error ?? 'no results'}`);
+      return { results: answer.results, t0: answer.t0, t1: answer.t1 };
+    } finally {
+      await worker.terminate();
+    }
   }
 
   /** Resolves at the moment the last of the alert's receipts was recorded `sent` (performance.now() time). */

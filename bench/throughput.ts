@@ -69,20 +69,16 @@ export async function measureApiThroughput(options: {
       await bench.quiesce();
 
       const release = options.fanoutHeld ? bench.holdFanout() : undefined;
-      const ids: string[] = [];
-      const starts = new Map<string, number>();
-      const accepts: number[] = [];
       const elu0 = performance.eventLoopUtilization();
       const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      await pool(range(options.alerts), options.concurrency, async () => {
-        const start = performance.now();
-        const id = await bench.create();
-        accepts.push(performance.now() - start);
-        starts.set(id, start);
-        ids.push(id);
-      });
-      const acceptDone = performance.now();
+      const load = await bench.loadFromThread(options.alerts, options.concurrency);
+      // Times from the load thread are absolute; this thread's clock is performance.now().
+      const toLocal = (absolute: number) => absolute - performance.timeOrigin;
+      const t0 = toLocal(load.t0);
+      const ids = load.results.map((r) => r.id);
+      const starts = new Map(load.results.map((r) => [r.id, toLocal(r.start)]));
+      const accepts = load.results.map((r) => r.end - r.start);
+      const acceptDone = toLocal(load.t1);
       const cpu = process.cpuUsage(cpu0);
       const elu = performance.eventLoopUtilization(elu0);
       const alertsPerSecond = options.alerts / ((acceptDone - t0) / 1000);
@@ -133,7 +129,7 @@ function toAttribute(value: unknown): AttributeValue {
 }
 
 /**
- * The ceiling: PutItem through a bare DynamoDBClient, the item marshalled once up front (Herald's document
+ * The ceiling: a low-level PutItem through Herald's own client configuration, the item marshalled once up front (Herald's document
  * client marshals on every call, so this is the cheapest a client can be). Each put has the condition Herald's
  * version write has (attribute_not_exists), and carries the same index keys, so dynalite does the same work.
  */
@@ -145,17 +141,14 @@ export async function measureRawPut(options: {
 }): Promise<RawPutResult> {
   const { startDynalite, ensureTable } = await import('../local/dynalite');
   const { TABLE_NAME } = await import('../local/runtime');
-  const { alertPk, versionSk, UNPLANNED_INDEX_PK, unplannedIndexSk } = await import(
-    '../functions/adapters/dynamo/keys'
-  );
+  const { alertPk, versionSk, UNPLANNED_INDEX_PK, unplannedIndexSk, ALERTS_INDEX_PK, headIndexSk } =
+    await import('../functions/adapters/dynamo/keys');
   return withTempDir('throughput-raw', async (dir) => {
     const dynalite = await startDynalite({ path: join(dir, 'dynamodb'), thread: true });
-    // The options createDocumentClient gives a local endpoint, on the bare client.
-    const client = new DynamoDBClient({
-      endpoint: dynalite.endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    // The client Herald uses against a local endpoint (same signing, same HTTP handling), sent a low-level
+    // PutItem with the item marshalled once: Herald's own path with every cost of its own taken out.
+    const { createDocumentClient } = await import('../functions/adapters/dynamo/client');
+    const client = createDocumentClient({ endpoint: dynalite.endpoint });
     try {
       await ensureTable(client, TABLE_NAME);
       const v = options.sampleVersion;
@@ -165,6 +158,12 @@ export async function measureRawPut(options: {
         SK: versionSk(v.version),
         GSI2PK: UNPLANNED_INDEX_PK,
         GSI2SK: unplannedIndexSk(v.releasedAt ?? v.createdAt, v.alertId, v.version),
+        // Version 1 is also the alert's head: it is in the listing index too.
+        GSI1PK: ALERTS_INDEX_PK,
+        GSI1SK: headIndexSk(v.createdAt, v.alertId),
+        headLatestVersion: 1,
+        headUpdatedAt: v.createdAt,
+        content: JSON.stringify(v.content),
       };
       const itemBytes = Buffer.byteLength(JSON.stringify(template));
       const marshalled = toAttribute(template).M!;
@@ -173,6 +172,7 @@ export async function measureRawPut(options: {
         // A new partition per put, as every new alert is; only the key changes.
         const pk = `ALERT#BENCH${String(n++).padStart(15, '0')}`;
         await client.send(
+          // A low-level command through the document client: no marshalling on the way.
           new PutItemCommand({
             TableName: TABLE_NAME,
             Item: { ...marshalled, PK: { S: pk } },

@@ -31,6 +31,7 @@ export const EMBEDDED_ISSUER = 'urn:herald:embedded';
 export const EMBEDDED_AUDIENCE = 'herald-console';
 
 const ALG = 'RS256';
+const VERIFIED_CACHE_SIZE = 1000;
 const KEY_DIR = 'keys';
 const KEY_FILE = 'jwt-signing-key.json';
 const DEFAULT_TTL_SECONDS = 12 * 60 * 60;
@@ -133,7 +134,26 @@ export class EmbeddedIdentity {
    * iat) and returns the claims. Group membership is not checked here, as on AWS: the handler decides
    * per route.
    */
+  /**
+   * Tokens already verified, until they expire: a token cannot change, so the answer cannot either, and an RS256
+   * check is most of what the gateway spends on a request. Bounded; the oldest entry goes first.
+   */
+  private readonly verified = new Map<string, { claims: Record<string, unknown>; exp: number }>();
+
   async verify(token: string): Promise<Record<string, unknown>> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp + CLOCK_TOLERANCE_SECONDS > Date.now() / 1000) return structuredClone(known.claims);
+      this.verified.delete(token);
+    }
+    const claims = await this.verifyAfresh(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE)
+      this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { claims, exp: claims.exp as number });
+    return structuredClone(claims);
+  }
+
+  private async verifyAfresh(token: string): Promise<Record<string, unknown>> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);

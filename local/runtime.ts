@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
-import { ulid } from 'ulid';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
@@ -16,6 +15,7 @@ import { createChannelHandler } from '../functions/channel/handler';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
 import { type HeraldConfig, loadConfig } from '../functions/shared/config';
+import { newId } from '../functions/shared/ids';
 import { logger } from '../functions/shared/logger';
 import { createSweeperHandler } from '../functions/sweeper/handler';
 import { CHANNELS, type Channel } from '../schemas/alert';
@@ -107,14 +107,14 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
 
     // ---- handlers, composed exactly as functions/shared/aws.ts composes them on AWS, with local adapters
     const faults = new InMemoryFaults();
-    const services = { store, queue: queuePort, config, clock: systemClock, logger, newId: ulid };
+    const services = { store, queue: queuePort, config, clock: systemClock, logger, newId };
     const providers = {} as Record<Channel, ChannelProvider>;
     for (const channel of CHANNELS)
       providers[channel] = new SandboxProvider({
         channel,
         outbox: store,
         clock: systemClock,
-        newId: ulid,
+        newId,
         faults,
         delayMs: options.sandboxDelayMs ?? 0,
       });

@@ -3,7 +3,6 @@
  * The embedded mode composes the same handlers from local/ instead.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ulid } from 'ulid';
 import type { Channel } from '../../schemas/alert';
 import { createDocumentClient } from '../adapters/dynamo/client';
 import { DynamoStore } from '../adapters/dynamo/store';
@@ -12,6 +11,7 @@ import { SqsQueuePort } from '../adapters/sqs/queue';
 import type { ChannelProvider, QueueName } from '../ports';
 import { systemClock } from '../ports';
 import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from './config';
+import { newId } from './ids';
 import { logger } from './logger';
 
 function required(name: string): string {
@@ -44,7 +44,7 @@ export function awsServices(): AwsServices {
     config: loadConfig(),
     clock: systemClock,
     logger,
-    newId: ulid,
+    newId,
   };
   return services;
 }

@@ -36,6 +36,9 @@ function groupNames(groups: unknown): string[] {
   if (typeof groups !== 'string') return [];
   const text = groups.trim();
   if (text.startsWith('[') && text.endsWith(']')) {
+    // API Gateway's `[a b]` has no quotes; only a quoted list can be JSON. (Trying JSON.parse first made every
+    // request throw and catch an error, a measurable share of the API's time.)
+    if (!text.includes('"')) return splitList(text.slice(1, -1));
     try {
       const parsed: unknown = JSON.parse(text);
       if (Array.isArray(parsed)) return groupNames(parsed);

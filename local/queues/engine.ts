@@ -269,6 +269,13 @@ function decodeHandle(queue: string, handle: unknown): { messageId: string } {
 export class EmbeddedQueues {
   private readonly queues = new Map<string, QueueState>();
   private tail: Promise<unknown> = Promise.resolve();
+  /** Writes issued by the change now running; it answers once they are on disk, after it has let go of the lock. */
+  private issued: Promise<void>[] = [];
+  /** Group commit: writes waiting for the next batch, and the batch being written. */
+  private pendingOps: Op[] = [];
+  private pendingWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  private failed: unknown;
   private closed = false;
   private closing: Promise<void> | undefined;
   private nextSequence = 0;
@@ -331,6 +338,7 @@ export class EmbeddedQueues {
   private async shutDown(): Promise<void> {
     this.closed = true;
     await this.tail;
+    await this.flushing;
     for (const q of this.queues.values()) {
       if (q.timer) clearTimeout(q.timer);
       q.timer = undefined;
@@ -373,7 +381,7 @@ export class EmbeddedQueues {
           `dead-letter queue ${clean.redrive.deadLetterQueue} does not exist`,
         );
       const stored: StoredQueue = { name, settings: clean, createdAt: Date.now() };
-      await this.write([{ type: 'put', key: queueKey(name), value: JSON.stringify(stored) }]);
+      void this.write([{ type: 'put', key: queueKey(name), value: JSON.stringify(stored) }]);
       const existing = this.queues.get(name);
       if (existing) existing.settings = clean;
       else this.queues.set(name, this.newState(name, clean));
@@ -454,7 +462,7 @@ export class EmbeddedQueues {
           receiveCount: 0,
         };
       });
-      await this.write(
+      void this.write(
         records.map((m) => ({ type: 'put', key: messageKey(queue, m.messageId), value: JSON.stringify(m) })),
       );
       for (const m of records) {
@@ -522,7 +530,7 @@ export class EmbeddedQueues {
         }),
       );
       if (taken.length === 0 && moved.length === 0) return [];
-      await this.write([
+      void this.write([
         ...taken.map(
           (m): Op => ({ type: 'put', key: messageKey(queue, m.messageId), value: JSON.stringify(m) }),
         ),
@@ -586,7 +594,7 @@ export class EmbeddedQueues {
         }
       });
       if (doomed.size > 0) {
-        await this.write([...doomed].map((id) => ({ type: 'del', key: messageKey(queue, id) })));
+        void this.write([...doomed].map((id) => ({ type: 'del', key: messageKey(queue, id) })));
         for (const id of doomed) {
           q.messages.delete(id);
           q.ready.delete(id);
@@ -626,7 +634,7 @@ export class EmbeddedQueues {
           `a message may stay invisible at most ${SQS_LIMITS.maxVisibilityTimeoutSeconds} seconds from when it was received`,
         );
       const updated: StoredMessage = { ...m, visibleAt };
-      await this.write([{ type: 'put', key: messageKey(queue, messageId), value: JSON.stringify(updated) }]);
+      void this.write([{ type: 'put', key: messageKey(queue, messageId), value: JSON.stringify(updated) }]);
       q.messages.set(messageId, updated);
       this.place(q, updated, now);
       this.settle(q, now);
@@ -701,19 +709,62 @@ export class EmbeddedQueues {
   }
 
   /**
-   * One change at a time: each reads the index, writes to disk, then updates the index, and no other change
-   * may read in between (else two receives could take the same message, or disk writes land out of order).
+   * One change at a time: each reads the index, issues its disk writes, then updates the index, and no other
+   * change may read in between (else two receives could take the same message). Writes go to disk in the order
+   * they were issued, several changes' writes in one synced batch (group commit); a change's caller is answered
+   * only once its writes are on disk, but the next change need not wait for that, so concurrent senders,
+   * receivers and deleters share one fsync instead of queueing behind one each.
    */
   private exclusive<T>(change: () => Promise<T>): Promise<T> {
     if (this.closed)
       return Promise.reject(new QueueError('QueueEngineClosed', 'the embedded queues are closed'));
-    const run = this.tail.then(change);
+    if (this.failed !== undefined)
+      return Promise.reject(
+        new QueueError('QueueEngineClosed', 'the embedded queues stopped after a failed write'),
+      );
+    const run = this.tail.then(async () => {
+      this.issued = [];
+      const result = await change();
+      return { result, durable: Promise.all(this.issued) };
+    });
     this.tail = run.catch(() => undefined);
-    return run;
+    return run.then(async ({ result, durable }) => {
+      await durable;
+      return result;
+    });
   }
 
+  /** Issues a write (not awaited inside a change: see exclusive). */
   private write(ops: Op[]): Promise<void> {
-    return this.db.batch(ops, { sync: this.sync });
+    const durable = new Promise<void>((resolve, reject) => {
+      this.pendingOps.push(...ops);
+      this.pendingWaiters.push({ resolve, reject });
+    });
+    this.issued.push(durable);
+    this.flushing ??= this.flush();
+    return durable;
+  }
+
+  private async flush(): Promise<void> {
+    // Let the changes already queued behind this one issue their writes first: they join this batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pendingOps.length > 0) {
+      const ops = this.pendingOps;
+      const waiters = this.pendingWaiters;
+      this.pendingOps = [];
+      this.pendingWaiters = [];
+      try {
+        await this.db.batch(ops, { sync: this.sync });
+        for (const w of waiters) w.resolve();
+      } catch (error) {
+        // The index is ahead of the disk now; refuse further changes. A restart reloads from disk.
+        this.failed = error;
+        for (const w of [...waiters, ...this.pendingWaiters]) w.reject(error);
+        this.pendingOps = [];
+        this.pendingWaiters = [];
+      }
+    }
+    this.flushing = undefined;
   }
 
   /** Files a message under ready or waiting by its visibility time. */

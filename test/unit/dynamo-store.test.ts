@@ -196,8 +196,13 @@ describe('a failed condition maps to the documented answer', () => {
 
 describe('listAlerts reads the latest versions of updated alerts in a batch', () => {
   // The index holds each alert's first version, which says the alert is now at version 2.
+  // Items as stored: the content is one JSON string.
+  const stored = (id: string, n: number) => ({
+    ...version(id, n),
+    content: JSON.stringify(version(id, n).content),
+  });
   const heads = ['a3', 'a2', 'a1'].map((id) => ({
-    ...version(id, 1),
+    ...stored(id, 1),
     PK: `ALERT#${id}`,
     SK: 'V#0000000001',
     GSI1PK: 'ALERTS',
@@ -205,7 +210,7 @@ describe('listAlerts reads the latest versions of updated alerts in a batch', ()
     headLatestVersion: 2,
     headUpdatedAt: 't',
   }));
-  const versionItem = (id: string) => ({ ...version(id, 2), PK: `ALERT#${id}`, SK: 'V#0000000002' });
+  const versionItem = (id: string) => ({ ...stored(id, 2), PK: `ALERT#${id}`, SK: 'V#0000000002' });
   const keyOf = (id: string) => ({ PK: `ALERT#${id}`, SK: 'V#0000000002' });
 
   it('retries UnprocessedKeys until none are left', async () => {

@@ -98,6 +98,32 @@ describe('EmbeddedIdentity: issue and verify', () => {
   });
 });
 
+describe('EmbeddedIdentity: remembering verified tokens', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('still refuses a remembered token once it has expired', async () => {
+    // Prepare
+    const identity = await EmbeddedIdentity.open(dataDir);
+    const token = await identity.issue({ roles: ['officer'], ttlSeconds: 60 });
+    expect((await identity.verify(token)).sub).toBe('embedded-officer');
+    // Act: ten minutes on, well past expiry and the clock tolerance
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 10 * 60 * 1000);
+    // Assess
+    await expect(identity.verify(token)).rejects.toMatchObject({ reason: 'expired' });
+  });
+
+  it('answers a copy, so a caller changing the claims cannot change the next answer', async () => {
+    const identity = await EmbeddedIdentity.open(dataDir);
+    const token = await identity.issue({ roles: ['auditor'] });
+    const first = await identity.verify(token);
+    first['cognito:groups'] = ['supervisor'];
+    expect((await identity.verify(token))['cognito:groups']).toEqual(['auditor']);
+  });
+});
+
 describe('EmbeddedIdentity: the kept key', () => {
   it('writes the key once, mode 0600, and a second instance on the same directory reuses it', async () => {
     // Prepare

@@ -879,3 +879,40 @@ describe('EmbeddedQueuePort', () => {
     expect(await counts(queues, 'channel-sms')).toEqual({ visible: 22, notVisible: 0, delayed: 1 });
   });
 });
+
+describe('group commit', () => {
+  it('writes concurrent changes in shared synced batches, and answers each only once it is on disk', async () => {
+    // Prepare
+    const { ClassicLevel } = await import('classic-level');
+    const dir = await tempDir();
+    const queues = await EmbeddedQueues.open(dir);
+    await queues.createQueue('work', { visibilityTimeoutSeconds: 30 });
+    const batch = ClassicLevel.prototype.batch;
+    let batches = 0;
+    ClassicLevel.prototype.batch = function (this: InstanceType<typeof ClassicLevel>, ...args: unknown[]) {
+      batches++;
+      return (batch as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof batch;
+    // Act
+    try {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => queues.send('work', [{ id: 'm', body: `message ${i}` }])),
+      );
+    } finally {
+      ClassicLevel.prototype.batch = batch;
+    }
+    await queues.close();
+    // Assess: fewer disk batches than sends, and every message is there after a reopen
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThan(40);
+    const again = await open(dir);
+    const bodies = new Set<string>();
+    for (
+      let received = await again.receive('work', { max: 10 });
+      received.length > 0;
+      received = await again.receive('work', { max: 10 })
+    )
+      for (const m of received) bodies.add(m.body);
+    expect(bodies.size).toBe(40);
+  });
+});

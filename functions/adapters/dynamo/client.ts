@@ -19,14 +19,32 @@ function isLocal(endpoint: string): boolean {
   }
 }
 
+/**
+ * What a local server is shown instead of a SigV4 signature: the header's shape (dynalite checks that much),
+ * none of the hashing.
+ */
+function unsigned<R extends { headers: Record<string, string> }>(request: R): R {
+  request.headers.authorization =
+    'AWS4-HMAC-SHA256 Credential=local/20000101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=unsigned';
+  request.headers['x-amz-date'] = '20000101T000000Z';
+  return request;
+}
+
 export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
   const local = options.endpoint !== undefined && isLocal(options.endpoint);
   const client = new DynamoDBClient({
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
-    // A local server checks no signature, and the embedded mode must not go looking for AWS credentials.
+    // A local server checks no signature, and the embedded mode must not go looking for AWS credentials. Signing
+    // (hashing every body, an HMAC chain per request) is skipped too: it is a tenth of the embedded mode's CPU.
     ...(local
-      ? { region: options.region ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      ? {
+          region: options.region ?? 'local',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          signer: {
+            sign: async <R extends { headers: Record<string, string> }>(request: R) => unsigned(request),
+          },
+        }
       : options.region !== undefined
         ? { region: options.region }
         : {}),
