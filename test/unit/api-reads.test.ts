@@ -645,4 +645,18 @@ describe('GET /v1/openapi.json', () => {
     );
     expect(JSON.stringify(doc)).not.toContain('"#/$defs');
   });
+
+  it('passes an OpenAPI 3.1 schema validator, which also fails on any $ref that does not resolve', async () => {
+    // Prepare
+    const { Validator } = await import('@seriousme/openapi-schema-validator');
+    const { call } = harness();
+    const res = await call({ method: 'GET', path: '/v1/openapi.json', claims: null });
+    // Act
+    const validator = new Validator();
+    const result = await validator.validate(res.body as object);
+    // Assess
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
 });
