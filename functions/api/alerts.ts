@@ -226,12 +226,23 @@ function checkIfMatch(event: APIGatewayProxyEventV2, current: StoredVersion, req
     );
 }
 
-export async function updateAlertOp(
+interface NewVersionRequest {
+  operation: 'updateAlert' | 'cancelAlert';
+  /** The path below the alert, for the idempotency fingerprint. */
+  action: 'updates' | 'cancel';
+  body: unknown;
+  /** Updates need If-Match; a cancel must never be blocked by a stale copy, so for it If-Match is optional. */
+  ifMatchRequired: boolean;
+  build: (versions: StoredVersion[], ctx: VersionContext) => StoredVersion;
+  logMessage: string;
+}
+
+/** Adds a version after the current one: the shared path of updates and cancels. */
+async function addVersion(
   deps: ApiDeps,
   { event, actor, params }: OperationInput,
-): Promise<ApiResult> {
-  const body = readBodyObject(event);
-  const patch = parseWith(UpdatePatch, body);
+  request: NewVersionRequest,
+) {
   const key = idempotencyKeyOf(event);
   const now = deps.clock.now();
   const versions = await loadVersions(deps, params.id);
@@ -241,9 +252,9 @@ export async function updateAlertOp(
     key,
     {
       actor,
-      operation: 'updateAlert',
-      path: `/v1/alerts/${alertId}/updates`,
-      body,
+      operation: request.operation,
+      path: `/v1/alerts/${alertId}/${request.action}`,
+      body: request.body,
       now,
       newAlertId: () => alertId,
     },
@@ -251,12 +262,15 @@ export async function updateAlertOp(
       const mine = ownVersion(versions, ownKey);
       if (mine) return alertResult(201, versions, now, `/v1/alerts/${alertId}/versions/${mine.version}`);
       const current = latest(versions);
+      // Before If-Match: a cancelled alert is a conflict whatever version the caller had read.
       if (current.msgType === 'Cancel')
-        throw conflict(`Alert ${alertId} was cancelled; it takes no updates.`);
-      checkIfMatch(event, current, true);
-      const next = updateAlert(versions, patch, versionContext(deps, alertId, actor, now, ownKey));
+        throw conflict(
+          `Alert ${alertId} was cancelled in version ${current.version}; it takes no further changes.`,
+        );
+      checkIfMatch(event, current, request.ifMatchRequired);
+      const next = request.build(versions, versionContext(deps, alertId, actor, now, ownKey));
       const all = await storeNextVersion(deps, versions, next);
-      deps.logger.info('alert updated', {
+      deps.logger.info(request.logMessage, {
         alertId,
         version: next.version,
         held: next.dispatchStatus === 'held',
@@ -267,41 +281,30 @@ export async function updateAlertOp(
   );
 }
 
-export async function cancelAlertOp(
-  deps: ApiDeps,
-  { event, actor, params }: OperationInput,
-): Promise<ApiResult> {
-  const body = readBodyObject(event, { optional: true });
+export async function updateAlertOp(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
+  const body = readBodyObject(input.event);
+  const patch = parseWith(UpdatePatch, body);
+  return addVersion(deps, input, {
+    operation: 'updateAlert',
+    action: 'updates',
+    body,
+    ifMatchRequired: true,
+    build: (versions, ctx) => updateAlert(versions, patch, ctx),
+    logMessage: 'alert updated',
+  });
+}
+
+export async function cancelAlertOp(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
+  const body = readBodyObject(input.event, { optional: true });
   const cancel = parseWith(CancelBody, body);
-  const key = idempotencyKeyOf(event);
-  const now = deps.clock.now();
-  const versions = await loadVersions(deps, params.id);
-  const alertId = latest(versions).alertId;
-  return idempotent(
-    deps.store,
-    key,
-    {
-      actor,
-      operation: 'cancelAlert',
-      path: `/v1/alerts/${alertId}/cancel`,
-      body,
-      now,
-      newAlertId: () => alertId,
-    },
-    async (_id, ownKey) => {
-      const mine = ownVersion(versions, ownKey);
-      if (mine) return alertResult(201, versions, now, `/v1/alerts/${alertId}/versions/${mine.version}`);
-      const current = latest(versions);
-      if (current.msgType === 'Cancel') throw conflict(`Alert ${alertId} is already cancelled.`);
-      // A cancel must never be blocked by a stale copy, so If-Match is optional; when sent, it is honoured.
-      checkIfMatch(event, current, false);
-      const next = cancelAlert(versions, cancel, versionContext(deps, alertId, actor, now, ownKey));
-      const all = await storeNextVersion(deps, versions, next);
-      deps.logger.info('alert cancelled', { alertId, version: next.version });
-      await dispatch(deps, next);
-      return alertResult(201, all, now, `/v1/alerts/${alertId}/versions/${next.version}`);
-    },
-  );
+  return addVersion(deps, input, {
+    operation: 'cancelAlert',
+    action: 'cancel',
+    body,
+    ifMatchRequired: false,
+    build: (versions, ctx) => cancelAlert(versions, cancel, ctx),
+    logMessage: 'alert cancelled',
+  });
 }
 
 export async function approveAlertOp(

@@ -653,7 +653,7 @@ describe('GET /v1/openapi.json', () => {
     const res = await call({ method: 'GET', path: '/v1/openapi.json', claims: null });
     // Act
     const validator = new Validator();
-    const result = await validator.validate(res.body as object);
+    const result = await validator.validate(res.body as Record<string, unknown>);
     // Assess
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
