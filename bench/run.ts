@@ -36,7 +36,7 @@ out(
 const loadBefore = os.loadavg().map((l) => l.toFixed(2));
 out(`load average before the run: ${loadBefore.join(' ')} (${os.cpus().length} CPUs)`);
 out(
-  'Everything runs in this one process: the benchmark client, the HTTP gateway, the handlers, dynalite, the queues.',
+  'Everything runs in this one process: the HTTP gateway, the handlers and the queues on one thread, dynalite on a second, and for the throughput figures the load client on a third.',
 );
 
 // ---------------------------------------------------------------- 1. latency
@@ -108,7 +108,7 @@ out(
       ),
       '',
       'Where the time goes, one at a time (calls per alert, mean duration; queue operations include waiting',
-      'for the engine, which runs one change at a time across all queues, each an fsync-ed LevelDB batch):',
+      'for the engine, which makes one change at a time across all queues and writes them in shared fsync-ed LevelDB batches):',
       table(
         ['operation', 'calls/alert', 'mean'],
         [
