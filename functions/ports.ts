@@ -91,6 +91,20 @@ export interface ReceiptStore {
   /** Records how the attempt ended, if this worker still holds the lease; false when it does not. */
   record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean>;
   get(key: ReceiptKey): Promise<Receipt | undefined>;
+  /**
+   * The receipt a provider's message id belongs to, for delivery callbacks (SNS SMS delivery logs, SES events).
+   * Receipts are indexed by provider message id when `record` sets one.
+   */
+  findByProviderMessageId(channel: Channel, providerMessageId: string): Promise<ReceiptKey | undefined>;
+  /**
+   * Records what the provider later confirmed: `sent` → `delivered` or `failed` (a bounce, a carrier failure); a
+   * complaint after delivery stays `delivered` with its reason in the history. False when the receipt is not in
+   * a state the confirmation applies to.
+   */
+  confirm(
+    key: ReceiptKey,
+    outcome: { status: 'delivered' | 'failed'; at: string; actor: string; reason?: string | undefined },
+  ): Promise<boolean>;
   /** Every receipt of an alert, by version, channel and recipient. */
   listForAlert(alertId: string): Promise<Receipt[]>;
 }
@@ -128,12 +142,49 @@ export interface QueuePort {
 // ---------------------------------------------------------------- providers
 
 /** What a channel handler hands a provider: one rendered message for one recipient. */
+/** An image at a public URL (providers fetch it from there: Instagram must). */
+export interface PublicImage {
+  url: string;
+  alt: string;
+  width?: number | undefined;
+  height?: number | undefined;
+}
+
+export interface EmailAttachment {
+  filename: string;
+  contentType: string;
+  /** The file's text (the CAP XML). */
+  content: string;
+}
+
+/** What one channel carries, already rendered within that channel's budget (functions/core/render). */
+export type ChannelContent =
+  | { channel: 'x'; text: string; image?: PublicImage | undefined }
+  | { channel: 'facebook'; text: string; link?: string | undefined; image?: PublicImage | undefined }
+  | { channel: 'instagram'; caption: string; image: PublicImage }
+  | { channel: 'sms'; text: string }
+  | {
+      channel: 'email';
+      subject: string;
+      text: string;
+      html: string;
+      attachments: EmailAttachment[];
+      /** RFC 5322 Message-ID of this version's email, and those it follows, so mail clients thread updates. */
+      messageId: string;
+      inReplyTo?: string | undefined;
+      references?: string[] | undefined;
+    }
+  | { channel: 'webhook'; payload: Record<string, unknown> };
+
 export interface OutboundMessage {
   channel: Channel;
   alertId: string;
   version: number;
   recipient: string;
+  /** Plain text of what goes out, for the sandbox outbox and for people reading receipts. */
   text: string;
+  /** What the provider sends, shaped for its channel. */
+  content: ChannelContent;
   /** The provider's id of the previous post of the same alert to the same recipient, to reply or thread. */
   inReplyTo?: string | undefined;
   image?: { url: string; alt?: string | undefined } | undefined;
@@ -197,6 +248,22 @@ export interface OutboxStore {
     cursor?: string | undefined;
   }): Promise<Page<OutboxItem> & { total: number }>;
   findByIdempotencyKey(key: string): Promise<OutboxItem | undefined>;
+}
+
+// ---------------------------------------------------------------- images and secrets
+
+/** Where rendered images (alert cards) are kept and served from: S3 behind the CDN, or the embedded server. */
+export interface ImageStore {
+  put(key: string, bytes: Uint8Array, contentType: 'image/jpeg' | 'image/png'): Promise<{ url: string }>;
+}
+
+/**
+ * Provider credentials by name (`x`, `facebook`, …): Secrets Manager on AWS (cached; `refresh` re-reads after a
+ * 401), the environment or a config file in the embedded mode. Undefined when the channel has none configured.
+ * Values are never logged.
+ */
+export interface SecretSource {
+  get(name: string, options?: { refresh?: boolean }): Promise<Record<string, string> | undefined>;
 }
 
 // ---------------------------------------------------------------- time

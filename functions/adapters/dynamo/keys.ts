@@ -29,6 +29,11 @@ export const headIndexSk = (createdAt: string, alertId: string): string => `${cr
 export const unplannedIndexSk = (releasedAt: string, alertId: string, version: number): string =>
   `${releasedAt}#${alertId}#${pad(version)}`;
 
+/** Receipts by the provider's message id (GSI1), for delivery callbacks. */
+export const providerIndexPk = (channel: string, providerMessageId: string): string =>
+  `PMID#${channel}#${providerMessageId}`;
+export const PROVIDER_INDEX_SK = 'R';
+
 export const receiptPk = (alertId: string): string => `${RECEIPT_PREFIX}${alertId}`;
 export const receiptSk = (version: number, channel: string, recipient: string): string =>
   `${pad(version)}#${channel}#${recipient}`;

@@ -3,11 +3,12 @@
  * is claimed and recorded with single-item conditional writes; the lease in the item is what keeps two workers
  * from posting the same message.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Channel } from '../../../schemas/alert';
 import type { Receipt, ReceiptEvent, ReceiptKey } from '../../core/model';
 import type { ClaimResult, ReceiptOutcome, ReceiptStore } from '../../ports';
 import { type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
-import { receiptPk, receiptSk, stripKeys } from './keys';
+import { GSI1, PROVIDER_INDEX_SK, providerIndexPk, receiptPk, receiptSk, stripKeys } from './keys';
 
 /** Enough parallel writes to plan a large fan-out quickly without one call hogging the connection pool. */
 const CREATE_CONCURRENCY = 10;
@@ -168,6 +169,10 @@ export class DynamoReceiptStore implements ReceiptStore {
       names['#providerMessageId'] = 'providerMessageId';
       values[':providerMessageId'] = outcome.providerMessageId;
       set.push('#providerMessageId = :providerMessageId');
+      // Indexed, so a delivery callback that knows only the provider's id finds its receipt.
+      values[':gsi1pk'] = providerIndexPk(key.channel, outcome.providerMessageId);
+      values[':gsi1sk'] = PROVIDER_INDEX_SK;
+      set.push('GSI1PK = :gsi1pk', 'GSI1SK = :gsi1sk');
     }
     for (const field of ATTEMPT_FIELDS) {
       names[`#${field}`] = field;
@@ -187,6 +192,80 @@ export class DynamoReceiptStore implements ReceiptStore {
           ConditionExpression: '#status = :sending AND #leaseId = :leaseId',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async findByProviderMessageId(
+    channel: Channel,
+    providerMessageId: string,
+  ): Promise<ReceiptKey | undefined> {
+    const { Items = [] } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': providerIndexPk(channel, providerMessageId) },
+        ProjectionExpression: 'alertId, #version, channel, recipient',
+        ExpressionAttributeNames: { '#version': 'version' },
+        Limit: 1,
+      }),
+    );
+    const item = Items[0];
+    return item
+      ? {
+          alertId: item.alertId as string,
+          version: item.version as number,
+          channel: item.channel as Channel,
+          recipient: item.recipient as string,
+        }
+      : undefined;
+  }
+
+  async confirm(
+    key: ReceiptKey,
+    outcome: { status: 'delivered' | 'failed'; at: string; actor: string; reason?: string | undefined },
+  ): Promise<boolean> {
+    const current = await this.get(key);
+    const event: ReceiptEvent = {
+      at: outcome.at,
+      actor: outcome.actor,
+      status: outcome.status,
+      attempt: current?.attempts ?? 0,
+      reason: outcome.reason,
+    };
+    // delivered comes only from sent (a repeated callback changes nothing); failed (a bounce, a carrier
+    // failure) from sent or delivered; a delivered one with a reason (a complaint) keeps its status and adds
+    // the reason to its history.
+    const from =
+      outcome.status === 'failed' || outcome.reason !== undefined ? ['sent', 'delivered'] : ['sent'];
+    try {
+      await this.ctx.client.send(
+        new UpdateCommand({
+          TableName: this.ctx.tableName,
+          Key: keyOf(key),
+          UpdateExpression: `SET #status = :status, #updatedAt = :at, #history = list_append(#history, :event)${
+            outcome.reason !== undefined ? ', #reason = :reason' : ''
+          }`,
+          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#updatedAt': 'updatedAt',
+            '#history': 'history',
+            ...(outcome.reason !== undefined ? { '#reason': 'reason' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':status': outcome.status,
+            ':at': outcome.at,
+            ':event': [event],
+            ...(outcome.reason !== undefined ? { ':reason': outcome.reason } : {}),
+            ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
+          },
         }),
       );
       return true;

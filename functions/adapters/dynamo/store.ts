@@ -110,6 +110,15 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   get(key: ReceiptKey): Promise<Receipt | undefined> {
     return this.receipts.get(key);
   }
+  findByProviderMessageId(channel: Channel, providerMessageId: string): Promise<ReceiptKey | undefined> {
+    return this.receipts.findByProviderMessageId(channel, providerMessageId);
+  }
+  confirm(
+    key: ReceiptKey,
+    outcome: { status: 'delivered' | 'failed'; at: string; actor: string; reason?: string | undefined },
+  ): Promise<boolean> {
+    return this.receipts.confirm(key, outcome);
+  }
   listForAlert(alertId: string): Promise<Receipt[]> {
     return this.receipts.listForAlert(alertId);
   }
