@@ -1,0 +1,122 @@
+/**
+ * A version as OASIS CAP 1.2 XML: what the email channel attaches, what webhooks can carry, and what media
+ * feeds link to. Pure: element order follows the CAP 1.2 schema (a sequence, so order matters), one <info> per
+ * language, and every value escaped.
+ */
+import type { AlertContent, Area } from '../../schemas/alert';
+import { capDateTime } from './alerts';
+import type { StoredVersion } from './model';
+
+export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
+export const CAP_MEDIA_TYPE = 'application/cap+xml';
+
+/** XML 1.0 text and attribute escaping. Control characters never reach here (the schemas refuse them). */
+export function escapeXml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
+}
+
+const element = (name: string, value: string | number | undefined, indent: string): string =>
+  value === undefined || value === '' ? '' : `${indent}<${name}>${escapeXml(String(value))}</${name}>\n`;
+
+/** CAP's dateTime: an explicit offset, no fraction of a second. */
+const capTime = (iso: string): string => capDateTime(new Date(iso));
+
+const point = ([lat, lon]: readonly [number, number]) => `${lat},${lon}`;
+
+export interface CapOptions {
+  /** CAP senderName: the agency as people know it. */
+  agencyName: string;
+  /** A zone's display name, for areas given only as a zone id. */
+  zoneName?: (zoneId: string) => string | undefined;
+  /** The geocode valueName under which zone ids are published. */
+  zoneGeocodeName?: string;
+}
+
+function areaXml(area: Area, options: CapOptions): string {
+  const indent = '      ';
+  const desc = area.areaDesc ?? (area.zone ? (options.zoneName?.(area.zone) ?? area.zone) : '');
+  let xml = `${indent.slice(2)}<area>\n${element('areaDesc', desc, indent)}`;
+  if (area.polygon) xml += element('polygon', area.polygon.map(point).join(' '), indent);
+  if (area.circle) xml += element('circle', `${point(area.circle.center)} ${area.circle.radiusKm}`, indent);
+  if (area.zone)
+    xml += `${indent}<geocode>\n${element('valueName', options.zoneGeocodeName ?? 'herald:zone', `${indent}  `)}${element('value', area.zone, `${indent}  `)}${indent}</geocode>\n`;
+  return `${xml}${indent.slice(2)}</area>\n`;
+}
+
+function resourceXml(content: AlertContent): string {
+  if (!content.image) return '';
+  const indent = '      ';
+  const path = new URL(content.image.url).pathname.toLowerCase();
+  const mimeType = path.endsWith('.png') ? 'image/png' : path.endsWith('.gif') ? 'image/gif' : 'image/jpeg';
+  return `    <resource>\n${element('resourceDesc', content.image.alt ?? 'Image', indent)}${element('mimeType', mimeType, indent)}${element('uri', content.image.url, indent)}    </resource>\n`;
+}
+
+function infoXml(
+  content: AlertContent,
+  text: {
+    language: string;
+    event: string;
+    headline: string;
+    description: string;
+    instruction?: string | undefined;
+  },
+  options: CapOptions,
+): string {
+  const i = '    ';
+  return [
+    '  <info>\n',
+    element('language', text.language, i),
+    element('category', content.category, i),
+    element('event', text.event, i),
+    element('urgency', content.urgency, i),
+    element('severity', content.severity, i),
+    element('certainty', content.certainty, i),
+    content.expires ? element('expires', capTime(content.expires), i) : '',
+    element('senderName', options.agencyName, i),
+    element('headline', text.headline, i),
+    element('description', text.description, i),
+    element('instruction', text.instruction, i),
+    element('web', content.web, i),
+    element('contact', content.contact, i),
+    resourceXml(content),
+    ...content.areas.map((a) => areaXml(a, options)),
+    '  </info>\n',
+  ].join('');
+}
+
+export function toCapXml(version: StoredVersion, options: CapOptions): string {
+  const { content } = version;
+  const infos = [
+    infoXml(content, content, options),
+    ...content.translations.map((t) =>
+      infoXml(
+        content,
+        {
+          language: t.language,
+          event: t.event ?? content.event,
+          headline: t.headline,
+          description: t.description,
+          instruction: t.instruction,
+        },
+        options,
+      ),
+    ),
+  ];
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>\n',
+    `<alert xmlns="${CAP_NAMESPACE}">\n`,
+    element('identifier', version.identifier, '  '),
+    element('sender', version.sender, '  '),
+    element('sent', version.sent, '  '),
+    element('status', content.status, '  '),
+    element('msgType', version.msgType, '  '),
+    element('scope', 'Public', '  '),
+    element('note', version.note, '  '),
+    version.references.length > 0 ? element('references', version.references.join(' '), '  ') : '',
+    ...infos,
+    '</alert>\n',
+  ].join('');
+}
