@@ -110,9 +110,8 @@ describe('toCapXml', () => {
   });
 
   it('answers schema-valid CAP for any valid draft (property)', async () => {
-    const text = fc
-      .string({ minLength: 1, maxLength: 60 })
-      .filter((s) => s.trim().length > 0 && !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s));
+    // Drafts the API would refuse (blank text, control characters) are skipped by the parse below.
+    const text = fc.string({ minLength: 1, maxLength: 60 });
     await fc.assert(
       fc.asyncProperty(
         fc.record({
