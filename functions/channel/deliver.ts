@@ -6,11 +6,21 @@
 import type { SQSRecord } from 'aws-lambda';
 import { FINAL_STATUSES } from '../../schemas/delivery';
 import type { ChannelJob } from '../../schemas/messages';
+import { toCapXml } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
 import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
-import { renderText } from '../core/render';
-import type { AlertStore, ChannelProvider, Clock, QueuePort, ReceiptOutcome, ReceiptStore } from '../ports';
-import { channelQueue } from '../ports';
+import { MissingImage, renderContent } from '../core/render';
+import type {
+  AlertStore,
+  ChannelProvider,
+  Clock,
+  OutboundMessage,
+  PublicImage,
+  QueuePort,
+  ReceiptOutcome,
+  ReceiptStore,
+} from '../ports';
+import { channelQueue, ProviderError } from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
 import { maskRecipient } from '../shared/mask';
@@ -26,6 +36,8 @@ export interface ChannelDeps {
   clock: Clock;
   logger: LoggerLike;
   newId: () => string;
+  /** Instagram's image for an alert that has none: the alert card, stored at a public URL. */
+  cardImage?: ((version: StoredVersion) => Promise<PublicImage>) | undefined;
 }
 
 /** The record must come back later: SQS redelivers it after `seconds`; the batch reports it as failed. */
@@ -96,6 +108,57 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * The message for one recipient, rendered for its channel. Social channels speak the alert's own language
+ * (one post per account); subscribers' languages arrive with subscriptions.
+ */
+async function buildMessage(
+  deps: ChannelDeps,
+  version: StoredVersion,
+  key: ReceiptKey,
+  extra: { inReplyTo: string | undefined; idempotencyKey: string; test: boolean },
+): Promise<OutboundMessage> {
+  let image: PublicImage | undefined;
+  if (key.channel === 'instagram' && !version.content.image) {
+    if (!deps.cardImage) throw new ProviderError('permanent', 'instagram needs an image');
+    try {
+      image = await deps.cardImage(version);
+    } catch (error) {
+      // Nothing was posted: rendering or storing the card failed, and a later attempt may succeed.
+      throw new ProviderError(
+        'retryable',
+        `could not make the alert card: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  let rendered: ReturnType<typeof renderContent>;
+  try {
+    rendered = renderContent(key.channel, version, deps.config, {
+      image,
+      ...(key.channel === 'email' ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) } : {}),
+    });
+  } catch (error) {
+    if (error instanceof MissingImage) throw new ProviderError('permanent', error.message);
+    // Rendering is pure: what failed once fails every time, and nothing was posted.
+    throw new ProviderError(
+      'permanent',
+      `could not render the message: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return {
+    channel: key.channel,
+    alertId: key.alertId,
+    version: key.version,
+    recipient: key.recipient,
+    text: rendered.text,
+    content: rendered.content,
+    ...(extra.inReplyTo ? { inReplyTo: extra.inReplyTo } : {}),
+    ...(version.content.image ? { image: version.content.image } : image ? { image } : {}),
+    idempotencyKey: extra.idempotencyKey,
+    test: extra.test,
+  };
+}
+
 interface Attempt {
   receipt: Receipt;
   record(outcome: Omit<ReceiptOutcome, 'at' | 'actor' | 'attempt'>): Promise<void>;
@@ -152,22 +215,12 @@ async function deliverOne(
 
   const test = version.content.status !== 'Actual';
   const provider = test ? deps.sandbox : deps.provider;
-  const message = {
-    channel: key.channel,
-    alertId: key.alertId,
-    version: key.version,
-    recipient,
-    text: renderText(version, key.channel),
-    ...(inReplyTo ? { inReplyTo } : {}),
-    ...(version.content.image ? { image: version.content.image } : {}),
-    idempotencyKey: `${key.alertId}:${key.version}:${key.channel}:${recipient}`,
-    test,
-  };
+  const idempotencyKey = `${key.alertId}:${key.version}:${key.channel}:${recipient}`;
 
   // The previous attempt may have posted before it died or timed out: find out before posting again.
   if (claim.previous.status === 'sending' || claim.previous.outcomeUnknown) {
     if (provider.lookup) {
-      const found = await provider.lookup(message.idempotencyKey);
+      const found = await provider.lookup(idempotencyKey);
       if (found) {
         await attempt.record({
           status: 'sent',
@@ -188,6 +241,7 @@ async function deliverOne(
   }
 
   try {
+    const message = await buildMessage(deps, version, key, { inReplyTo, idempotencyKey, test });
     const signal = AbortSignal.timeout(deps.config.providerTimeoutMs);
     const accepted = await untilAborted(provider.send(message, signal), signal);
     await attempt.record({ status: 'sent', providerMessageId: accepted.providerMessageId });

@@ -19,6 +19,7 @@ export const ENV = {
   retryBaseMs: 'HERALD_RETRY_BASE_MS',
   providerTimeoutMs: 'HERALD_PROVIDER_TIMEOUT_MS',
   sweepAfterSeconds: 'HERALD_SWEEP_AFTER_SECONDS',
+  smsMaxSegments: 'HERALD_SMS_MAX_SEGMENTS',
 } as const;
 
 export const queueUrlEnv = (queue: QueueName): string =>
@@ -42,6 +43,8 @@ export interface HeraldConfig {
   providerTimeoutMs: number;
   /** How long a released version may wait unplanned before the sweeper dispatches it again. */
   sweepAfterSeconds: number;
+  /** The most SMS segments one alert may take, its link included: each segment is billed and may arrive late. */
+  smsMaxSegments: number;
 }
 
 const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
@@ -83,5 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     retryBaseMs: positiveInt(env, ENV.retryBaseMs, 2000),
     providerTimeoutMs: positiveInt(env, ENV.providerTimeoutMs, 10_000),
     sweepAfterSeconds: positiveInt(env, ENV.sweepAfterSeconds, 60),
+    smsMaxSegments: positiveInt(env, ENV.smsMaxSegments, 2),
   };
 }

@@ -3,7 +3,7 @@
  * marks updates and cancels, keeps within a channel's character budget without splitting a character,
  * and ends with the link to the full alert.
  */
-import type { AlertContent, Channel, MsgType } from '../../schemas/alert';
+import type { AlertContent, Channel, MsgType } from '../../../schemas/alert';
 
 /** Plain character budgets per channel; the X and SMS renderers refine what a "character" costs. */
 export const CHARACTER_BUDGET: Partial<Record<Channel, number>> = {

@@ -1,0 +1,83 @@
+/**
+ * Rendering: pure functions from one version of an alert, in one of its languages, to what each channel
+ * carries, within that channel's budget. The preview shows these; the channel handlers send them.
+ */
+import type { Channel } from '../../../schemas/alert';
+import type { ChannelContent, PublicImage } from '../../ports';
+import type { StoredVersion } from '../model';
+import { alertPlainText, renderEmail } from './email';
+import { renderFacebook, renderInstagram } from './facebook';
+import { renderSms } from './sms';
+import { alertImage, inLanguage, localise, type RenderConfig } from './version';
+import { renderWebhook } from './webhook';
+import { renderX } from './x';
+
+export * from './email';
+export * from './facebook';
+export * from './marks';
+export * from './plain';
+export * from './sms';
+export * from './text';
+export * from './version';
+export * from './webhook';
+export * from './x';
+
+export interface ContentOptions {
+  language?: string | undefined;
+  /** Instagram's image when the alert has none: the alert card. */
+  image?: PublicImage | undefined;
+  /** The version's CAP XML, attached to email. */
+  cap?: string | undefined;
+}
+
+/**
+ * What one channel sends for a version, and a plain rendering of it for the outbox and for people reading
+ * receipts. Throws when Instagram has no image to post (the caller decides how that fails).
+ */
+export function renderContent(
+  channel: Channel,
+  version: StoredVersion,
+  config: RenderConfig,
+  options: ContentOptions = {},
+): { content: ChannelContent; text: string } {
+  const { language } = options;
+  switch (channel) {
+    case 'x': {
+      const r = renderX(version, config, language);
+      return { content: { channel, text: r.text, ...(r.image ? { image: r.image } : {}) }, text: r.text };
+    }
+    case 'facebook': {
+      const r = renderFacebook(version, config, language);
+      return {
+        content: { channel, text: r.text, link: r.link, ...(r.image ? { image: r.image } : {}) },
+        text: r.text,
+      };
+    }
+    case 'instagram': {
+      const image = alertImage(inLanguage(version.content, language)) ?? options.image;
+      if (!image) throw new MissingImage();
+      const r = renderInstagram(version, config, image, language);
+      return { content: { channel, caption: r.caption, image: r.image }, text: r.caption };
+    }
+    case 'sms': {
+      const r = renderSms(version, config, language);
+      return { content: { channel, text: r.text }, text: r.text };
+    }
+    case 'email': {
+      const { warnings: _w, ...email } = renderEmail(version, config, { language, cap: options.cap });
+      return { content: { channel, ...email }, text: `${email.subject}\n\n${email.text}` };
+    }
+    case 'webhook':
+      return {
+        content: { channel, payload: renderWebhook(version, config) },
+        text: alertPlainText(localise(version, config, language), config.agencyName),
+      };
+  }
+}
+
+export class MissingImage extends Error {
+  constructor() {
+    super('instagram needs an image');
+    this.name = 'MissingImage';
+  }
+}

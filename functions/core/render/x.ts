@@ -1,0 +1,58 @@
+/**
+ * X: 280 weighted characters as X counts them (twitter-text's parseTweet: a URL is 23 whatever its
+ * length, an emoji 2, CJK 2). Headline and link stay whole; the description gives way first.
+ */
+import twitterText from 'twitter-text';
+import type { PublicImage } from '../../ports';
+import { type Fitted, fitPieces } from './text';
+import { alertImage, localise, type RenderConfig, type RenderVersion } from './version';
+
+export const X_MAX_WEIGHTED = 280;
+
+export const weightedLength = (text: string): number => twitterText.parseTweet(text).weightedLength;
+
+export interface XRendering {
+  text: string;
+  weightedLength: number;
+  fits: boolean;
+  shortened: Fitted['shortened'];
+  image?: PublicImage | undefined;
+  warnings: string[];
+}
+
+const compose = (head: string, body: string[], tail: string | undefined) =>
+  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
+
+export function renderX(version: RenderVersion, config: RenderConfig, language?: string): XRendering {
+  const l = localise(version, config, language);
+  const fits = (t: string) => weightedLength(t) <= X_MAX_WEIGHTED;
+  const fitted = fitPieces(
+    {
+      head: `${l.prefix}${l.content.headline}`,
+      note: l.note,
+      description: l.content.description,
+      instruction: l.content.instruction,
+      tail: l.link,
+    },
+    compose,
+    fits,
+  );
+  const parsed = twitterText.parseTweet(fitted.text);
+  const warnings: string[] = [];
+  if (fitted.shortened.length)
+    warnings.push(
+      `shortened to fit ${X_MAX_WEIGHTED} weighted characters (${fitted.shortened.join(', ')}); the full text is at the link`,
+    );
+  // parseTweet also refuses characters X will not post (U+FFFE, U+FEFF…), whatever the length.
+  if (!parsed.valid && parsed.weightedLength <= X_MAX_WEIGHTED)
+    warnings.push('the text holds characters X refuses to post');
+  const image = alertImage(l.content);
+  return {
+    text: fitted.text,
+    weightedLength: parsed.weightedLength,
+    fits: parsed.valid,
+    shortened: fitted.shortened,
+    ...(image ? { image } : {}),
+    warnings,
+  };
+}
