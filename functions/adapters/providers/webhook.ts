@@ -228,6 +228,9 @@ export function createNodeTransport(options: { ca?: string | Buffer | undefined 
 
 // ---------------------------------------------------------------- provider
 
+/** What the `webhook` secret must hold for the real provider to be chosen (functions/shared/providers.ts). */
+export const WEBHOOK_SECRET_KEYS = ['signingSecret'] as const;
+
 export interface WebhookProviderOptions {
   secrets: SecretSource;
   /** The embedded mode may post to a receiver on the same machine; on AWS this stays false. */
