@@ -112,6 +112,14 @@ export const ROUTES = [
     summary: 'Every change to the alert: who, when, what',
   },
   {
+    operationId: 'alertPage',
+    method: 'GET',
+    path: '/alerts/{id}',
+    auth: 'public',
+    roles: [],
+    summary: "An Actual alert's current version as a public HTML page; ?lang= picks a translation",
+  },
+  {
     operationId: 'sandboxOutbox',
     method: 'GET',
     path: '/v1/sandbox/outbox',

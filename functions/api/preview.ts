@@ -1,52 +1,131 @@
 /**
- * POST /v1/alerts/preview: what each named channel would carry, without storing anything. The renderers
- * here are the plain ones every channel starts from; channel-specific budgets refine them.
+ * POST /v1/alerts/preview: what each named channel would carry, rendered by the same functions the channel
+ * handlers send with, without storing anything.
+ *
+ * Shape: `channels.<channel>` holds the alert's own language at top level (with `language` naming it) and,
+ * when the draft has translations, `languages: { "<tag>": { …the same fields… } }` for each of them. Beside
+ * the channels: `approvalRequired`, `languages` (every language, the alert's own first), `link` (where the
+ * messages point) and `warnings` that concern the whole alert.
  */
 import { AlertDraft, type Channel } from '../../schemas/alert';
-import { normaliseDraft } from '../core/alerts';
-import { CHARACTER_BUDGET, renderText } from '../core/render';
+import { newAlert } from '../core/alerts';
+import type { StoredVersion } from '../core/model';
+import {
+  alertImage,
+  alertLink,
+  INSTAGRAM_CAPTION_MAX,
+  inLanguage,
+  languagesOf,
+  type RenderConfig,
+  renderEmail,
+  renderFacebook,
+  renderInstagram,
+  renderSms,
+  renderWea,
+  renderWebhook,
+  renderX,
+  X_MAX_WEIGHTED,
+} from '../core/render';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, json, parseWith, readBodyObject } from './http';
 
-interface ChannelPreview {
-  language: string;
-  text: string;
-  characters: number;
-  budget?: number;
-  fits: boolean;
-  warnings: string[];
+/** A draft has no id yet: its links are shown with one of the same length, so every count is exact. */
+export const PREVIEW_ALERT_ID = '0'.repeat(26);
+
+/** The alert card's size (functions/adapters/card): Instagram's portrait format. */
+const CARD = { width: 1080, height: 1350 } as const;
+
+type Entry = Record<string, unknown>;
+
+function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, language: string): Entry {
+  switch (channel) {
+    case 'x': {
+      const { shortened: _s, ...r } = renderX(v, config, language);
+      return { ...r, limit: X_MAX_WEIGHTED };
+    }
+    case 'facebook': {
+      const { shortened: _s, ...r } = renderFacebook(v, config, language);
+      return r;
+    }
+    case 'instagram': {
+      const own = alertImage(inLanguage(v.content, language));
+      // The card is drawn when the post is sent; its size is fixed, its URL is not known yet.
+      const image = own ?? { url: '', alt: '' };
+      const { shortened: _s, image: _i, ...r } = renderInstagram(v, config, image, language);
+      return {
+        ...r,
+        limit: INSTAGRAM_CAPTION_MAX,
+        image: own
+          ? { source: 'alert', url: own.url, alt: own.alt }
+          : { source: 'card', width: CARD.width, height: CARD.height },
+        warnings: own
+          ? r.warnings
+          : [
+              ...r.warnings,
+              `the alert has no image: an alert card (${CARD.width}×${CARD.height} JPEG) is drawn when it is sent`,
+            ],
+      };
+    }
+    case 'sms': {
+      const { shortened: _s, link: _l, ...r } = renderSms(v, config, language);
+      return { ...r, wea90: renderWea(v, config, 90, language), wea360: renderWea(v, config, 360, language) };
+    }
+    case 'email': {
+      const r = renderEmail(v, config, { language });
+      return {
+        subject: r.subject,
+        text: r.text,
+        html: r.html,
+        messageId: r.messageId,
+        warnings: [...r.warnings, 'the CAP XML of the alert is attached when it is sent'],
+      };
+    }
+    case 'webhook':
+      return { payload: renderWebhook(v, config), warnings: [] };
+  }
 }
 
-export async function previewAlert(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
+export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInput): Promise<ApiResult> {
   const draft = parseWith(AlertDraft, readBodyObject(event));
-  const content = normaliseDraft(draft);
-  const languages = [
-    { language: content.language, content },
-    ...content.translations.map((t) => ({ language: t.language, content: { ...content, ...t } })),
-  ];
-  const channels: Partial<Record<Channel, ChannelPreview[]>> = {};
-  for (const channel of content.channels) {
-    channels[channel] = languages.map(({ language, content: c }) => {
-      const untruncated = renderText({ msgType: 'Alert', content: c }, 'email');
-      const text = renderText({ msgType: 'Alert', content: c }, channel);
-      const budget = CHARACTER_BUDGET[channel];
-      const warnings: string[] = [];
-      if (text !== untruncated)
-        warnings.push(`shortened to fit ${budget} characters; the full text is at the link`);
-      if (channel === 'instagram' && !c.image)
-        warnings.push('Instagram needs an image; an alert card will be generated');
-      if (draft.status !== 'Actual')
-        warnings.push(`status ${draft.status}: goes to the sandbox and test recipients only`);
-      return {
-        language,
-        text,
-        characters: Array.from(text).length,
-        ...(budget ? { budget } : {}),
-        fits: budget === undefined || Array.from(text).length <= budget,
-        warnings,
-      };
-    });
+  const version = newAlert(draft, {
+    alertId: PREVIEW_ALERT_ID,
+    actor,
+    now: deps.clock.now(),
+    sender: deps.config.sender,
+    approvalSeverities: deps.config.approvalSeverities,
+  });
+  const languages = languagesOf(version.content);
+  const [primary, ...others] = languages as [string, ...string[]];
+  const channels: Partial<Record<Channel, Entry>> = {};
+  for (const channel of version.content.channels) {
+    // Webhooks carry every language in one payload: one entry says it all.
+    const perLanguage = channel === 'webhook' ? [] : others;
+    channels[channel] = {
+      language: primary,
+      ...renderFor(channel, version, deps.config, primary),
+      ...(perLanguage.length
+        ? {
+            languages: Object.fromEntries(
+              perLanguage.map((l) => [l, { language: l, ...renderFor(channel, version, deps.config, l) }]),
+            ),
+          }
+        : {}),
+    };
   }
-  const approvalRequired = deps.config.approvalSeverities.has(draft.severity);
-  return json(200, { channels, approvalRequired });
+  const warnings: string[] = [];
+  if (draft.status !== 'Actual')
+    warnings.push(
+      `status ${draft.status}: goes to the sandbox and test recipients only, never to the public`,
+    );
+  if (!draft.web)
+    warnings.push(
+      "the draft has no web link: messages link to the alert's page on Herald, once it is created",
+    );
+  return json(200, {
+    channels,
+    approvalRequired: version.approval.required,
+    languages,
+    link: alertLink(deps.config, PREVIEW_ALERT_ID, version.content),
+    warnings,
+  });
 }

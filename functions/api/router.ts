@@ -23,6 +23,7 @@ import {
 } from './alerts';
 import { type ApiResult, json, problemResult } from './http';
 import { previewAlert } from './preview';
+import { alertPage } from './public-page';
 
 type Operation = (deps: ApiDeps, input: OperationInput) => Promise<ApiResult>;
 
@@ -39,6 +40,7 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   approveAlert: approveAlertOp,
   listDeliveries,
   getAudit,
+  alertPage,
 };
 
 interface CompiledRoute {

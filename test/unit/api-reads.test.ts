@@ -525,16 +525,18 @@ describe('POST /v1/alerts/preview', () => {
     // Assess
     expect(res.status).toBe(200);
     expect(res.body.approvalRequired).toBe(true);
+    type Entry = { language: string; text: string; fits: boolean; warnings: string[] };
     const channels = res.body.channels as Record<
       string,
-      { language: string; text: string; fits: boolean; characters: number; warnings: string[] }[]
+      Entry & { weightedLength: number; limit: number; languages?: Record<string, Entry> }
     >;
     expect(Object.keys(channels)).toEqual(['x', 'facebook', 'sms']);
-    expect(channels.x?.map((p) => p.language)).toEqual(['en', 'ca']);
-    expect(channels.x?.[0]).toMatchObject({ fits: true, budget: 280 });
-    expect(channels.x?.[0]?.characters).toBeLessThanOrEqual(280);
-    expect(channels.x?.[0]?.warnings.join(' ')).toMatch(/shortened/);
-    expect(channels.x?.[1]?.text.startsWith(draftFixture.translations[0]!.headline)).toBe(true);
+    expect(channels.x?.language).toBe('en');
+    expect(Object.keys(channels.x?.languages ?? {})).toEqual(['ca']);
+    expect(channels.x).toMatchObject({ fits: true, limit: 280 });
+    expect(channels.x?.weightedLength).toBeLessThanOrEqual(280);
+    expect(channels.x?.warnings.join(' ')).toMatch(/shortened/);
+    expect(channels.x?.languages?.ca?.text.startsWith(draftFixture.translations[0]!.headline)).toBe(true);
     expect(queue.sent).toEqual([]);
     expect((await db.store.listAlerts({ limit: 1 })).items[0]?.head.alertId).toBe(
       before.items[0]?.head.alertId,
