@@ -35,9 +35,11 @@ interface Rule {
   method?: string;
   /** Matches when the path ends with this (`/feed`, `/media_publish`, `/comments`). */
   pathEndsWith?: string;
+  pathMatches?: RegExp;
   times: number;
   act: { fail: ScriptedFailure } | { hang: true };
 }
+type Match = Pick<Rule, 'method' | 'pathEndsWith' | 'pathMatches'>;
 
 export interface Container {
   id: string;
@@ -114,20 +116,25 @@ export class FakeGraphApi {
   }
 
   /** The next `times` requests matching answer with this failure. */
-  fail(match: { method?: string; pathEndsWith?: string }, failure: ScriptedFailure, times = 1): void {
+  fail(match: Match, failure: ScriptedFailure, times = 1): void {
     this.rules.push({ ...match, times, act: { fail: failure } });
   }
 
   /** The next matching request is recorded and never answered (until the client gives up). */
-  hang(match: { method?: string; pathEndsWith?: string }): void {
+  hang(match: Match): void {
     this.rules.push({ ...match, times: 1, act: { hang: true } });
   }
 
   /** Resolves once `count` requests have arrived. */
-  async waitForRequests(count: number, timeoutMs = 5000): Promise<void> {
+  waitForRequests(count: number, timeoutMs = 5000): Promise<void> {
+    return this.waitUntil(() => this.requests.length >= count, timeoutMs);
+  }
+
+  /** Resolves once a request matching `predicate` has arrived. */
+  async waitUntil(predicate: (request: RecordedRequest) => boolean, timeoutMs = 5000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.requests.length < count) {
-      if (Date.now() > until) throw new Error(`only ${this.requests.length} of ${count} requests arrived`);
+    while (!this.requests.some(predicate)) {
+      if (Date.now() > until) throw new Error('the awaited request never arrived');
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -172,7 +179,8 @@ export class FakeGraphApi {
     const rule = this.rules.find(
       (r) =>
         (!r.method || r.method === recorded.method) &&
-        (!r.pathEndsWith || recorded.path.endsWith(r.pathEndsWith)),
+        (!r.pathEndsWith || recorded.path.endsWith(r.pathEndsWith)) &&
+        (!r.pathMatches || r.pathMatches.test(recorded.path)),
     );
     if (rule) {
       rule.times -= 1;
