@@ -237,6 +237,8 @@ export class XApiFake {
       return;
     }
 
+    if (url.pathname.startsWith('/public/')) return send(res, 404, { error: 'no such file' });
+
     const scripted = this.takeScript(method, url.pathname);
     if (scripted && 'hang' in scripted) {
       this.hanging.add(res);
@@ -290,6 +292,38 @@ export class XApiFake {
       media.finalized = true;
       return send(res, 200, {
         data: { id: media.id, media_key: media.mediaKey, size, expires_after_secs: 86_400 },
+      });
+    }
+
+    // twitter-api-v2 1.29 polls this only when finalize reports processing (video, large GIFs); kept for parity.
+    if (method === 'GET' && path === '/2/media/upload' && url.searchParams.get('command') === 'STATUS') {
+      const media = this.media.get(url.searchParams.get('media_id') ?? '');
+      if (!media) return invalid(res, 'media_id is not known');
+      return send(res, 200, {
+        data: {
+          id: media.id,
+          media_key: media.mediaKey,
+          processing_info: { state: media.finalized ? 'succeeded' : 'pending', progress_percent: 100 },
+        },
+      });
+    }
+
+    // The one-shot upload (multipart `media` + `media_category`): not what 1.29 calls, but X answers it.
+    if (method === 'POST' && path === '/2/media/upload') {
+      const file = recorded.form?.media?.file;
+      if (!file) return invalid(res, 'media is required');
+      const id = this.newId();
+      this.media.set(id, {
+        id,
+        mediaKey: `3_${id}`,
+        type: recorded.form?.media_type?.value ?? file.type,
+        category: recorded.form?.media_category?.value,
+        totalBytes: file.size,
+        chunks: new Map([[0, file.bytes]]),
+        finalized: true,
+      });
+      return send(res, 200, {
+        data: { id, media_key: `3_${id}`, size: file.size, expires_after_secs: 86_400 },
       });
     }
 

@@ -235,6 +235,30 @@ describe('X provider against a local X API v2', () => {
     expect(error.retryAfterMs).toBe(7_200_000);
   });
 
+  it('on 429 without rate-limit headers is retryable with the backoff left to the handler', async () => {
+    fake.answerNext(1, { status: 429, body: problem(429, 'Too Many Requests', 'Too Many Requests') });
+    const provider = createXProvider({ secrets: secretsOf(CURRENT).source, baseUrl: fake.baseUrl });
+
+    const error = await failureOf(provider.send(message(), signal()));
+
+    expect(error.kind).toBe('retryable');
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it('is retryable when the image cannot be fetched, and posts nothing without it', async () => {
+    const provider = createXProvider({ secrets: secretsOf(CURRENT).source, baseUrl: fake.baseUrl });
+    const text = 'Heat advisory';
+    const image = { url: `${fake.baseUrl}/public/not-there.jpg`, alt: 'card' };
+
+    const error = await failureOf(
+      provider.send(message({ text, content: { channel: 'x', text, image } }), signal()),
+    );
+
+    expect(error.kind).toBe('retryable');
+    expect(error.reason).toContain('404');
+    expect(fake.apiRequests).toHaveLength(0);
+  });
+
   it('on 401 re-reads the rotated secret once and posts with it', async () => {
     // Prepare: the warm cache holds revoked tokens; the store has the current ones.
     const secrets = secretsOf(ROTATED_AWAY, CURRENT);
