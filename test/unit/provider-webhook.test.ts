@@ -237,11 +237,17 @@ describe('Provider: webhook', () => {
       ).toThrow();
     });
 
-    it('refuses to send without a signing secret, and never sends a test alert', async () => {
+    it('refuses to send without a sound signing secret, and never sends a test alert', async () => {
       const hook = await receiver();
       const unsigned = await failure(provider({ secrets: noSecrets }).send(message(hook.url), signal()));
       expect(unsigned.kind).toBe('permanent');
       expect(unsigned.reason).toMatch(/signing secret/);
+      const weak = await failure(
+        provider({ secrets: secrets('whsec_c2hvcnQ=') }).send(message(hook.url), signal()),
+      );
+      expect(weak.kind).toBe('permanent');
+      expect(weak.reason).toMatch(/24 to 64 bytes/);
+      expect(weak.reason).not.toContain('c2hvcnQ');
       const test = await failure(provider().send(message(hook.url, { test: true }), signal()));
       expect(test.kind).toBe('permanent');
       expect(hook.received).toHaveLength(0);
@@ -267,6 +273,13 @@ describe('Provider: webhook', () => {
       // Assess
       expect(lookups).toEqual(['localhost']);
       expect(hook.received[0]?.headers.host).toBe(`localhost:${hook.port}`);
+    });
+
+    it('tries each checked address in turn, so localhost answering ::1 first still reaches 127.0.0.2', async () => {
+      const hook = await receiver({ host: '127.0.0.2' });
+      const webhook = provider({ resolve: async () => ['::1', '127.0.0.2'] });
+      await webhook.send(message(`http://localhost:${hook.port}/in`), signal());
+      expect(hook.received).toHaveLength(1);
     });
 
     it('over TLS, sends the name as SNI and checks the certificate against it', async () => {
@@ -379,18 +392,26 @@ describe('Provider: webhook', () => {
     });
 
     it('sends to a public address through the transport, pinned to it', async () => {
-      const requests: { address: string; host: string }[] = [];
+      const requests: { addresses: unknown; host: string }[] = [];
       const webhook = createWebhookProvider({
         secrets: secrets(),
         allowLoopback: false,
         resolve: async () => ['2606:4700:4700::1111', '1.1.1.1'],
         transport: async (req) => {
-          requests.push({ address: req.address, host: req.url.hostname });
+          requests.push({ addresses: req.addresses, host: req.url.hostname });
           return { status: 200, headers: {} };
         },
       });
       await webhook.send(message('https://hooks.example.org/x'), signal());
-      expect(requests).toEqual([{ address: '2606:4700:4700::1111', host: 'hooks.example.org' }]);
+      expect(requests).toEqual([
+        {
+          addresses: [
+            { address: '2606:4700:4700::1111', family: 6 },
+            { address: '1.1.1.1', family: 4 },
+          ],
+          host: 'hooks.example.org',
+        },
+      ]);
     });
 
     it('classifies the address families it checks', () => {

@@ -147,9 +147,8 @@ export function classifyAddress(address: string): AddressClass {
 
 export interface WebhookRequest {
   url: URL;
-  /** The address that was checked; the connection must go there and nowhere else. */
-  address: string;
-  family: 4 | 6;
+  /** The addresses that were checked, in the resolver's order; the connection goes to one of them, nowhere else. */
+  addresses: { address: string; family: 4 | 6 }[];
   headers: Record<string, string>;
   body: string;
 }
@@ -175,15 +174,18 @@ export type WebhookTransport = (request: WebhookRequest, signal: AbortSignal) =>
 
 /**
  * Node's http(s) client, connecting to the checked address: the name stays in the URL, so the Host header, SNI
- * and certificate check still use it, while the lookup the socket performs answers with the pinned address.
+ * and certificate check still use it, while the lookup the socket performs answers with the pinned addresses
+ * (all of them: Node tries each in turn, so `localhost` answering ::1 first still reaches a receiver on 127.0.0.1).
  * `ca` is for tests and for agencies whose receivers sit behind a private CA.
  */
 export function createNodeTransport(options: { ca?: string | Buffer | undefined } = {}): WebhookTransport {
   return (req, signal) =>
     new Promise<WebhookResponse>((resolve, reject) => {
       const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
-        if (lookupOptions.all) callback(null, [{ address: req.address, family: req.family }]);
-        else callback(null, req.address, req.family);
+        const [first] = req.addresses;
+        if (lookupOptions.all) callback(null, req.addresses);
+        else if (first) callback(null, first.address, first.family);
+        else callback(new Error('no checked address'), '', 4);
       };
       const https = req.url.protocol === 'https:';
       const send = https ? httpsRequest : httpRequest;
@@ -267,6 +269,14 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
   return `v1,${mac}`;
 }
 
+/** The spec's shape: `whsec_` and 24 to 64 random bytes in base64 (shorter keys are guessable). */
+export function isSigningSecret(secret: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!match?.[1]) return false;
+  const bytes = Buffer.from(match[1], 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
 /** Retry-After as seconds or an HTTP date, in milliseconds from `now`. */
 export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
   if (!value) return undefined;
@@ -289,8 +299,8 @@ export function createWebhookProvider(options: WebhookProviderOptions): ChannelP
   const signingSecret =
     options.signingSecret ?? (async () => (await options.secrets.get('webhook'))?.signingSecret);
 
-  /** The address to connect to, or a ProviderError saying why this URL may not be reached. */
-  async function target(url: URL): Promise<{ address: string; family: 4 | 6 }> {
+  /** The addresses that may be connected to, or a ProviderError saying why this URL may not be reached. */
+  async function target(url: URL): Promise<WebhookRequest['addresses']> {
     const host = hostOf(url);
     const where = maskUrl(url.href);
     const loopbackName = host === 'localhost' || (isIP(host) !== 0 && classifyAddress(host) === 'loopback');
@@ -319,12 +329,11 @@ export function createWebhookProvider(options: WebhookProviderOptions): ChannelP
     for (const address of addresses) {
       const cls = classifyAddress(address);
       if (cls === 'public' || (cls === 'loopback' && options.allowLoopback)) continue;
-      throw permanent(`refused ${where}: it resolves to a ${cls} address (${address})`);
+      throw permanent(`refused ${where}: ${address} is a ${cls} address`);
     }
     if (url.protocol === 'http:' && addresses.some((a) => classifyAddress(a) !== 'loopback'))
       throw permanent(`refused ${where}: webhooks must use https`);
-    const address = addresses[0]!;
-    return { address, family: isIP(address) === 6 ? 6 : 4 };
+    return addresses.map((address) => ({ address, family: isIP(address) === 6 ? 6 : 4 }));
   }
 
   return {
@@ -341,12 +350,22 @@ export function createWebhookProvider(options: WebhookProviderOptions): ChannelP
         throw permanent('the recipient is not a URL');
       }
       const where = maskUrl(url.href);
-      const secret = await signingSecret(message);
+      let secret: string | undefined;
+      try {
+        secret = await signingSecret(message);
+      } catch (error) {
+        throw new ProviderError(
+          'retryable',
+          `could not read the webhook signing secret: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
       // Without a secret the channel should have been given the sandbox; sending unsigned would teach receivers
       // to accept unsigned requests.
       if (!secret) throw permanent('no webhook signing secret is configured');
+      if (!isSigningSecret(secret))
+        throw permanent('the webhook signing secret is not whsec_ followed by 24 to 64 bytes in base64');
 
-      const { address, family } = await target(url);
+      const addresses = await target(url);
       const id = webhookId(message.idempotencyKey);
       // A fresh timestamp per attempt: receivers refuse old ones, and the id already ties retries together.
       const timestamp = Math.floor(now() / 1000);
@@ -361,7 +380,7 @@ export function createWebhookProvider(options: WebhookProviderOptions): ChannelP
 
       let response: WebhookResponse;
       try {
-        response = await transport({ url, address, family, headers, body }, signal);
+        response = await transport({ url, addresses, headers, body }, signal);
       } catch (error) {
         if (error instanceof WebhookTransportError && !error.sent)
           throw new ProviderError('retryable', `${where}: could not connect (${error.message})`);
