@@ -21,6 +21,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { QueueName } from '../functions/ports';
 import { ENV, queueUrlEnv } from '../functions/shared/config';
+import { BUNDLING } from './bundling';
 
 /** The checkout's root, found from this file so synth works from any working directory. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -103,19 +104,13 @@ export class HeraldFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        // Prefer packages' ESM builds so esbuild can tree-shake them.
-        mainFields: ['module', 'main'],
-        // ESM output has no `require`; some CommonJS dependencies still call it.
-        banner:
-          "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Everything is bundled, the AWS SDK included: the runtime's SDK is whatever version AWS last shipped,
-        // lib-dynamodb must match its client's version exactly, and Herald is tested against the versions pinned
-        // in package-lock.json. The cost is bundle size and init time, which `npm run bench` measures.
-        externalModules: [],
+        target: BUNDLING.target,
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
+        sourcesContent: BUNDLING.sourcesContent,
+        externalModules: [...BUNDLING.externalModules],
         // Synth must work offline and fast: bundle with the locally installed esbuild, never Docker.
         forceDockerBundling: false,
         ...bundling,

@@ -1,8 +1,10 @@
 /**
  * Herald on AWS: HTTP API → api Lambda → one DynamoDB table → dispatch queue → dispatch Lambda →
- * one queue per channel → channel Lambdas; a sweeper on a schedule; alarms to one SNS topic.
+ * one queue per channel → channel Lambdas; a sweeper on a schedule; alarms to one SNS topic. Around the
+ * channels: provider credentials in Secrets Manager, alert-card images in S3 behind CloudFront, and the
+ * receipt callbacks (SNS SMS delivery-status logs, SES events) that move receipts to delivered or failed.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -12,6 +14,8 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   AccountRecovery,
   FeaturePlan,
@@ -26,18 +30,25 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
+import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
 import { ROLES } from '../functions/core/model';
 import { channelQueue } from '../functions/ports';
 import { ENV } from '../functions/shared/config';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
+import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
+import { ImageCdn } from './image-cdn';
+import { SmsDeliveryStatus } from './sms-delivery-status';
 import { WorkQueue } from './work-queue';
 
 /**
@@ -55,6 +66,22 @@ const CHANNEL_CONCURRENCY: Record<Channel, number> = {
 };
 
 /** Agency settings from CDK context (`-c agencyName=…` or cdk.json); unset ones keep the code's defaults. */
+/** The secrets' name prefix unless the context sets `secretsPrefix`; the providers read `<prefix><channel>`. */
+export const DEFAULT_SECRETS_PREFIX = 'herald/';
+
+/** Channels whose provider needs credentials of its own; SMS and email use the functions' IAM roles. */
+export const SECRET_CHANNELS = [
+  'x',
+  'facebook',
+  'instagram',
+  'webhook',
+] as const satisfies readonly Channel[];
+
+function contextString(scope: Construct, key: string): string | undefined {
+  const value: unknown = scope.node.tryGetContext(key);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 const CONTEXT_ENV = {
   agencyName: ENV.agencyName,
   sender: ENV.sender,
@@ -131,6 +158,7 @@ export class HeraldStack extends Stack {
     // Each function is granted the table calls its handler makes today, named beside the grant. dynalite
     // enforces no IAM, so a handler that starts making a new call needs it added here or fails only on AWS.
 
+    const channelFunctions = {} as Record<Channel, HeraldFunction>;
     const channelQueues = CHANNELS.map((channel) => {
       const consumer = new HeraldFunction(this, `ChannelFunction-${channel}`, {
         description: `Herald: delivers alerts on the ${channel} channel`,
@@ -142,6 +170,7 @@ export class HeraldStack extends Stack {
       })
         // getVersion, receipt get/claim/record, countSettled; the sandbox provider's outbox append and lookup.
         .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem']);
+      channelFunctions[channel] = consumer;
       return new WorkQueue(this, `Queue-${channelQueue(channel)}`, {
         name: channelQueue(channel),
         consumer,
@@ -150,6 +179,136 @@ export class HeraldStack extends Stack {
         maxMessageAge: Duration.minutes(5),
       });
     });
+
+    // ---------------------------------------------------------------- provider credentials
+    // One secret per channel that needs one, created holding `{}` for the agency to fill in (the providers read
+    // `<prefix><channel>`). CloudFormation rewrites the value only when the template's changes, and it never
+    // does, so a redeploy keeps what the agency put there. Under the AWS-managed key (aws/secretsmanager):
+    // usable only through Secrets Manager in this account, with every use in CloudTrail and no key policy or
+    // kms:Decrypt grant to keep right; a customer key would add only cross-account sharing, which nothing needs.
+
+    const secretsPrefix = contextString(this, 'secretsPrefix') ?? DEFAULT_SECRETS_PREFIX;
+    for (const channel of SECRET_CHANNELS) {
+      const secret = new Secret(this, `Secret-${channel}`, {
+        secretName: `${secretsPrefix}${channel}`,
+        description: `Herald ${channel} provider credentials (JSON), filled in by the agency`,
+        secretStringValue: SecretValue.unsafePlainText('{}'),
+        // Tokens issued by hand in a provider's console should outlive a mistaken stack deletion.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      NagSuppressions.addResourceSuppressions(secret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason: `The ${channel} credentials are issued by the provider to the agency's account (app keys, page tokens, signing secrets); no rotation function can mint new ones, so they are rotated by hand in the provider's console.`,
+        },
+      ]);
+      const fn = channelFunctions[channel];
+      // GetSecretValue on this secret's full ARN (with the suffix Secrets Manager adds): not DescribeSecret,
+      // not another channel's secret.
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+      );
+      fn.addEnvironment(ENV.secretsPrefix, secretsPrefix);
+    }
+
+    // ---------------------------------------------------------------- images (Instagram needs a public URL)
+
+    const images = new ImageCdn(this, 'Images');
+    images.grantPut(channelFunctions.instagram);
+    channelFunctions.instagram.addEnvironment(ENV.imageBucket, images.bucket.bucketName);
+    channelFunctions.instagram.addEnvironment(ENV.imageBaseUrl, images.baseUrl);
+
+    // ---------------------------------------------------------------- SMS
+
+    const sms = channelFunctions.sms;
+    // Publish to a phone number, and the opt-out check before it, have no ARN to name: IAM requires
+    // Resource "*" for both.
+    sms.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['sns:Publish', 'sns:CheckIfPhoneNumberIsOptedOut'],
+        resources: ['*'],
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(
+      sms.role!,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'sns:Publish to a phone number (PhoneNumber, not TopicArn) and sns:CheckIfPhoneNumberIsOptedOut act on no resource ARN, so IAM requires Resource "*" for them; the statement allows those two actions only.',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
+
+    const smsStatus = this.callbackFunction('SmsStatusFunction', {
+      description: 'Herald: SNS SMS delivery-status logs move SMS receipts to delivered or failed',
+      entry: 'functions/callbacks/sms-status/handler.ts',
+      serviceName: 'herald-sms-status',
+      environment: agencyEnvironment,
+      table,
+      alarmTopic,
+    });
+    const smsStatusLogs = new SmsDeliveryStatus(this, 'SmsDeliveryStatus', {
+      consumer: smsStatus,
+      manageAccountSettings: this.node.tryGetContext('manageSmsSettings') !== false,
+    });
+
+    // ---------------------------------------------------------------- email
+
+    const sesIdentity = contextString(this, 'sesIdentity');
+    if (!sesIdentity) {
+      throw new Error(
+        'set the SES identity Herald sends email from: -c sesIdentity=agency.example (or in cdk.json)',
+      );
+    }
+    const emailFrom =
+      contextString(this, 'emailFrom') ?? (sesIdentity.includes('@') ? sesIdentity : `alerts@${sesIdentity}`);
+    const emailEventsFn = this.callbackFunction('EmailEventsFunction', {
+      description: 'Herald: SES delivery, bounce, complaint and reject events move email receipts',
+      entry: 'functions/callbacks/email-events/handler.ts',
+      serviceName: 'herald-email-events',
+      environment: agencyEnvironment,
+      table,
+      alarmTopic,
+    });
+    const email = new EmailEvents(this, 'EmailEvents', { consumer: emailEventsFn, identity: sesIdentity });
+    email.grantSend(channelFunctions.email);
+    channelFunctions.email.addEnvironment(ENV.emailFrom, emailFrom);
+    channelFunctions.email.addEnvironment(
+      ENV.sesConfigurationSet,
+      email.configurationSet.configurationSetName,
+    );
+
+    // ---------------------------------------------------------------- expired social tokens
+    // A rejected Meta token (Graph API error 190) fails every post until someone issues a new one, so it
+    // alarms at once instead of waiting for the dead-letter queue. The providers log this exact message.
+
+    for (const channel of ['facebook', 'instagram'] as const) {
+      const metricName = `ProviderCredentialsRejected-${channel}`;
+      channelFunctions[channel].logGroup.addMetricFilter(`CredentialsRejected-${channel}`, {
+        filterPattern: FilterPattern.stringValue('$.message', '=', CREDENTIALS_REJECTED_MESSAGE),
+        metricNamespace: 'Herald',
+        metricName,
+        metricValue: '1',
+      });
+      const alarm = new Alarm(this, `CredentialsRejectedAlarm-${channel}`, {
+        alarmDescription: `Herald ${channel}: the provider rejected Herald's credentials (token expired or revoked, Graph API error 190). Nothing posts on ${channel} until a new token is put in the secret ${secretsPrefix}${channel}.`,
+        metric: new Metric({
+          namespace: 'Herald',
+          metricName,
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        }),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(new SnsAction(alarmTopic));
+      alarm.addOkAction(new SnsAction(alarmTopic));
+    }
 
     // ---------------------------------------------------------------- dispatch
 
@@ -339,5 +498,73 @@ export class HeraldStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: consoleClient.userPoolClientId });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+    new CfnOutput(this, 'ImageBaseUrl', { value: images.baseUrl });
+    new CfnOutput(this, 'SecretsPrefix', {
+      value: secretsPrefix,
+      description: `Fill in the secrets ${SECRET_CHANNELS.map((c) => secretsPrefix + c).join(', ')}`,
+    });
+    new CfnOutput(this, 'SesConfigurationSet', { value: email.configurationSet.configurationSetName });
+    new CfnOutput(this, 'SmsSettingsCommand', {
+      description: 'Run once if the stack does not manage the SMS settings (-c manageSmsSettings=false)',
+      value: `aws sns set-sms-attributes --attributes ${Object.entries(smsStatusLogs.attributes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`,
+    });
+  }
+
+  /**
+   * A receipt-callback function. Its events arrive by asynchronous invocation (CloudWatch Logs, SNS), which
+   * Lambda retries twice; an event that still fails lands in a queue of its own and alarms, so a lost
+   * confirmation is visible and can be replayed rather than leaving a receipt at `sent` unnoticed.
+   */
+  private callbackFunction(
+    id: string,
+    props: {
+      description: string;
+      entry: string;
+      serviceName: string;
+      environment: Record<string, string>;
+      table: TableV2;
+      alarmTopic: Topic;
+    },
+  ): HeraldFunction {
+    const failures = new Queue(this, `${id}Failures`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    NagSuppressions.addResourceSuppressions(failures, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: `This queue is the failure destination of ${props.serviceName}; it is a dead-letter queue itself, and it alarms.`,
+      },
+    ]);
+    const fn = new HeraldFunction(this, id, {
+      description: props.description,
+      entry: entryPath(props.entry),
+      serviceName: props.serviceName,
+      timeout: Duration.seconds(30),
+      environment: props.environment,
+      retryAttempts: 2,
+      // SNS retries delivery for a while; past six hours a delivery report is history, kept in the failure queue.
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(failures),
+    })
+      // findByProviderMessageId (Query on GSI1) and confirm (GetItem, then a conditional UpdateItem).
+      .bindTable(props.table, ['Query', 'GetItem', 'UpdateItem']);
+    const alarm = new Alarm(this, `${id}FailuresAlarm`, {
+      alarmDescription: `Herald ${props.serviceName}: a delivery report could not be applied to its receipt after retries; it waits in the failure queue.`,
+      metric: failures.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: 0,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    alarm.addOkAction(new SnsAction(props.alarmTopic));
+    return fn;
   }
 }

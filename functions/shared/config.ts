@@ -19,6 +19,13 @@ export const ENV = {
   retryBaseMs: 'HERALD_RETRY_BASE_MS',
   providerTimeoutMs: 'HERALD_PROVIDER_TIMEOUT_MS',
   sweepAfterSeconds: 'HERALD_SWEEP_AFTER_SECONDS',
+  /** Secrets Manager names are this prefix plus the channel (`herald/x`, …). */
+  secretsPrefix: 'HERALD_SECRETS_PREFIX',
+  imageBucket: 'IMAGE_BUCKET',
+  /** The CDN's https origin; an image's public URL is `${base}/${key}`. */
+  imageBaseUrl: 'IMAGE_BASE_URL',
+  emailFrom: 'HERALD_EMAIL_FROM',
+  sesConfigurationSet: 'HERALD_SES_CONFIGURATION_SET',
   smsMaxSegments: 'HERALD_SMS_MAX_SEGMENTS',
 } as const;
 

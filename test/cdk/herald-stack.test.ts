@@ -8,10 +8,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
+import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import { ROLES } from '../../functions/core/model';
 import { channelQueue } from '../../functions/ports';
 import { ENV, queueUrlEnv } from '../../functions/shared/config';
-import { HeraldStack } from '../../lib/herald-stack';
+import { DEFAULT_SECRETS_PREFIX, HeraldStack, SECRET_CHANNELS } from '../../lib/herald-stack';
 import { CHANNELS } from '../../schemas/alert';
 import { ROUTES, type RouteSpec } from '../../schemas/routes';
 
@@ -24,6 +25,8 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 interface EventSourceMapping {
   EventSourceArn: unknown;
@@ -41,6 +44,11 @@ function idOf(value: unknown): string {
   const id = v.Ref ?? v['Fn::GetAtt']?.[0];
   if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
   return id;
+}
+/** A `Fn::Join` of literal strings and references, each reference written as `<logical id>`. */
+function joined(value: unknown): string {
+  const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return join[1].map((part) => (typeof part === 'string' ? part : `<${idOf(part)}>`)).join(join[0]);
 }
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
@@ -98,6 +106,45 @@ function targetsOf(functionId: string, action: string): string[] {
     .sort();
 }
 
+/** The functions Herald deploys (HeraldFunction), not the CDK's own custom-resource provider. */
+function heraldFunctions(): [string, CfnResource][] {
+  return ofType('AWS::Lambda::Function').filter(([id]) => envOf(id).POWERTOOLS_SERVICE_NAME !== undefined);
+}
+function byService(service: string): string {
+  const found = heraldFunctions().filter(([id]) => envOf(id).POWERTOOLS_SERVICE_NAME === service);
+  expect(found, service).toHaveLength(1);
+  return found[0]![0];
+}
+function channelFn(channel: (typeof CHANNELS)[number]): string {
+  return consumerOf(channelQueues.get(channel)!);
+}
+function alarmTopic(): string {
+  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+  return idOf(outputs.AlarmTopicArn!.Value);
+}
+/** The bucket the instagram function is told to write images to. */
+function imageBucket(): [string, CfnResource] {
+  const id = idOf(envOf(channelFn('instagram'))[ENV.imageBucket]);
+  return [id, resource(id)];
+}
+/** Statements of a policy document that apply to the given resource, by type. */
+function policyStatements(type: string, property: string, target: string): Statement[] {
+  return ofType(type)
+    .filter(([, p]) => asList(p.Properties[property]).some((r) => idOf(r) === target))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** The properties of every alarm on `metric` of the queue. */
+function alarmsOn(queueId: string, metric: string): Record<string, unknown>[] {
+  return ofType('AWS::CloudWatch::Alarm')
+    .map(([, a]) => a.Properties)
+    .filter(
+      (a) =>
+        a.MetricName === metric &&
+        ((a.Dimensions ?? []) as { Value: unknown }[]).some((d) => idOf(d.Value) === queueId),
+    );
+}
+
 let apiFn: string;
 let dispatchQueue: string;
 let dispatchFn: string;
@@ -130,8 +177,9 @@ beforeAll(() => {
 describe('Stack: Herald', () => {
   describe('functions', () => {
     it('runs every function on nodejs22.x arm64 with tracing, its own log group and source maps', () => {
-      const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(3 + CHANNELS.length);
+      const functions = heraldFunctions();
+      // api, dispatch, sweeper, the two receipt callbacks, one per channel.
+      expect(functions).toHaveLength(5 + CHANNELS.length);
       for (const [id, fn] of functions) {
         expect(fn.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -211,7 +259,8 @@ describe('Stack: Herald', () => {
 
     it('encrypts every queue and refuses it anything but TLS', () => {
       const queues = ofType('AWS::SQS::Queue');
-      expect(queues).toHaveLength(2 * (1 + CHANNELS.length));
+      // Each work queue with its dead-letter queue, and the two callbacks' failure queues.
+      expect(queues).toHaveLength(2 * (1 + CHANNELS.length) + 2);
       for (const [id, queue] of queues) {
         expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -227,18 +276,9 @@ describe('Stack: Herald', () => {
   });
 
   describe('alarms', () => {
-    const alarmsOn = (queueId: string, metric: string) =>
-      ofType('AWS::CloudWatch::Alarm')
-        .map(([, a]) => a.Properties)
-        .filter(
-          (a) =>
-            a.MetricName === metric &&
-            (a.Dimensions as { Value: unknown }[]).some((d) => idOf(d.Value) === queueId),
-        );
-
     it('raises an alarm to the encrypted topic as soon as anything is dead-lettered', () => {
-      const [topicId, topic] = only('AWS::SNS::Topic');
-      expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+      const topicId = alarmTopic();
+      expect(resource(topicId).Properties.KmsMasterKeyId).toBeDefined();
       for (const [, m] of ofType('AWS::Lambda::EventSourceMapping')) {
         const redrive = resource(idOf(m.Properties.EventSourceArn)).Properties.RedrivePolicy as {
           deadLetterTargetArn: unknown;
@@ -310,18 +350,29 @@ describe('Stack: Herald', () => {
       expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     });
 
-    it('uses no resource wildcard except the table indexes and X-Ray, which has no resource-level permissions', () => {
+    it('uses no resource wildcard except the table indexes, image keys, SMS and X-Ray, which have no resource ARN', () => {
       const tableId = only('AWS::DynamoDB::GlobalTable')[0];
-      for (const [id] of ofType('AWS::Lambda::Function')) {
+      const smsFn = channelFn('sms');
+      const instagramFn = channelFn('instagram');
+      const [bucketId] = imageBucket();
+      for (const [id] of heraldFunctions()) {
         for (const s of statementsOf(id)) {
           for (const r of asList(s.Resource)) {
             if (r === '*') {
+              const allowed = (a: string) =>
+                a.startsWith('xray:') ||
+                (id === smsFn && (a === 'sns:Publish' || a === 'sns:CheckIfPhoneNumberIsOptedOut'));
               expect(
-                asList(s.Action).every((a) => a.startsWith('xray:')),
+                asList(s.Action).filter((a) => !allowed(a)),
                 id,
-              ).toBe(true);
+              ).toEqual([]);
             } else if (JSON.stringify(r).includes('*')) {
-              expect(r, id).toEqual({ 'Fn::Join': ['', [arnOf(tableId), '/index/*']] });
+              const objects = { 'Fn::Join': ['', [arnOf(bucketId), '/*']] };
+              expect(r, id).toEqual(
+                id === instagramFn && JSON.stringify(r) === JSON.stringify(objects)
+                  ? objects
+                  : { 'Fn::Join': ['', [arnOf(tableId), '/index/*']] },
+              );
             }
           }
         }
@@ -469,7 +520,331 @@ describe('Stack: Herald', () => {
   it('outputs what a deployer needs next', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object);
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'AlarmTopicArn']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'UserPoolId',
+        'UserPoolClientId',
+        'AlarmTopicArn',
+        'ImageBaseUrl',
+        'SecretsPrefix',
+        'SesConfigurationSet',
+        'SmsSettingsCommand',
+      ]),
+    );
+  });
+
+  describe('receipt callbacks', () => {
+    it('subscribes both SNS SMS delivery-status log groups to the sms-status function, which logs may invoke', () => {
+      const smsStatus = byService('herald-sms-status');
+      const groups = ofType('AWS::Logs::LogGroup').filter(([, g]) =>
+        /^sns\/.*\/DirectPublishToPhoneNumber/.test(
+          typeof g.Properties.LogGroupName === 'object' ? joined(g.Properties.LogGroupName) : '',
+        ),
+      );
+      expect(groups.map(([, g]) => joined(g.Properties.LogGroupName)).sort()).toEqual([
+        'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber',
+        'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber/Failure',
+      ]);
+      for (const [groupId, group] of groups) {
+        expect(group.Properties.RetentionInDays, groupId).toBeGreaterThan(0);
+        const filters = ofType('AWS::Logs::SubscriptionFilter').filter(
+          ([, f]) => idOf(f.Properties.LogGroupName) === groupId,
+        );
+        expect(filters, groupId).toHaveLength(1);
+        expect(filters[0]![1].Properties).toMatchObject({
+          DestinationArn: arnOf(smsStatus),
+          FilterPattern: '',
+        });
+        template.hasResourceProperties('AWS::Lambda::Permission', {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: arnOf(smsStatus),
+          Principal: 'logs.amazonaws.com',
+          SourceArn: arnOf(groupId),
+        });
+      }
+    });
+
+    it('sets the account SMS attributes to a role only SNS may assume, which writes to those two groups only', () => {
+      const [, setter] = only('Custom::AWS');
+      const call = JSON.parse(joined(setter.Properties.Create)) as {
+        service: string;
+        action: string;
+        parameters: { attributes: Record<string, string> };
+      };
+      expect(call).toMatchObject({ service: 'SNS', action: 'SetSMSAttributes' });
+      expect(call.parameters.attributes).toMatchObject({
+        DeliveryStatusSuccessSamplingRate: '100',
+        DefaultSMSType: 'Transactional',
+      });
+      const roleId = /^<(.+)>$/.exec(call.parameters.attributes.DeliveryStatusIAMRole!)![1]!;
+      const role = resource(roleId).Properties.AssumeRolePolicyDocument as { Statement: Statement[] };
+      expect(role.Statement.map((s) => s.Principal)).toEqual([{ Service: 'sns.amazonaws.com' }]);
+      const writes = policyStatements('AWS::IAM::Policy', 'Roles', roleId);
+      const groups = ofType('AWS::Logs::SubscriptionFilter').map(([, f]) => idOf(f.Properties.LogGroupName));
+      expect(
+        writes
+          .flatMap((s) => asList(s.Resource))
+          .map(idOf)
+          .sort(),
+      ).toEqual(groups.sort());
+      expect(writes.flatMap((s) => asList(s.Action))).toContain('logs:PutLogEvents');
+    });
+
+    it('sends SES delivery, bounce, complaint and reject events of the configuration set to the email-events function', () => {
+      const emailEvents = byService('herald-email-events');
+      const [setId] = only('AWS::SES::ConfigurationSet');
+      const [, destination] = only('AWS::SES::ConfigurationSetEventDestination');
+      expect(destination.Properties.ConfigurationSetName).toEqual(ref(setId));
+      const event = destination.Properties.EventDestination as {
+        Enabled: boolean;
+        MatchingEventTypes: string[];
+        SnsDestination: { TopicARN: unknown };
+      };
+      expect(event.Enabled).toBe(true);
+      expect([...event.MatchingEventTypes].sort()).toEqual(['bounce', 'complaint', 'delivery', 'reject']);
+      const topicId = idOf(event.SnsDestination.TopicARN);
+      expect(topicId).not.toBe(alarmTopic());
+
+      // The topic is encrypted under a key SES may use, takes TLS only, and takes SES's events for this set only.
+      const keyId = idOf(resource(topicId).Properties.KmsMasterKeyId);
+      const keyPolicy = resource(keyId).Properties.KeyPolicy as { Statement: Statement[] };
+      expect(keyPolicy.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Principal: { Service: 'ses.amazonaws.com' },
+            Action: expect.arrayContaining(['kms:GenerateDataKey*']),
+          }),
+        ]),
+      );
+      const topicPolicy = policyStatements('AWS::SNS::TopicPolicy', 'Topics', topicId);
+      expect(topicPolicy).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+      const fromSes = topicPolicy.filter((s) => s.Effect === 'Allow');
+      expect(fromSes).toHaveLength(1);
+      expect(fromSes[0]).toMatchObject({
+        Principal: { Service: 'ses.amazonaws.com' },
+        Action: 'sns:Publish',
+      });
+      expect(JSON.stringify(fromSes[0]!.Condition)).toContain(JSON.stringify(ref(setId)));
+
+      const subscriptions = ofType('AWS::SNS::Subscription').filter(
+        ([, s]) => idOf(s.Properties.TopicArn) === topicId,
+      );
+      expect(subscriptions.map(([, s]) => s.Properties)).toEqual([
+        expect.objectContaining({ Protocol: 'lambda', Endpoint: arnOf(emailEvents) }),
+      ]);
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        FunctionName: arnOf(emailEvents),
+        Principal: 'sns.amazonaws.com',
+        SourceArn: ref(topicId),
+      });
+    });
+
+    it('lets the email function send only as the SES identity, with that configuration set, which it is told', () => {
+      const emailFn = channelFn('email');
+      const [setId] = only('AWS::SES::ConfigurationSet');
+      expect(envOf(emailFn)[ENV.sesConfigurationSet]).toEqual(ref(setId));
+      expect(envOf(emailFn)[ENV.emailFrom]).toBe('alerts@agency.example');
+      const sends = statementsOf(emailFn).filter((s) => asList(s.Action).some((a) => a.startsWith('ses:')));
+      expect(sends).toHaveLength(1);
+      expect(asList(sends[0]!.Action).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+      expect(
+        asList(sends[0]!.Resource)
+          .map((r) => joined(r))
+          .sort(),
+      ).toEqual([
+        `arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/<${setId}>`,
+        'arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/agency.example',
+      ]);
+      for (const [id] of heraldFunctions()) {
+        if (id === emailFn) continue;
+        expect(
+          statementsOf(id).flatMap((s) => asList(s.Action).filter((a) => a.startsWith('ses:'))),
+          id,
+        ).toEqual([]);
+      }
+    });
+
+    it.each(['herald-sms-status', 'herald-email-events'])(
+      'gives %s exactly the table calls of findByProviderMessageId and confirm, and keeps what fails twice',
+      (service) => {
+        const fn = byService(service);
+        const table = statementsOf(fn).filter((s) => asList(s.Action).some((a) => a.startsWith('dynamodb:')));
+        expect(table.flatMap((s) => asList(s.Action)).sort()).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ]);
+        const [, config] = ofType('AWS::Lambda::EventInvokeConfig').find(
+          ([, c]) => idOf(c.Properties.FunctionName) === fn,
+        )!;
+        expect(config.Properties.MaximumRetryAttempts).toBe(2);
+        const failures = idOf(
+          (config.Properties.DestinationConfig as { OnFailure: { Destination: unknown } }).OnFailure
+            .Destination,
+        );
+        expect(resource(failures).Type).toBe('AWS::SQS::Queue');
+        const [alarm] = alarmsOn(failures, 'ApproximateNumberOfMessagesVisible');
+        expect(alarm).toMatchObject({ Threshold: 0, AlarmActions: [ref(alarmTopic())] });
+      },
+    );
+  });
+
+  describe('images', () => {
+    it('keeps the image bucket private: all public access blocked, TLS only, encrypted', () => {
+      const [, bucket] = imageBucket();
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [expect.anything()] },
+        LoggingConfiguration: { DestinationBucketName: expect.anything() },
+      });
+    });
+
+    it("lets only CloudFront's service principal read it, for this one distribution, through OAC", () => {
+      const [bucketId] = imageBucket();
+      const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
+      const statements = policyStatements('AWS::S3::BucketPolicy', 'Bucket', bucketId);
+      const allows = statements.filter((s) => s.Effect === 'Allow');
+      expect(allows).toHaveLength(1);
+      expect(allows[0]).toMatchObject({
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [arnOf(bucketId), '/*']] },
+      });
+      const sourceArn = allows[0]!.Condition!.StringEquals!['AWS:SourceArn'];
+      expect(joined(sourceArn)).toBe(
+        `arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/<${distributionId}>`,
+      );
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+
+      const config = distribution.Properties.DistributionConfig as {
+        Origins: { DomainName: unknown; OriginAccessControlId: unknown; S3OriginConfig: unknown }[];
+        DefaultCacheBehavior: Record<string, unknown>;
+        Logging?: { Bucket: unknown };
+      };
+      expect(config.Origins).toHaveLength(1);
+      expect(idOf(config.Origins[0]!.DomainName)).toBe(bucketId);
+      expect(config.Origins[0]!.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+      const oac = resource(idOf(config.Origins[0]!.OriginAccessControlId));
+      expect(oac.Properties.OriginAccessControlConfig).toMatchObject({
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      });
+      expect(ofType('AWS::CloudFront::CloudFrontOriginAccessIdentity')).toEqual([]);
+      expect(config.DefaultCacheBehavior).toMatchObject({
+        ViewerProtocolPolicy: 'https-only',
+        AllowedMethods: ['GET', 'HEAD'],
+        ResponseHeadersPolicyId: expect.any(String),
+      });
+      expect(config.Logging?.Bucket).toBeDefined();
+    });
+
+    it('lets only the instagram function write images, by PutObject alone, and tells it the https CDN URL', () => {
+      const [bucketId] = imageBucket();
+      const [distributionId] = only('AWS::CloudFront::Distribution');
+      const instagramFn = channelFn('instagram');
+      expect(envOf(instagramFn)[ENV.imageBaseUrl]).toEqual({
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]],
+      });
+      for (const [id] of heraldFunctions()) {
+        const s3 = statementsOf(id).filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+        if (id === instagramFn) {
+          expect(s3).toEqual([
+            expect.objectContaining({
+              Action: 's3:PutObject',
+              Resource: { 'Fn::Join': ['', [arnOf(bucketId), '/*']] },
+            }),
+          ]);
+        } else {
+          expect(s3, id).toEqual([]);
+          expect(envOf(id)[ENV.imageBucket], id).toBeUndefined();
+        }
+      }
+    });
+  });
+
+  describe('provider credentials', () => {
+    it('creates one secret per channel with credentials, named <prefix><channel>, holding an empty object', () => {
+      const secrets = ofType('AWS::SecretsManager::Secret');
+      expect(secrets.map(([, s]) => s.Properties.Name).sort()).toEqual(
+        SECRET_CHANNELS.map((c) => `${DEFAULT_SECRETS_PREFIX}${c}`).sort(),
+      );
+      for (const [id, secret] of secrets) {
+        expect(secret.Properties.SecretString, id).toBe('{}');
+        expect(secret.DeletionPolicy, id).toBe('Retain');
+      }
+    });
+
+    it.each(SECRET_CHANNELS)('lets the %s function read its own secret and no other', (channel) => {
+      const fn = channelFn(channel);
+      const [secretId] = ofType('AWS::SecretsManager::Secret').find(
+        ([, s]) => s.Properties.Name === `${DEFAULT_SECRETS_PREFIX}${channel}`,
+      )!;
+      const reads = statementsOf(fn).filter((s) =>
+        asList(s.Action).some((a) => a.startsWith('secretsmanager:')),
+      );
+      expect(reads).toHaveLength(1);
+      expect(reads[0]!.Action).toBe('secretsmanager:GetSecretValue');
+      // Ref of a secret is its full ARN, suffix included: no wildcard at all.
+      expect(reads[0]!.Resource).toEqual(ref(secretId));
+      expect(envOf(fn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
+    });
+
+    it('lets no other function read any secret', () => {
+      const readers = new Set(SECRET_CHANNELS.map(channelFn));
+      for (const [id] of heraldFunctions()) {
+        if (readers.has(id)) continue;
+        expect(
+          statementsOf(id).flatMap((s) => asList(s.Action).filter((a) => a.startsWith('secretsmanager:'))),
+          id,
+        ).toEqual([]);
+      }
+    });
+
+    it.each(['facebook', 'instagram'] as const)(
+      'alarms to the alarm topic when the %s provider logs that its credentials were rejected (Graph error 190)',
+      (channel) => {
+        const fn = channelFn(channel);
+        const logGroup = idOf((resource(fn).Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+        const filters = ofType('AWS::Logs::MetricFilter').filter(
+          ([, f]) => idOf(f.Properties.LogGroupName) === logGroup,
+        );
+        expect(filters).toHaveLength(1);
+        const filter = filters[0]![1].Properties;
+        expect(filter.FilterPattern).toBe(`{ $.message = "${CREDENTIALS_REJECTED_MESSAGE}" }`);
+        const [metric] = filter.MetricTransformations as { MetricName: string; MetricNamespace: string }[];
+        const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+          ([, a]) =>
+            a.Properties.MetricName === metric!.MetricName &&
+            a.Properties.Namespace === metric!.MetricNamespace,
+        );
+        expect(alarms).toHaveLength(1);
+        expect(alarms[0]![1].Properties).toMatchObject({
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          Threshold: 1,
+          EvaluationPeriods: 1,
+          AlarmActions: [ref(alarmTopic())],
+        });
+      },
     );
   });
 
