@@ -83,13 +83,13 @@ export class FileSecretSource implements SecretSource {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       throw new Error(`${this.path} must hold a JSON object such as {"x": {"appKey": "…"}}`);
-    const out: Record<string, Record<string, string>> = {};
-    for (const [name, value] of Object.entries(parsed)) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw new Error(`${this.path}: "${name}" must be an object of strings`);
-      out[name] = parseSecret(`"${name}" in ${this.path}`, JSON.stringify(value));
-    }
-    return out;
+    return Object.fromEntries(
+      Object.entries(parsed).map(([name, value]) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          throw new Error(`${this.path}: "${name}" must be an object of strings`);
+        return [name, parseSecret(`"${name}" in ${this.path}`, JSON.stringify(value))];
+      }),
+    );
   }
 }
 

@@ -36,12 +36,11 @@ export function parseSecret(id: string, text: string): Record<string, string> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new Error(`the secret ${id} is not a JSON object`);
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed)) {
+  const entries = Object.entries(parsed);
+  for (const [key, value] of entries)
     if (typeof value !== 'string') throw new Error(`the secret ${id} has a "${key}" that is not a string`);
-    out[key] = value;
-  }
-  return out;
+  // fromEntries defines properties, so a "__proto__" key stays a key instead of replacing the prototype.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 export class SecretsManagerSource implements SecretSource {
