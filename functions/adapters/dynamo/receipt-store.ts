@@ -241,9 +241,13 @@ export class DynamoReceiptStore implements ReceiptStore {
     };
     // delivered comes only from sent (a repeated callback changes nothing); failed (a bounce, a carrier
     // failure) from sent or delivered; a delivered one with a reason (a complaint) keeps its status and adds
-    // the reason to its history.
+    // the reason to its history, once: SNS delivers at least once, so the same complaint may come twice.
     const from =
       outcome.status === 'failed' || outcome.reason !== undefined ? ['sent', 'delivered'] : ['sent'];
+    const sameNote =
+      outcome.status === 'delivered' && outcome.reason !== undefined
+        ? ' AND NOT (#status = :from1 AND #reason = :reason)'
+        : '';
     try {
       await this.ctx.client.send(
         new UpdateCommand({
@@ -252,7 +256,7 @@ export class DynamoReceiptStore implements ReceiptStore {
           UpdateExpression: `SET #status = :status, #updatedAt = :at, #history = list_append(#history, :event)${
             outcome.reason !== undefined ? ', #reason = :reason' : ''
           }`,
-          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})${sameNote}`,
           ExpressionAttributeNames: {
             '#status': 'status',
             '#updatedAt': 'updatedAt',
