@@ -38,6 +38,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { CARD_ASSET_DIR, cardAssetFiles } from '../functions/adapters/card/alert-card';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
 import { ROLES } from '../functions/core/model';
@@ -76,6 +77,19 @@ export const SECRET_CHANNELS = [
   'instagram',
   'webhook',
 ] as const satisfies readonly Channel[];
+
+/**
+ * The instagram function draws alert cards, whose renderer reads its wasm and fonts from `card-assets/` beside
+ * the bundle at run time (files, so that no other function carries them and the wasm is never base64-decoded).
+ */
+const cardAssetHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (_input: string, output: string) => [
+    `mkdir -p "${output}/${CARD_ASSET_DIR}"`,
+    ...cardAssetFiles().map((f) => `cp "${f.source}" "${output}/${CARD_ASSET_DIR}/${f.name}"`),
+  ],
+};
 
 function contextString(scope: Construct, key: string): string | undefined {
   const value: unknown = scope.node.tryGetContext(key);
@@ -167,6 +181,7 @@ export class HeraldStack extends Stack {
         // Room for a batch of ten jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
         timeout: Duration.seconds(60),
         environment: { ...agencyEnvironment, [ENV.channel]: channel },
+        ...(channel === 'instagram' ? { bundling: { commandHooks: cardAssetHooks } } : {}),
       })
         // getVersion, receipt get/claim/record, countSettled; the sandbox provider's outbox append and lookup.
         .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem']);

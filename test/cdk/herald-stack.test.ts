@@ -2,11 +2,13 @@
  * The synthesized Herald stack, read as CloudFormation: each test follows the wiring (which function
  * consumes which queue, who may send where) rather than counting resources.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CARD_ASSET_DIR, cardAssetFiles } from '../../functions/adapters/card/alert-card';
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import { ROLES } from '../../functions/core/model';
@@ -53,6 +55,7 @@ function joined(value: unknown): string {
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
 let template: Template;
+let assemblyDir: string;
 let annotations: Annotations;
 let resources: Record<string, CfnResource>;
 
@@ -161,6 +164,7 @@ beforeAll(() => {
   const stack = new HeraldStack(app, 'Herald');
   Aspects.of(app).add(new AwsSolutionsChecks());
   template = Template.fromStack(stack);
+  assemblyDir = app.synth().directory;
   annotations = Annotations.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, CfnResource>;
 
@@ -756,6 +760,20 @@ describe('Stack: Herald', () => {
         ResponseHeadersPolicyId: expect.any(String),
       });
       expect(config.Logging?.Bucket).toBeDefined();
+    });
+
+    it('ships the card renderer its wasm and fonts beside the instagram bundle, and no other function', () => {
+      const assetDirOf = (id: string) => {
+        const key = (resource(id).Properties.Code as { S3Key: string }).S3Key;
+        return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      };
+      const instagramAssets = join(assetDirOf(channelFn('instagram')), CARD_ASSET_DIR);
+      expect(readdirSync(instagramAssets).sort()).toEqual(
+        cardAssetFiles()
+          .map((f) => f.name)
+          .sort(),
+      );
+      expect(existsSync(join(assetDirOf(channelFn('x')), CARD_ASSET_DIR))).toBe(false);
     });
 
     it('lets only the instagram function write images, by PutObject alone, and tells it the https CDN URL', () => {
