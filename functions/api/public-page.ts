@@ -28,7 +28,7 @@ export async function alertPage(deps: ApiDeps, { event, params }: OperationInput
   if (!ALERT_ID.test(id)) throw missing();
   const found = await deps.store.getAlert(id);
   const current = found?.versions.filter(released).at(-1);
-  if (!current || current.content.status !== 'Actual') throw missing();
+  if (current?.content.status !== 'Actual') throw missing();
 
   const tag = etag(current.version);
   const headers = { ...PAGE_HEADERS, etag: tag, 'content-language': current.content.language };

@@ -41,28 +41,68 @@ export interface SmsMeasure {
 const SINGLE = { 'GSM-7': 160, 'UCS-2': 70 } as const;
 const PART = { 'GSM-7': 153, 'UCS-2': 67 } as const;
 
-/** Encoding, length and the number of parts the message is sent in. */
-export function measureSms(text: string): SmsMeasure {
+/** The code points of `text` and what each costs in its encoding: the unit neither encoding may split. */
+function unitsOf(text: string): {
+  encoding: SmsEncoding;
+  chars: string[];
+  units: number[];
+  outside: string[];
+} {
   const chars = Array.from(text);
   const outside = chars.filter((c) => gsmSeptets(c) === undefined);
   const encoding: SmsEncoding = outside.length === 0 ? 'GSM-7' : 'UCS-2';
-  // A code point is the unit neither encoding may split: an escape pair (GSM-7) or a surrogate pair (UCS-2).
   const units = chars.map((c) => (encoding === 'GSM-7' ? (gsmSeptets(c) as number) : c.length));
-  const characters = units.reduce((a, b) => a + b, 0);
-  let segments = characters === 0 ? 0 : 1;
-  if (characters > SINGLE[encoding]) {
-    const room = PART[encoding];
-    let used = 0;
-    for (const u of units) {
-      if (used + u > room) {
-        segments++;
-        used = 0;
-      }
-      used += u;
-    }
-  }
-  return { encoding, characters, segments, ucs2Characters: [...new Set(outside)] };
+  return { encoding, chars, units, outside };
 }
+
+/**
+ * The parts a phone network carries `text` in: one when it fits a single message, else parts of 153 septets
+ * or 67 UTF-16 units, an escape pair or a surrogate pair moving whole to the next part when it would not fit.
+ */
+export function smsParts(text: string): string[] {
+  const { encoding, chars, units } = unitsOf(text);
+  const total = units.reduce((a, b) => a + b, 0);
+  if (total === 0) return [];
+  if (total <= SINGLE[encoding]) return [text];
+  const room = PART[encoding];
+  const parts: string[] = [];
+  let part = '';
+  let used = 0;
+  chars.forEach((c, i) => {
+    const u = units[i] as number;
+    if (used + u > room) {
+      parts.push(part);
+      part = '';
+      used = 0;
+    }
+    part += c;
+    used += u;
+  });
+  parts.push(part);
+  return parts;
+}
+
+/** Encoding, length and the number of parts the message is sent in. */
+export function measureSms(text: string): SmsMeasure {
+  const { encoding, units, outside } = unitsOf(text);
+  return {
+    encoding,
+    characters: units.reduce((a, b) => a + b, 0),
+    segments: smsParts(text).length,
+    ucs2Characters: [...new Set(outside)],
+  };
+}
+
+/** What one part of `encoding` may hold, for checking a split. */
+export const smsPartRoom = (encoding: SmsEncoding, parts: number): number =>
+  parts <= 1 ? SINGLE[encoding] : PART[encoding];
+
+/** Septets or UTF-16 units of `text` in `encoding`; infinite when GSM-7 cannot carry it. */
+export const smsUnits = (text: string, encoding: SmsEncoding): number =>
+  Array.from(text).reduce(
+    (n, c) => n + (encoding === 'GSM-7' ? (gsmSeptets(c) ?? Number.POSITIVE_INFINITY) : c.length),
+    0,
+  );
 
 export interface SmsRendering {
   text: string;

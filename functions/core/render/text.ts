@@ -56,7 +56,7 @@ export interface Fitted {
 }
 
 /** Shortening the description below this many graphemes says too little: give up the instruction first. */
-const MIN_DESCRIPTION = 40;
+const MIN_DESCRIPTION = 20;
 
 /**
  * Fits the pieces into a budget, giving up the least useful text first: the end of the description, then

@@ -1,0 +1,273 @@
+/**
+ * The renderers, for any text an officer might write: never over a channel's budget, never a cut inside a
+ * grapheme (a surrogate pair, an emoji sequence, a letter and its accents), never an SMS part that splits an
+ * escape pair or a surrogate pair, every language of the alert rendered, and no alert text that becomes markup.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StoredVersion } from '../../functions/core/model';
+import {
+  measureSms,
+  renderEmail,
+  renderFacebook,
+  renderInstagram,
+  renderSms,
+  renderWea,
+  renderX,
+  smsPartRoom,
+  smsParts,
+  smsUnits,
+  weightedLength,
+  wordsFor,
+} from '../../functions/core/render';
+import type { AlertContent, MsgType } from '../../schemas/alert';
+import { testConfig } from '../helpers/fakes';
+
+/** The test's own segmenter, so a renderer that cut by code points could not pass by sharing its mistake. */
+const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
+const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text mixing what makes cutting hard: GSM escapes, UCS-2 letters, emoji sequences, flags, combining marks, CJK. */
+const tricky = fc.constantFrom(
+  '€',
+  '^',
+  '{',
+  '}',
+  '[',
+  ']',
+  '~',
+  '|',
+  '\\',
+  'á',
+  'Ó',
+  'é',
+  'ñ',
+  '😀',
+  '🚨',
+  '👩‍🚒',
+  '👨‍👩‍👧‍👦',
+  '🇪🇸',
+  '👍🏽',
+  'e\u0301',
+  '地震',
+  '\n',
+  ' ',
+  'word',
+  'https://www.example.com/x',
+);
+const text = (maxLength: number) =>
+  fc
+    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 8 })), {
+      minLength: 1,
+      maxLength: Math.ceil(maxLength / 4),
+    })
+    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
+    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
+
+const LANGUAGES = ['en', 'es', 'ca', 'fr', 'de', 'pt', 'it', 'nl', 'eu', 'ja'];
+
+const contentArb = fc
+  .record({
+    headline: text(160),
+    description: text(2000),
+    instruction: fc.option(text(400), { nil: undefined }),
+    web: fc.option(
+      fc.constantFrom('https://www.example.com/a/1', `https://www.example.com/${'q'.repeat(300)}`),
+      {
+        nil: undefined,
+      },
+    ),
+    languages: fc.shuffledSubarray(LANGUAGES, { minLength: 1, maxLength: 4 }),
+    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
+    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise', 'Test'),
+    translated: fc.array(fc.record({ headline: text(160), description: text(1000) }), {
+      minLength: 3,
+      maxLength: 3,
+    }),
+  })
+  .map(({ languages, translated, msgType, status, ...rest }): StoredVersion => {
+    const [language, ...others] = languages as [string, ...string[]];
+    const content: AlertContent = {
+      status,
+      category: 'Rescue',
+      event: 'Missing person',
+      urgency: 'Immediate',
+      severity: 'Severe',
+      certainty: 'Observed',
+      language,
+      ...rest,
+      translations: others.map((l, i) => ({
+        language: l,
+        ...(translated[i] as { headline: string; description: string }),
+      })),
+      areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
+      channels: ['x', 'sms', 'email'],
+    };
+    return {
+      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
+      version: msgType === 'Alert' ? 1 : 2,
+      msgType,
+      content,
+      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
+      identifier: 'x',
+      sent: '2030-01-01T00:00:00+00:00',
+      sender: 'alerts@herald.example',
+      references: [],
+      author: 'officer-1',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      approval: { required: false },
+      dispatchStatus: 'pending',
+    };
+  });
+
+const languagesOfVersion = (v: StoredVersion) => [
+  v.content.language,
+  ...v.content.translations.map((t) => t.language),
+];
+
+/** Every grapheme of `out` is one of the inputs' or the renderer's own: a cut inside one would make a new one. */
+function expectNoSplitGrapheme(out: string, v: StoredVersion, extra: string) {
+  const t = v.content;
+  const known = new Set(
+    graphemes(
+      [
+        t.headline,
+        t.description,
+        t.instruction ?? '',
+        ...t.translations.flatMap((x) => [x.headline, x.description]),
+        extra,
+      ].join('\n'),
+    ),
+  );
+  for (const g of ['…', '.', '\n', ' ', ':']) known.add(g);
+  const unknown = graphemes(out).filter((g) => !known.has(g));
+  expect(unknown).toEqual([]);
+  expect(out).not.toMatch(LONE_SURROGATE);
+}
+
+const decorations = (v: StoredVersion, language: string) => {
+  const w = wordsFor(language);
+  return `${Object.values(w).join(' ')} ${v.content.web ?? ''} http://localhost:3000/alerts/${v.alertId} Resolved`;
+};
+
+describe('renderers, for any alert', () => {
+  it('X: at most 280 weighted characters, no grapheme split, the link whole at the end', () => {
+    fc.assert(
+      fc.property(contentArb, (v) => {
+        for (const language of languagesOfVersion(v)) {
+          const x = renderX(v, testConfig(), language);
+          expect(weightedLength(x.text)).toBeLessThanOrEqual(280);
+          expect(x.weightedLength).toBe(weightedLength(x.text));
+          expectNoSplitGrapheme(x.text, v, decorations(v, language));
+          if (v.content.web) expect(x.text.endsWith(v.content.web)).toBe(true);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('SMS: within the configured parts, each part whole characters within its room; WEA within 90 and 360', () => {
+    fc.assert(
+      fc.property(contentArb, fc.integer({ min: 1, max: 4 }), (v, max) => {
+        const config = testConfig({ smsMaxSegments: max });
+        for (const language of languagesOfVersion(v)) {
+          const sms = renderSms(v, config, language);
+          expect(sms.segments).toBeLessThanOrEqual(max);
+          expect(sms.fits).toBe(true);
+          expect(sms.text.endsWith(sms.link)).toBe(true);
+          expectNoSplitGrapheme(sms.text, v, decorations(v, language));
+          const parts = smsParts(sms.text);
+          expect(parts.join('')).toBe(sms.text);
+          expect(parts).toHaveLength(sms.segments);
+          for (const part of parts) {
+            expect(part).not.toMatch(LONE_SURROGATE);
+            expect(smsUnits(part, sms.encoding)).toBeLessThanOrEqual(smsPartRoom(sms.encoding, parts.length));
+          }
+          for (const limit of [90, 360] as const) {
+            const wea = renderWea(v, config, limit, language);
+            expect(Array.from(wea.text).length).toBeLessThanOrEqual(limit);
+            expectNoSplitGrapheme(wea.text, v, decorations(v, language));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('SMS parts: any text splits into parts that keep escape pairs and surrogate pairs whole', () => {
+    fc.assert(
+      fc.property(text(1200), (t) => {
+        const m = measureSms(t);
+        const parts = smsParts(t);
+        expect(parts.join('')).toBe(t);
+        for (const part of parts) {
+          expect(part).not.toMatch(LONE_SURROGATE);
+          expect(smsUnits(part, m.encoding)).toBeLessThanOrEqual(smsPartRoom(m.encoding, parts.length));
+        }
+        // Never more parts than whole characters need, never fewer than the units need.
+        expect(parts.length).toBeGreaterThanOrEqual(
+          Math.ceil(m.characters / smsPartRoom(m.encoding, parts.length)),
+        );
+      }),
+    );
+  });
+
+  it('Facebook and Instagram: within their caps; every language rendered with its own headline', () => {
+    fc.assert(
+      fc.property(contentArb, (v) => {
+        const image = { url: 'https://cdn.example/card.jpg', alt: 'card' };
+        for (const language of languagesOfVersion(v)) {
+          const headline =
+            v.content.translations.find((t) => t.language === language)?.headline ?? v.content.headline;
+          const fb = renderFacebook(v, testConfig(), language);
+          const ig = renderInstagram(v, testConfig(), image, language);
+          expect(fb.text.length).toBeLessThanOrEqual(63_206);
+          expect(ig.caption.length).toBeLessThanOrEqual(2_200);
+          expectNoSplitGrapheme(ig.caption, v, `${decorations(v, language)} Area Ciutat Vella`);
+          expect(fb.text).toContain(headline);
+          expect(renderEmail(v, testConfig(), { language }).html).toContain(`<html lang="${language}">`);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('email HTML: no < of the alert text survives unescaped', () => {
+    const markup = fc.constantFrom(
+      '<script>',
+      '<img src=x onerror=alert(1)>',
+      '"onerror=',
+      "'>",
+      '</p><p>',
+      '<!--',
+      '&lt;',
+    );
+    const hostile = fc
+      .array(fc.oneof(markup, fc.string({ maxLength: 6 })), { minLength: 1, maxLength: 12 })
+      .map((p) => p.join(''))
+      .filter((s) => s.trim().length > 0);
+    fc.assert(
+      fc.property(contentArb, hostile, hostile, hostile, (v, headline, description, contact) => {
+        const dirty: StoredVersion = { ...v, content: { ...v.content, headline, description, contact } };
+        const clean: StoredVersion = {
+          ...v,
+          content: {
+            ...v.content,
+            headline: headline.replace(/</g, ''),
+            description: description.replace(/</g, ''),
+            contact: contact.replace(/</g, ''),
+          },
+        };
+        for (const language of languagesOfVersion(v)) {
+          const count = (s: string) => s.split('<').length - 1;
+          const html = renderEmail(dirty, testConfig(), { language }).html;
+          // Every < in the page is the template's own: the same count as with no < in the alert at all.
+          expect(count(html)).toBe(count(renderEmail(clean, testConfig(), { language }).html));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
