@@ -287,6 +287,12 @@ out(
   ),
 );
 
+// ---------------------------------------------------------------- 4. bundles and initialisation
+progress('function bundles and module initialisation');
+const { initSection, measureInit } = await import('./init');
+const init = await measureInit({ runs: 15 });
+out(initSection(init));
+
 // ---------------------------------------------------------------- results
 const { sampleVersion: _sample, ...apiFigures } = api;
 const { sampleVersion: _sampleAlone, ...apiAloneFigures } = apiAlone;
@@ -316,6 +322,7 @@ const results = {
     passes: ratio >= THROUGHPUT_TARGET_RATIO,
   },
   requests,
+  init,
   durationSeconds: Math.round((Date.now() - started) / 100) / 10,
 };
 await mkdir('.bench', { recursive: true });
