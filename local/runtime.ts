@@ -9,9 +9,11 @@ import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
+import { putImage } from '../functions/adapters/images/key';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
 import { createApiHandler } from '../functions/api/handler';
 import { createChannelHandler } from '../functions/channel/handler';
+import type { StoredVersion } from '../functions/core/model';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
 import { type HeraldConfig, loadConfig } from '../functions/shared/config';
@@ -23,6 +25,7 @@ import { ROUTES } from '../schemas/routes';
 import { EmbeddedIdentity } from './auth';
 import { ensureTable, startDynalite } from './dynalite';
 import { startGateway } from './gateway';
+import { LocalImageStore, mediaRoute } from './images';
 import { EmbeddedQueues } from './queues/engine';
 import { type EventSourceMapping, startEventSource } from './queues/event-source';
 import { createLambdaContext } from './queues/lambda-context';
@@ -119,6 +122,34 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         delayMs: options.sandboxDelayMs ?? 0,
       });
 
+    // Instagram posts nothing without an image: an alert without one gets its alert card, served at /media/.
+    const mediaDir = join(dataDir, 'media');
+    const images = new LocalImageStore({
+      directory: mediaDir,
+      publicBaseUrl: `${config.publicBaseUrl}/media`,
+    });
+    const cardImage = async (version: StoredVersion) => {
+      // Loaded on first use: satori and the wasm renderer cost nothing until an alert needs a card.
+      const { renderAlertCard } = await import('../functions/adapters/card/alert-card');
+      const c = version.content;
+      const card = await renderAlertCard({
+        headline: c.headline,
+        event: c.event,
+        agencyName: config.agencyName,
+        severity: c.severity,
+        msgType: version.msgType,
+        language: c.language,
+        areaDesc:
+          c.areas
+            .map((a) => a.areaDesc ?? a.zone)
+            .filter(Boolean)
+            .join(', ') || undefined,
+        sent: version.sent,
+      });
+      const { url } = await putImage(images, card.bytes, 'image/jpeg');
+      return { url, alt: card.alt, width: card.width, height: card.height };
+    };
+
     const sources: EventSourceMapping[] = [];
     stops.push(async () => {
       await Promise.all(sources.map((s) => s.stop()));
@@ -143,7 +174,12 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       consume(
         channelQueue(channel),
         `channel-${channel}`,
-        createChannelHandler({ ...services, provider: providers[channel], sandbox: providers[channel] }),
+        createChannelHandler({
+          ...services,
+          provider: providers[channel],
+          sandbox: providers[channel],
+          ...(channel === 'instagram' ? { cardImage } : {}),
+        }),
       );
 
     // ---- sweeper on a schedule; one pass at a time
@@ -169,13 +205,15 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     // ---- HTTP
     const identity = await EmbeddedIdentity.open(dataDir);
     const api = createApiHandler(services);
+    const media = mediaRoute(mediaDir);
+    const sandbox = sandboxRoutes({ store, faults });
     const gateway = await startGateway({
       port: options.port,
       host: options.host ?? '127.0.0.1',
       routes: ROUTES,
       identity,
       invoke: (event, ctx) => api(event, ctx),
-      intercept: sandboxRoutes({ store, faults }),
+      intercept: async (req, res, url) => (await media(req, res, url)) || sandbox(req, res, url),
     });
     stops.push(() => gateway.close());
 
