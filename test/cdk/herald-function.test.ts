@@ -2,14 +2,17 @@
  * The house function construct on its own, in a small stack: the defaults every Herald function gets,
  * and what bindTable and bindQueue grant.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlEnv } from '../../functions/shared/config';
+import { esbuildOptions } from '../../lib/bundling';
 import { entryPath, HeraldFunction } from '../../lib/herald-function';
 
 interface Statement {
@@ -126,5 +129,16 @@ describe('Class: HeraldFunction', () => {
     const required = [...bundle.matchAll(/require\(\s*"(@(?:aws-sdk|smithy)\/[^"]+)"/g)].map((m) => m[1]);
     expect(new Set(required)).toEqual(new Set(['@aws-sdk/signature-v4-crt']));
     expect(bundle).toContain('SendMessage');
+  });
+
+  it('bundles byte for byte what esbuildOptions builds, so the benchmark measures the deployed code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-bundle-'));
+    try {
+      const outfile = join(dir, 'index.mjs');
+      await build(esbuildOptions(entryPath('functions/sweeper/handler.ts'), outfile));
+      expect(readFileSync(outfile, 'utf8') === bundle).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
