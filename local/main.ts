@@ -2,7 +2,7 @@
  * `npm start`: Herald on this machine. PORT (default 3000) and HERALD_DATA_DIR (default .data) choose the port
  * and where state lives; everything else is configured as on AWS, through HERALD_* variables.
  */
-import { CHANNELS } from '../schemas/alert';
+import { describeProviders } from '../functions/shared/providers';
 
 // The embedded mode runs on Node 20 on purpose, with an SDK version pinned in the lockfile that supports it;
 // the SDK's notice about its future releases is for people upgrading, not for every start.
@@ -27,15 +27,14 @@ const herald = await startHerald({
   sandboxDelayMs: positive('HERALD_SANDBOX_DELAY_MS'),
 });
 
-const sandboxed = CHANNELS.filter((c) => herald.providers[c].mode === 'sandbox');
-const real = CHANNELS.filter((c) => herald.providers[c].mode === 'real');
 console.info(
   [
     `Herald is running at ${herald.url}`,
     `  data directory   ${herald.dataDir}`,
-    `  channels, real   ${real.length ? real.join(', ') : 'none'}`,
-    `  channels, sandbox ${sandboxed.join(', ')}  (see ${herald.url}/v1/sandbox/outbox)`,
     `  API description  ${herald.url}/v1/openapi.json`,
+    `  sandbox outbox   ${herald.url}/v1/sandbox/outbox`,
+    '  channels:',
+    ...describeProviders(herald.providerChoices).map((line) => `    ${line}`),
     '  a token:         npm run -s token -- officer',
   ].join('\n'),
 );

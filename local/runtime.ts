@@ -16,9 +16,15 @@ import { createChannelHandler } from '../functions/channel/handler';
 import type { StoredVersion } from '../functions/core/model';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
-import { type HeraldConfig, loadConfig } from '../functions/shared/config';
+import {
+  cardImageMaker,
+  REQUIRED_SECRET_KEYS,
+  realProviderFactories,
+} from '../functions/shared/channel-providers';
+import { ENV, type HeraldConfig, loadConfig } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
 import { logger } from '../functions/shared/logger';
+import { type ProviderChoice, selectProviders } from '../functions/shared/providers';
 import { createSweeperHandler } from '../functions/sweeper/handler';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { ROUTES } from '../schemas/routes';
@@ -32,6 +38,7 @@ import { createLambdaContext } from './queues/lambda-context';
 import { createHeraldQueues, EmbeddedQueuePort } from './queues/queue-port';
 import { createRequestCounter, type RequestCounter } from './request-counting';
 import { sandboxRoutes } from './sandbox-routes';
+import { embeddedSecretSource } from './secrets';
 
 export const TABLE_NAME = 'herald';
 
@@ -47,6 +54,8 @@ export interface EmbeddedOptions {
   functionTimeoutSeconds?: number;
   /** How often the sweeper runs (on AWS: every minute). */
   sweepIntervalMs?: number;
+  /** Provider API origins, for tests of real providers against local fakes. */
+  providerBaseUrls?: { x?: string; graph?: string };
   /** Simulated latency of the sandbox providers. */
   sandboxDelayMs?: number;
   /** Count AWS requests at the adapters (benchmarks). */
@@ -63,6 +72,8 @@ export interface Herald {
   identity: EmbeddedIdentity;
   faults: InMemoryFaults;
   providers: Record<Channel, ChannelProvider>;
+  /** Per channel: real or sandbox, and why. */
+  providerChoices: Record<Channel, ProviderChoice>;
   requests?: RequestCounter | undefined;
   /** Runs one sweeper pass now (the schedule runs it anyway). */
   sweepNow(): Promise<number>;
@@ -111,9 +122,9 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     // ---- handlers, composed exactly as functions/shared/aws.ts composes them on AWS, with local adapters
     const faults = new InMemoryFaults();
     const services = { store, queue: queuePort, config, clock: systemClock, logger, newId };
-    const providers = {} as Record<Channel, ChannelProvider>;
+    const sandboxes = {} as Record<Channel, ChannelProvider>;
     for (const channel of CHANNELS)
-      providers[channel] = new SandboxProvider({
+      sandboxes[channel] = new SandboxProvider({
         channel,
         outbox: store,
         clock: systemClock,
@@ -121,6 +132,24 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         faults,
         delayMs: options.sandboxDelayMs ?? 0,
       });
+    // A channel with credentials (HERALD_SECRET_<CHANNEL> or <dataDir>/secrets.json) reaches the public; one
+    // without posts to the sandbox, and the start-up banner says which and why.
+    const env = { ...process.env, ...options.env };
+    const providerChoices = await selectProviders({
+      channels: CHANNELS,
+      secrets: embeddedSecretSource(dataDir, env),
+      sandbox: (channel) => sandboxes[channel],
+      create: realProviderFactories({
+        logger,
+        env,
+        awsAccess: 'secrets',
+        allowLoopbackWebhooks: env[ENV.webhookAllowLoopback] === 'true',
+        baseUrls: options.providerBaseUrls,
+      }),
+      required: REQUIRED_SECRET_KEYS,
+    });
+    const providers = {} as Record<Channel, ChannelProvider>;
+    for (const channel of CHANNELS) providers[channel] = providerChoices[channel].provider;
 
     // Instagram posts nothing without an image: an alert without one gets its alert card, served at /media/.
     const mediaDir = join(dataDir, 'media');
@@ -128,27 +157,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       directory: mediaDir,
       publicBaseUrl: `${config.publicBaseUrl}/media`,
     });
-    const cardImage = async (version: StoredVersion) => {
-      // Loaded on first use: satori and the wasm renderer cost nothing until an alert needs a card.
-      const { renderAlertCard } = await import('../functions/adapters/card/alert-card');
-      const c = version.content;
-      const card = await renderAlertCard({
-        headline: c.headline,
-        event: c.event,
-        agencyName: config.agencyName,
-        severity: c.severity,
-        msgType: version.msgType,
-        language: c.language,
-        areaDesc:
-          c.areas
-            .map((a) => a.areaDesc ?? a.zone)
-            .filter(Boolean)
-            .join(', ') || undefined,
-        sent: version.sent,
-      });
-      const { url } = await putImage(images, card.bytes, 'image/jpeg');
-      return { url, alt: card.alt, width: card.width, height: card.height };
-    };
+    const cardImage = cardImageMaker(images, config.agencyName);
 
     const sources: EventSourceMapping[] = [];
     stops.push(async () => {
@@ -177,7 +186,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         createChannelHandler({
           ...services,
           provider: providers[channel],
-          sandbox: providers[channel],
+          sandbox: sandboxes[channel],
           ...(channel === 'instagram' ? { cardImage } : {}),
         }),
       );
@@ -227,6 +236,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       identity,
       faults,
       providers,
+      providerChoices,
       requests,
       sweepNow,
       stop: stopAll,

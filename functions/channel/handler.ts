@@ -2,7 +2,7 @@
 import type { Context, SQSEvent } from 'aws-lambda';
 import { Channel } from '../../schemas/alert';
 import { ChannelJob } from '../../schemas/messages';
-import { awsProviders, awsServices } from '../shared/aws';
+import { awsChannelProviders, awsServices } from '../shared/aws';
 import { sqsBatchHandler } from '../shared/batch';
 import { ENV } from '../shared/config';
 import { type ChannelDeps, deliverJob } from './deliver';
@@ -14,12 +14,16 @@ export const createChannelHandler = (deps: ChannelDeps) =>
     await deliverJob(deps, job, record);
   });
 
-let wired: ReturnType<typeof createChannelHandler> | undefined;
+let wired: Promise<ReturnType<typeof createChannelHandler>> | undefined;
 
-export const handler = (event: SQSEvent, context: Context) => {
-  if (!wired) {
+export const handler = async (event: SQSEvent, context: Context) => {
+  wired ??= (async () => {
     const channel = Channel.parse(process.env[ENV.channel]);
-    wired = createChannelHandler({ ...awsServices(), ...awsProviders(channel) });
-  }
-  return wired(event, context);
+    return createChannelHandler({ ...awsServices(), ...(await awsChannelProviders(channel)) });
+  })().catch((error: unknown) => {
+    // A failed start-up (a secret store outage) must not stick to the container: the next invocation tries again.
+    wired = undefined;
+    throw error;
+  });
+  return (await wired)(event, context);
 };

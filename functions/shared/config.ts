@@ -25,6 +25,10 @@ export const ENV = {
   /** The CDN's https origin; an image's public URL is `${base}/${key}`. */
   imageBaseUrl: 'IMAGE_BASE_URL',
   emailFrom: 'HERALD_EMAIL_FROM',
+  smsSenderId: 'HERALD_SMS_SENDER_ID',
+  smsOriginationNumber: 'HERALD_SMS_ORIGINATION_NUMBER',
+  /** Embedded mode only: allow webhooks to loopback addresses (a receiver under test on the same machine). */
+  webhookAllowLoopback: 'HERALD_WEBHOOK_ALLOW_LOOPBACK',
   sesConfigurationSet: 'HERALD_SES_CONFIGURATION_SET',
   smsMaxSegments: 'HERALD_SMS_MAX_SEGMENTS',
 } as const;
