@@ -110,7 +110,7 @@ describe('deliverJob, rendering', () => {
       channel: 'instagram',
       image: { url: 'https://img.example/boy.jpg', alt: draftFixture.headline },
     });
-    const caption = (provider.calls[0]?.message.content as { caption: string }).caption;
+    const caption = (provider.calls[0]!.message.content as { caption: string }).caption;
     expect(provider.calls[0]?.message.text).toBe(caption);
   });
 
