@@ -223,8 +223,11 @@ export class HeraldStack extends Stack {
       fn.addToRolePolicy(
         new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
       );
-      fn.addEnvironment(ENV.secretsPrefix, secretsPrefix);
     }
+    // Every channel function is told the prefix: the composition root builds one secret source for all of them,
+    // and the prefix alone grants nothing (sms and email hold no secretsmanager permission at all).
+    for (const channel of CHANNELS)
+      channelFunctions[channel].addEnvironment(ENV.secretsPrefix, secretsPrefix);
 
     // ---------------------------------------------------------------- images (Instagram needs a public URL)
 
@@ -236,6 +239,15 @@ export class HeraldStack extends Stack {
     // ---------------------------------------------------------------- SMS
 
     const sms = channelFunctions.sms;
+    // Where the country allows them: an alphanumeric sender id, or a registered origination number (10DLC,
+    // toll-free, short code) that SNS must send from.
+    for (const [key, name] of [
+      ['smsSenderId', ENV.smsSenderId],
+      ['smsOriginationNumber', ENV.smsOriginationNumber],
+    ] as const) {
+      const value = contextString(this, key);
+      if (value) sms.addEnvironment(name, value);
+    }
     // Publish to a phone number, and the opt-out check before it, have no ARN to name: IAM requires
     // Resource "*" for both.
     sms.addToRolePolicy(

@@ -824,7 +824,10 @@ describe('Stack: Herald', () => {
       expect(reads[0]!.Action).toBe('secretsmanager:GetSecretValue');
       // Ref of a secret is its full ARN, suffix included: no wildcard at all.
       expect(reads[0]!.Resource).toEqual(ref(secretId));
-      expect(envOf(fn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
+    });
+
+    it.each(CHANNELS)('tells the %s function the secrets prefix its composition root needs', (channel) => {
+      expect(envOf(channelFn(channel))[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
     });
 
     it('lets no other function read any secret', () => {
