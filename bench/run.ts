@@ -16,6 +16,7 @@ export {};
 const { mkdir, writeFile } = await import('node:fs/promises');
 const os = await import('node:os');
 const { measureLatency } = await import('./latency');
+const { measureCards } = await import('./card');
 const { measureApiThroughput, measureRawPut } = await import('./throughput');
 const { measureRequests } = await import('./requests');
 const { fixed, ms, section, table } = await import('./stats');
@@ -59,6 +60,9 @@ const inFlight = await measureLatency({
   pollIntervalMs: 5,
 });
 
+progress('alert cards for Instagram');
+const cards = await measureCards(20);
+
 const latencyRow = (name: string, s: typeof sequential.latencyMs) => [
   name,
   String(s.count),
@@ -92,6 +96,7 @@ out(
         ? `cross-check: ${sequential.options.pollCheck} more alerts timed by polling listForAlert (a consistent Query) every ${sequential.options.pollIntervalMs} ms — ${sequential.pollCheck.queriesPerAlert} extra Queries per alert`
         : '',
       `read back after the run: ${sequential.unverified + inFlight.unverified} alerts without three \`sent\` receipts; ${sequential.anomalies + inFlight.anomalies} outcomes other than \`sent\``,
+      `the alert carries an image; one without draws an Instagram alert card first: the first card ${ms(cards.firstMs)} (libraries and wasm loaded), then p50 ${ms(cards.cardMs.p50)}, p95 ${ms(cards.cardMs.p95)} per card (${cards.cardMs.count} cards, ${Math.round(cards.bytes / 1024)} KiB JPEG), on the thread the handlers share`,
       '',
       'Median timeline of one alert (ms after the POST started):',
       table(

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { StoredVersion } from '../functions/core/model';
 import { BenchHerald, withTempDir } from './harness';
 import { pool, rounded, type Summary, summarize } from './stats';
