@@ -176,7 +176,8 @@ export class HeraldStack extends Stack {
     const channelQueues = CHANNELS.map((channel) => {
       const consumer = new HeraldFunction(this, `ChannelFunction-${channel}`, {
         description: `Herald: delivers alerts on the ${channel} channel`,
-        entry: entryPath('functions/channel/handler.ts'),
+        // One entry per channel, so each bundle carries only its own provider (the card renderer only Instagram's).
+        entry: entryPath(`functions/channel/entries/${channel}.ts`),
         serviceName: `herald-channel-${channel}`,
         // Room for a batch of ten jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
         timeout: Duration.seconds(60),

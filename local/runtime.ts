@@ -9,18 +9,13 @@ import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
-import { putImage } from '../functions/adapters/images/key';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
 import { createApiHandler } from '../functions/api/handler';
+import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
-import type { StoredVersion } from '../functions/core/model';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
-import {
-  cardImageMaker,
-  REQUIRED_SECRET_KEYS,
-  realProviderFactories,
-} from '../functions/shared/channel-providers';
+import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
 import { ENV, type HeraldConfig, loadConfig } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
 import { logger } from '../functions/shared/logger';

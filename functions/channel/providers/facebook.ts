@@ -1,0 +1,12 @@
+/** The facebook channel's real provider, built from its options. */
+import { createFacebookProvider } from '../../adapters/providers/facebook';
+import type { FactoryMaker } from './options';
+
+export const REQUIRED_KEYS = ['pageId', 'pageAccessToken'] as const;
+
+export const facebookFactory: FactoryMaker = (options) => (secrets) =>
+  createFacebookProvider({
+    secrets,
+    logger: options.logger,
+    ...(options.baseUrls?.graph ? { baseUrl: options.baseUrls.graph } : {}),
+  });

@@ -1,0 +1,29 @@
+/** How a channel's real provider is built; one module per channel, so a channel function bundles only its own. */
+import type { Channel } from '../../../schemas/alert';
+import type { LoggerLike } from '../../shared/logger';
+import type { ProviderFactory } from '../../shared/providers';
+
+export interface RealProviderOptions {
+  logger: LoggerLike;
+  env: NodeJS.ProcessEnv;
+  /**
+   * Where SNS and SES clients get their AWS access: the Lambda's role (`role`), or, on one machine, the `sms`
+   * and `email` secrets (`secrets`), which also carry the sender settings.
+   */
+  awsAccess: 'role' | 'secrets';
+  /** Webhooks to 127.0.0.1 are for the embedded mode only, when an agency tests a receiver on the same machine. */
+  allowLoopbackWebhooks: boolean;
+  /** Provider API origins, for tests against local fakes. */
+  baseUrls?: { x?: string | undefined; graph?: string | undefined } | undefined;
+}
+
+export type FactoryMaker = (options: RealProviderOptions) => ProviderFactory;
+
+export type Factories = Record<Channel, FactoryMaker>;
+
+export function awsClientConfig(secret: Record<string, string>) {
+  return {
+    region: secret.region,
+    credentials: { accessKeyId: secret.accessKeyId ?? '', secretAccessKey: secret.secretAccessKey ?? '' },
+  };
+}
