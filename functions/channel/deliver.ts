@@ -21,6 +21,7 @@ import type {
   ReceiptStore,
 } from '../ports';
 import { channelQueue, ProviderError } from '../ports';
+import { untilAborted } from '../shared/abort';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
 import { maskRecipient } from '../shared/mask';
@@ -87,25 +88,6 @@ async function previousPost(deps: ChannelDeps, key: ReceiptKey, now: Date): Prom
       );
   }
   return undefined;
-}
-
-/** A provider that ignores its signal must still not hold the worker past the deadline (then: unknown outcome). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -2,6 +2,7 @@
  * What the SNS and SES providers share about calling AWS: honouring the channel handler's deadline, and telling
  * an answer AWS gave (a service error, classified by name and fault) from a call whose outcome is unknown.
  */
+import { untilAborted } from '../../shared/abort';
 import { maskEmail, maskPhone } from '../../shared/mask';
 
 /**
@@ -52,20 +53,7 @@ export function awsServiceError(error: unknown): AwsServiceError | undefined {
  */
 export function sendBefore<T>(signal: AbortSignal, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    call(signal).then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return untilAborted(call(signal), signal);
 }
 
 /**
