@@ -3,7 +3,7 @@
  * faults to inject. Answered by the embedded server itself; they do not exist on AWS.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
 import { fieldErrors } from '../functions/api/http';
 import { PROBLEM_BASE } from '../functions/core/errors';

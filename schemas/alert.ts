@@ -3,7 +3,7 @@
  * These schemas are the single source of truth for request validation, the response shapes and the
  * OpenAPI document served at /v1/openapi.json (see schemas/openapi.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
 export const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });

@@ -1,5 +1,5 @@
 /** Delivery receipts: one per (alert, version, channel, recipient). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Channel } from './alert';
 
 export const DELIVERY_STATUSES = [

@@ -2,7 +2,7 @@
  * Queue messages. Each is validated on receipt, record by record, so one malformed message is one
  * batch item failure (and eventually one dead letter), never a failed batch.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Channel } from './alert';
 
 /** dispatch queue: "version n of alert id was accepted; plan its fan-out". */

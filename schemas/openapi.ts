@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the zod schemas and the route table — never written by hand,
  * so it cannot drift from what the API validates. Served at GET /v1/openapi.json.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from './alert';
 import './delivery';
 import './problem';

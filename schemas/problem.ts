@@ -1,5 +1,5 @@
 /** RFC 9457 problem details, the only shape an error answer takes. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FieldError = z.object({
   path: z

@@ -3,7 +3,7 @@
  * conditions; the version item is the serialization point (a version number can be written once).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from '../../schemas/alert';
 import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
 import {

@@ -2,7 +2,7 @@
  * The edges of the HTTP API: reading a request body safely and writing JSON and problem+json answers.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { FieldError } from '../../schemas/problem';
 import {
   badRequest,

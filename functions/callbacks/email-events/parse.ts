@@ -4,7 +4,7 @@
  * notifications say `notificationType` instead; both are read, so either wiring lands here.
  */
 import type { SNSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Recipient = z.looseObject({
   emailAddress: z.string().optional(),

@@ -4,7 +4,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const LogBatch = z.object({
   /** CONTROL_MESSAGE is CloudWatch checking the destination when the subscription is created. */
