@@ -79,8 +79,9 @@ export const SECRET_CHANNELS = [
 ] as const satisfies readonly Channel[];
 
 /**
- * The instagram function draws alert cards, whose renderer reads its wasm and fonts from `card-assets/` beside
- * the bundle at run time (files, so that no other function carries them and the wasm is never base64-decoded).
+ * The instagram function (cards it posts) and the api function (cards the preview shows) draw alert cards, whose
+ * renderer reads its wasm and fonts from `card-assets/` beside the bundle at run time (files, so that no other
+ * function carries them and the wasm is never base64-decoded).
  */
 const cardAssetHooks = {
   beforeBundling: () => [],
@@ -368,6 +369,7 @@ export class HeraldStack extends Stack {
       // API Gateway gives up after 30 s; a request that needs more than 10 s is broken, not slow.
       timeout: Duration.seconds(10),
       environment: agencyEnvironment,
+      bundling: { commandHooks: cardAssetHooks },
     })
       // Versions, heads, approvals, idempotency records and receipt listings; listAlerts batch-reads heads.
       .bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'])

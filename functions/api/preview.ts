@@ -8,6 +8,7 @@
  * messages point) and `warnings` that concern the whole alert.
  */
 import { AlertDraft, type Channel } from '../../schemas/alert';
+import { drawCard } from '../channel/card-image';
 import { newAlert } from '../core/alerts';
 import type { StoredVersion } from '../core/model';
 import {
@@ -55,6 +56,7 @@ function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, lan
       return {
         ...r,
         limit: INSTAGRAM_CAPTION_MAX,
+        // Without an image of its own the post carries the alert card, drawn below (previewCards).
         image: own
           ? { source: 'alert', url: own.url, alt: own.alt }
           : { source: 'card', width: CARD.width, height: CARD.height },
@@ -62,7 +64,7 @@ function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, lan
           ? r.warnings
           : [
               ...r.warnings,
-              `the alert has no image: an alert card (${CARD.width}×${CARD.height} JPEG) is drawn when it is sent`,
+              `the alert has no image: Instagram gets this alert card (${CARD.width}×${CARD.height} JPEG)`,
             ],
       };
     }
@@ -82,6 +84,31 @@ function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, lan
     }
     case 'webhook':
       return { payload: renderWebhook(v, config), warnings: [] };
+  }
+}
+
+/**
+ * The alert card Instagram would carry, per language, as a data: URL: the preview shows exactly the image that
+ * would go out, and stores nothing.
+ */
+async function previewCards(
+  entry: Entry | undefined,
+  version: StoredVersion,
+  agencyName: string,
+): Promise<void> {
+  if (!entry) return;
+  const entries = [entry, ...Object.values((entry.languages as Record<string, Entry> | undefined) ?? {})];
+  for (const e of entries) {
+    const image = e.image as { source: string } | undefined;
+    if (image?.source !== 'card') continue;
+    const card = await drawCard(version, agencyName, e.language as string);
+    e.image = {
+      source: 'card',
+      url: `data:image/jpeg;base64,${Buffer.from(card.bytes).toString('base64')}`,
+      width: card.width,
+      height: card.height,
+      alt: card.alt,
+    };
   }
 }
 
@@ -112,6 +139,7 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
         : {}),
     };
   }
+  await previewCards(channels.instagram, version, deps.config.agencyName);
   const warnings: string[] = [];
   if (draft.status !== 'Actual')
     warnings.push(

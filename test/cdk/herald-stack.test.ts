@@ -762,7 +762,7 @@ describe('Stack: Herald', () => {
       expect(config.Logging?.Bucket).toBeDefined();
     });
 
-    it('ships the card renderer its wasm and fonts beside the instagram bundle, and no other function', () => {
+    it('ships the card renderer its wasm and fonts beside the instagram and api bundles, and no other function', () => {
       const assetDirOf = (id: string) => {
         const key = (resource(id).Properties.Code as { S3Key: string }).S3Key;
         return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
@@ -773,6 +773,8 @@ describe('Stack: Herald', () => {
           .map((f) => f.name)
           .sort(),
       );
+      const [apiFn] = heraldFunctions().find(([id]) => id.startsWith('ApiFunction')) ?? [];
+      expect(readdirSync(join(assetDirOf(apiFn!), CARD_ASSET_DIR)).length).toBe(cardAssetFiles().length);
       expect(existsSync(join(assetDirOf(channelFn('x')), CARD_ASSET_DIR))).toBe(false);
     });
 

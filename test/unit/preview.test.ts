@@ -78,7 +78,14 @@ describe('POST /v1/alerts/preview', () => {
     expect(x.languages.ca).toMatchObject({ language: 'ca', fits: true });
     expect(x.languages.ca.text.startsWith(draftFixture.translations[0]!.headline)).toBe(true);
     expect(facebook).toMatchObject({ language: 'en', link: body.link, fits: true });
+    // The alert has no image: the preview carries the very card Instagram would get, per language, as a data: URL.
     expect(instagram).toMatchObject({ fits: true, image: { source: 'card', width: 1080, height: 1350 } });
+    expect(instagram.image.url).toMatch(/^data:image\/jpeg;base64,/);
+    const jpeg = Buffer.from(instagram.image.url.slice('data:image/jpeg;base64,'.length), 'base64');
+    expect([...jpeg.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    expect(instagram.image.alt).toContain(draftFixture.headline);
+    expect(instagram.languages.ca.image.url).toMatch(/^data:image\/jpeg;base64,/);
+    expect(instagram.languages.ca.image.alt).toContain(draftFixture.translations[0]!.headline);
     expect(instagram.caption.length).toBe(instagram.characters);
     expect(instagram.warnings.join(' ')).toMatch(/alert card/);
     expect(sms).toMatchObject({ encoding: 'GSM-7', maxSegments: 2, fits: true });
