@@ -3,7 +3,15 @@
  * `npm run bench` hands the same settings to esbuild directly, so the bundles it measures are the ones deployed.
  * Kept free of aws-cdk-lib so the benchmark does not load the CDK to read them.
  */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
+import {
+  CARD_ASSET_DIR,
+  CARD_LIBS_FILE,
+  CARD_LIBS_SOURCE,
+  cardAssetFiles,
+} from '../functions/adapters/card/alert-card';
 
 export const BUNDLING = {
   format: 'esm',
@@ -42,4 +50,32 @@ export function esbuildOptions(entry: string, outfile: string): BuildOptions {
     external: [...BUNDLING.externalModules],
     logLevel: 'silent',
   };
+}
+
+/**
+ * Shell commands that put the alert card's assets beside a bundle in `output`: the wasm and fonts the renderer
+ * reads, and its libraries built on their own (`card-libs.mjs`), which the renderer imports the first time it
+ * draws a card, so the function's start-up never parses them. `projectRoot` holds the sources.
+ */
+export function cardAssetCommands(output: string, projectRoot: string): string[] {
+  const esbuild = createRequire(import.meta.url).resolve('esbuild/bin/esbuild');
+  const assets = join(output, CARD_ASSET_DIR);
+  return [
+    `mkdir -p "${assets}"`,
+    ...cardAssetFiles().map((f) => `cp "${f.source}" "${join(assets, f.name)}"`),
+    [
+      `"${process.execPath}"`,
+      `"${esbuild}"`,
+      `"${join(projectRoot, CARD_LIBS_SOURCE)}"`,
+      '--bundle',
+      '--platform=node',
+      `--format=${BUNDLING.format}`,
+      `--target=${BUNDLING.target}`,
+      `--main-fields=${BUNDLING.mainFields.join(',')}`,
+      '--minify',
+      `--banner:js="${BUNDLING.banner}"`,
+      `--outfile="${join(assets, CARD_LIBS_FILE)}"`,
+      '--log-level=warning',
+    ].join(' '),
+  ];
 }

@@ -38,7 +38,6 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { CARD_ASSET_DIR, cardAssetFiles } from '../functions/adapters/card/alert-card';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
 import { ROLES } from '../functions/core/model';
@@ -46,6 +45,7 @@ import { channelQueue } from '../functions/ports';
 import { ENV } from '../functions/shared/config';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
+import { cardAssetCommands } from './bundling';
 import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
@@ -86,10 +86,7 @@ export const SECRET_CHANNELS = [
 const cardAssetHooks = {
   beforeBundling: () => [],
   beforeInstall: () => [],
-  afterBundling: (_input: string, output: string) => [
-    `mkdir -p "${output}/${CARD_ASSET_DIR}"`,
-    ...cardAssetFiles().map((f) => `cp "${f.source}" "${output}/${CARD_ASSET_DIR}/${f.name}"`),
-  ],
+  afterBundling: (input: string, output: string) => cardAssetCommands(output, input),
 };
 
 function contextString(scope: Construct, key: string): string | undefined {

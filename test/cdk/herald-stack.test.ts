@@ -8,7 +8,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CARD_ASSET_DIR, cardAssetFiles } from '../../functions/adapters/card/alert-card';
+import { CARD_ASSET_DIR, CARD_LIBS_FILE, cardAssetFiles } from '../../functions/adapters/card/alert-card';
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import { ROLES } from '../../functions/core/model';
@@ -769,12 +769,10 @@ describe('Stack: Herald', () => {
       };
       const instagramAssets = join(assetDirOf(channelFn('instagram')), CARD_ASSET_DIR);
       expect(readdirSync(instagramAssets).sort()).toEqual(
-        cardAssetFiles()
-          .map((f) => f.name)
-          .sort(),
+        [CARD_LIBS_FILE, ...cardAssetFiles().map((f) => f.name)].sort(),
       );
       const [apiFn] = heraldFunctions().find(([id]) => id.startsWith('ApiFunction')) ?? [];
-      expect(readdirSync(join(assetDirOf(apiFn!), CARD_ASSET_DIR)).length).toBe(cardAssetFiles().length);
+      expect(readdirSync(join(assetDirOf(apiFn!), CARD_ASSET_DIR)).length).toBe(cardAssetFiles().length + 1);
       expect(existsSync(join(assetDirOf(channelFn('x')), CARD_ASSET_DIR))).toBe(false);
     });
 

@@ -3,14 +3,15 @@
  * node_modules above it: it must find its wasm and fonts in `card-assets/` beside the bundle.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CARD_ASSET_DIR, cardAssetFiles } from '../../functions/adapters/card/alert-card';
+import { CARD_ASSET_DIR, CARD_LIBS_FILE, cardAssetFiles } from '../../functions/adapters/card/alert-card';
+import { cardAssetCommands } from '../../lib/bundling';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -37,10 +38,8 @@ async function bundle(withAssets: boolean): Promise<string> {
     minify: true,
     logLevel: 'silent',
   });
-  if (withAssets) {
-    await mkdir(join(dir, CARD_ASSET_DIR));
-    for (const file of cardAssetFiles()) await copyFile(file.source, join(dir, CARD_ASSET_DIR, file.name));
-  }
+  // The commands the CDK runs after bundling the functions that draw cards.
+  if (withAssets) await run('sh', ['-c', cardAssetCommands(dir, process.cwd()).join(' && ')]);
   await writeFile(
     join(dir, 'run.mjs'),
     `import { renderAlertCard } from './index.mjs';
@@ -64,10 +63,20 @@ describe('the bundled alert card', () => {
     expect([image.width, image.height]).toEqual([1080, 1350]);
   });
 
-  it('fails without them, naming the missing asset', async () => {
+  it('keeps the libraries out of the bundle: they are built beside it, with every asset', async () => {
+    const dir = await bundle(true);
+    const main = await readFile(join(dir, 'index.mjs'), 'utf8');
+    expect(main.length).toBeLessThan(200_000);
+    // satori's own code (its font parser) is not in it; only the property it is read through is.
+    expect(main).not.toMatch(/opentype|harfbuzz/i);
+    const files = await readdir(join(dir, CARD_ASSET_DIR));
+    expect(files.sort()).toEqual([CARD_LIBS_FILE, ...cardAssetFiles().map((f) => f.name)].sort());
+  });
+
+  it('fails without them, naming what is missing', async () => {
     const dir = await bundle(false);
     await expect(run(process.execPath, ['run.mjs'], { cwd: dir })).rejects.toMatchObject({
-      stderr: expect.stringMatching(/resvg-wasm|noto-sans/),
+      stderr: expect.stringMatching(/resvg-wasm|noto-sans|libs\.ts/),
     });
   });
 });

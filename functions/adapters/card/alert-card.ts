@@ -12,6 +12,7 @@
  * are files rather than bytes embedded in the bundle so that functions which never draw a card do not pay to
  * load them, and the 2.5 MB wasm is not base64-decoded on every cold start.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
@@ -60,6 +61,22 @@ export const SEVERITY_STYLE: Record<Severity, { background: string; text: string
 
 /** The folder, beside the bundled handler, that holds the card's assets on Lambda. */
 export const CARD_ASSET_DIR = 'card-assets';
+/** The card's libraries, built on their own into the assets folder (lib/bundling.ts). */
+export const CARD_LIBS_FILE = 'card-libs.mjs';
+/** The module those libraries are built from. */
+export const CARD_LIBS_SOURCE = 'functions/adapters/card/libs.ts';
+
+/**
+ * Beside a bundle, the libraries' own build; from source, the module itself. The specifier is computed, so
+ * esbuild leaves it alone and a bundle does not carry (or parse at start-up) what only a card needs.
+ */
+function loadLibraries(): Promise<typeof import('./libs')> {
+  const beside = new URL(`./${CARD_ASSET_DIR}/${CARD_LIBS_FILE}`, import.meta.url);
+  const specifier = existsSync(fileURLToPath(beside))
+    ? beside.href
+    : new URL('./libs.ts', import.meta.url).href;
+  return import(specifier);
+}
 
 const WASM_SPECIFIER = '@resvg/resvg-wasm/index_bg.wasm';
 /**
@@ -109,9 +126,9 @@ type FontOptions = {
 };
 
 interface Renderer {
-  satori: typeof import('satori').default;
-  Resvg: typeof import('@resvg/resvg-wasm').Resvg;
-  encode: typeof import('jpeg-js').encode;
+  satori: typeof import('./libs').satori;
+  Resvg: typeof import('./libs').Resvg;
+  encode: typeof import('./libs').encode;
   fonts: FontOptions[];
   fontFamily: string;
 }
@@ -124,10 +141,8 @@ let renderer: Promise<Renderer> | undefined;
  */
 function getRenderer(): Promise<Renderer> {
   renderer ??= (async () => {
-    const [satori, resvg, jpeg, wasm, fonts] = await Promise.all([
-      import('satori'),
-      import('@resvg/resvg-wasm'),
-      import('jpeg-js'),
+    const [libs, wasm, fonts] = await Promise.all([
+      loadLibraries(),
       readAsset(WASM_SPECIFIER),
       Promise.all(
         FONT_SUBSETS.flatMap((subset) =>
@@ -143,11 +158,11 @@ function getRenderer(): Promise<Renderer> {
         ),
       ),
     ]);
-    await resvg.initWasm(wasm);
+    await libs.initWasm(wasm);
     return {
-      satori: satori.default,
-      Resvg: resvg.Resvg,
-      encode: jpeg.encode,
+      satori: libs.satori,
+      Resvg: libs.Resvg,
+      encode: libs.encode,
       fonts,
       fontFamily: FONT_SUBSETS.map((subset) => `"Noto Sans ${subset}"`).join(', '),
     };
