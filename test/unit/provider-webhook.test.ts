@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import selfsigned from 'selfsigned';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,25 +22,18 @@ import {
 import { type OutboundMessage, ProviderError, type SecretSource } from '../../functions/ports';
 import { RecordingLogger } from '../helpers/fakes';
 
-// A self-signed certificate for hooks.herald.test, made for these tests only (valid until 2126).
-const TEST_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/0P11YirvgEMp0Jo
-0ooJVutbcr6Wtjtp8wC6Muzf1vKhRANCAAR7vDdj5nfADfYyf27lmVp0TJbdCFEW
-dO15W6GQiPJuHS6WKWPdbU1SZKX1C6/uL/ZfBdvxBILVN2zXcpyeTo7x
------END PRIVATE KEY-----
-`;
-const TEST_CERT = `-----BEGIN CERTIFICATE-----
-MIIBrDCCAVOgAwIBAgIUQFc+CSsBNn1BDONpJCDuyqhWLtowCgYIKoZIzj0EAwIw
-HDEaMBgGA1UEAwwRaG9va3MuaGVyYWxkLnRlc3QwIBcNMjYxMTIxMDgwMjA4WhgP
-MjEyNjEwMjgwODAyMDhaMBwxGjAYBgNVBAMMEWhvb2tzLmhlcmFsZC50ZXN0MFkw
-EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEe7w3Y+Z3wA32Mn9u5ZladEyW3QhRFnTt
-eVuhkIjybh0ulilj3W1NUmSl9Quv7i/2XwXb8QSC1Tds13Kcnk6O8aNxMG8wHQYD
-VR0OBBYEFHpvbGT7NwhmdsfirXHiBF8Ry9kYMB8GA1UdIwQYMBaAFHpvbGT7Nwhm
-dsfirXHiBF8Ry9kYMA8GA1UdEwEB/wQFMAMBAf8wHAYDVR0RBBUwE4IRaG9va3Mu
-aGVyYWxkLnRlc3QwCgYIKoZIzj0EAwIDRwAwRAIgAtAYwG3ngdNtfUSH6l0DFWy5
-pztYHfM8mieAZX066Z0CIGfEDlKLd5uGv755a3KYahd6YQwP8fU7ZO2K6u3c+5Il
------END CERTIFICATE-----
-`;
+// A self-signed certificate for hooks.herald.test, made when the tests start: no key is kept in the repository.
+const { private: TEST_KEY, cert: TEST_CERT } = await selfsigned.generate(
+  [{ name: 'commonName', value: 'hooks.herald.test' }],
+  {
+    keyType: 'ec',
+    notAfterDate: new Date(Date.now() + 24 * 60 * 60 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'hooks.herald.test' }] },
+    ],
+  },
+);
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const secrets = (signingSecret = SECRET): SecretSource => ({
