@@ -7,7 +7,7 @@
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertHead, ApprovalRecord, StoredVersion } from '../../core/model';
 import type { AlertStore, Page } from '../../ports';
-import { type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import { conditionalWrite, type DynamoContext, type Item, queryAll } from './context';
 import {
   ALERT_PREFIX,
   ALERTS_INDEX_PK,
@@ -61,37 +61,30 @@ export class DynamoAlertStore implements AlertStore {
         version.version,
       );
     }
-    try {
-      await this.ctx.client.send(
-        new PutCommand({
-          TableName: this.ctx.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return 'created';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'exists';
-      throw error;
-    }
+    const written = await conditionalWrite(
+      this.ctx,
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return written ? 'created' : 'exists';
   }
 
   async advanceHead(alertId: string, version: number, at: string): Promise<void> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: versionSk(FIRST_VERSION) },
-          UpdateExpression: 'SET #latest = :v, #updatedAt = :at',
-          ConditionExpression: 'attribute_exists(PK) AND #latest < :v',
-          ExpressionAttributeNames: { '#latest': HEAD_LATEST, '#updatedAt': HEAD_UPDATED_AT },
-          ExpressionAttributeValues: { ':v': version, ':at': at },
-        }),
-      );
-    } catch (error) {
-      // Already at or past this version (a retry, or a racing newer write): the head never moves back.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Already at or past this version (a retry, or a racing newer write): the head never moves back.
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(FIRST_VERSION) },
+        UpdateExpression: 'SET #latest = :v, #updatedAt = :at',
+        ConditionExpression: 'attribute_exists(PK) AND #latest < :v',
+        ExpressionAttributeNames: { '#latest': HEAD_LATEST, '#updatedAt': HEAD_UPDATED_AT },
+        ExpressionAttributeValues: { ':v': version, ':at': at },
+      }),
+    );
   }
 
   async getAlert(
@@ -183,99 +176,86 @@ export class DynamoAlertStore implements AlertStore {
     approval: ApprovalRecord,
     at: string,
   ): Promise<'approved' | 'not-held'> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: versionSk(version) },
-          UpdateExpression:
-            'SET #status = :pending, #approval = :approval, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
-          ConditionExpression: '#status = :held',
-          ExpressionAttributeNames: {
-            '#status': 'dispatchStatus',
-            '#approval': 'approval',
-            '#releasedAt': 'releasedAt',
-          },
-          ExpressionAttributeValues: {
-            ':pending': 'pending',
-            ':held': 'held',
-            ':approval': approval,
-            ':at': at,
-            ':gsi2pk': UNPLANNED_INDEX_PK,
-            ':gsi2sk': unplannedIndexSk(at, alertId, version),
-          },
-        }),
-      );
-      return 'approved';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'not-held';
-      throw error;
-    }
+    const written = await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression:
+          'SET #status = :pending, #approval = :approval, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
+        ConditionExpression: '#status = :held',
+        ExpressionAttributeNames: {
+          '#status': 'dispatchStatus',
+          '#approval': 'approval',
+          '#releasedAt': 'releasedAt',
+        },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':held': 'held',
+          ':approval': approval,
+          ':at': at,
+          ':gsi2pk': UNPLANNED_INDEX_PK,
+          ':gsi2sk': unplannedIndexSk(at, alertId, version),
+        },
+      }),
+    );
+    return written ? 'approved' : 'not-held';
   }
 
   async supersedeVersion(alertId: string, version: number): Promise<void> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: versionSk(version) },
-          UpdateExpression: 'SET #status = :superseded',
-          ConditionExpression: '#status = :held',
-          ExpressionAttributeNames: { '#status': 'dispatchStatus' },
-          ExpressionAttributeValues: { ':superseded': 'superseded', ':held': 'held' },
-        }),
-      );
-    } catch (error) {
-      // Not held (approved meanwhile, or already superseded): nothing to replace.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Not held (approved meanwhile, or already superseded): nothing to replace.
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression: 'SET #status = :superseded',
+        ConditionExpression: '#status = :held',
+        ExpressionAttributeNames: { '#status': 'dispatchStatus' },
+        ExpressionAttributeValues: { ':superseded': 'superseded', ':held': 'held' },
+      }),
+    );
   }
 
   async markPlanned(alertId: string, version: number, receiptsPlanned: number, at: string): Promise<void> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: versionSk(version) },
-          // A re-dispatch keeps the first plannedAt: it is when the fan-out really started.
-          UpdateExpression:
-            'SET #status = :planned, #plannedAt = if_not_exists(#plannedAt, :at), #planned = :n REMOVE GSI2PK, GSI2SK',
-          ConditionExpression: '#status IN (:pending, :planned)',
-          ExpressionAttributeNames: {
-            '#status': 'dispatchStatus',
-            '#plannedAt': 'plannedAt',
-            '#planned': 'receiptsPlanned',
-          },
-          ExpressionAttributeValues: {
-            ':planned': 'planned',
-            ':pending': 'pending',
-            ':at': at,
-            ':n': receiptsPlanned,
-          },
-        }),
-      );
-    } catch (error) {
-      // Held or superseded versions are not for fan-out; a stray dispatch of one changes nothing.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Held or superseded versions are not for fan-out; a stray dispatch of one changes nothing.
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        // A re-dispatch keeps the first plannedAt: it is when the fan-out really started.
+        UpdateExpression:
+          'SET #status = :planned, #plannedAt = if_not_exists(#plannedAt, :at), #planned = :n REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status IN (:pending, :planned)',
+        ExpressionAttributeNames: {
+          '#status': 'dispatchStatus',
+          '#plannedAt': 'plannedAt',
+          '#planned': 'receiptsPlanned',
+        },
+        ExpressionAttributeValues: {
+          ':planned': 'planned',
+          ':pending': 'pending',
+          ':at': at,
+          ':n': receiptsPlanned,
+        },
+      }),
+    );
   }
 
   async countSettled(alertId: string, version: number, count: number): Promise<void> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: alertPk(alertId), SK: versionSk(version) },
-          UpdateExpression: 'ADD #settled :n',
-          // Without it, ADD on a missing version would create a stray item that reads as a broken version.
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#settled': 'receiptsSettled' },
-          ExpressionAttributeValues: { ':n': count },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression: 'ADD #settled :n',
+        // Without it, ADD on a missing version would create a stray item that reads as a broken version.
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#settled': 'receiptsSettled' },
+        ExpressionAttributeValues: { ':n': count },
+      }),
+    );
   }
 
   async findUnplanned(

@@ -1,6 +1,6 @@
 /** What every part of the DynamoDB adapter shares: the client, the table, and how to read a partition. */
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoContext {
   client: DynamoDBDocumentClient;
@@ -15,6 +15,23 @@ export type Item = Record<string, unknown>;
  */
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Sends a conditional write: true when it was written, false when its condition did not hold (an answer, not an
+ * error). Any other failure is thrown.
+ */
+export async function conditionalWrite(
+  ctx: DynamoContext,
+  command: PutCommand | UpdateCommand,
+): Promise<boolean> {
+  try {
+    await (command instanceof PutCommand ? ctx.client.send(command) : ctx.client.send(command));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 /** Runs a query to the end of its result set (DynamoDB pages at 1 MB). */

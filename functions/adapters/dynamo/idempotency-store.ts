@@ -2,7 +2,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyRecord, StoredResponse } from '../../core/model';
 import type { BeginResult, IdempotencyStore } from '../../ports';
-import { type DynamoContext, isConditionFailure } from './context';
+import { conditionalWrite, type DynamoContext, isConditionFailure } from './context';
 import { idempotencyPk, stripKeys } from './keys';
 
 export class DynamoIdempotencyStore implements IdempotencyStore {
@@ -40,20 +40,17 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(scope: string, key: string, response: StoredResponse): Promise<void> {
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: { PK: idempotencyPk(scope), SK: key },
-          UpdateExpression: 'SET #state = :done, #response = :response',
-          // A record that expired meanwhile stays gone: a stub with only a response would replay without a hash.
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
-          ExpressionAttributeValues: { ':done': 'done', ':response': response },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: idempotencyPk(scope), SK: key },
+        UpdateExpression: 'SET #state = :done, #response = :response',
+        // A record that expired meanwhile stays gone: a stub with only a response would replay without a hash.
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
+        ExpressionAttributeValues: { ':done': 'done', ':response': response },
+      }),
+    );
   }
 }

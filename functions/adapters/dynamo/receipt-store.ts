@@ -7,7 +7,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import type { Channel } from '../../../schemas/alert';
 import type { Receipt, ReceiptEvent, ReceiptKey } from '../../core/model';
 import type { ClaimResult, ReceiptOutcome, ReceiptStore } from '../../ports';
-import { type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
 import { GSI1, PROVIDER_INDEX_SK, providerIndexPk, receiptPk, receiptSk, stripKeys } from './keys';
 
 /** Enough parallel writes to plan a large fan-out quickly without one call hogging the connection pool. */
@@ -59,20 +59,15 @@ export class DynamoReceiptStore implements ReceiptStore {
       updatedAt: at,
       history: [{ at, actor: DISPATCHER, status: 'queued', attempt: 0 }],
     };
-    try {
-      await this.ctx.client.send(
-        new PutCommand({
-          TableName: this.ctx.tableName,
-          Item: { ...receipt, ...keyOf(key) },
-          // A re-planned fan-out must not reset a receipt that may already have been sent.
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.ctx,
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: { ...receipt, ...keyOf(key) },
+        // A re-planned fan-out must not reset a receipt that may already have been sent.
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
   }
 
   async claim(
@@ -183,22 +178,17 @@ export class DynamoReceiptStore implements ReceiptStore {
       }
     }
 
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: keyOf(key),
-          UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
-          ConditionExpression: '#status = :sending AND #leaseId = :leaseId',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: keyOf(key),
+        UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+        ConditionExpression: '#status = :sending AND #leaseId = :leaseId',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   async findByProviderMessageId(
@@ -248,35 +238,30 @@ export class DynamoReceiptStore implements ReceiptStore {
       outcome.status === 'delivered' && outcome.reason !== undefined
         ? ' AND NOT (#status = :from1 AND #reason = :reason)'
         : '';
-    try {
-      await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: keyOf(key),
-          UpdateExpression: `SET #status = :status, #updatedAt = :at, #history = list_append(#history, :event)${
-            outcome.reason !== undefined ? ', #reason = :reason' : ''
-          }`,
-          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})${sameNote}`,
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#updatedAt': 'updatedAt',
-            '#history': 'history',
-            ...(outcome.reason !== undefined ? { '#reason': 'reason' } : {}),
-          },
-          ExpressionAttributeValues: {
-            ':status': outcome.status,
-            ':at': outcome.at,
-            ':event': [event],
-            ...(outcome.reason !== undefined ? { ':reason': outcome.reason } : {}),
-            ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: keyOf(key),
+        UpdateExpression: `SET #status = :status, #updatedAt = :at, #history = list_append(#history, :event)${
+          outcome.reason !== undefined ? ', #reason = :reason' : ''
+        }`,
+        ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})${sameNote}`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#updatedAt': 'updatedAt',
+          '#history': 'history',
+          ...(outcome.reason !== undefined ? { '#reason': 'reason' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':status': outcome.status,
+          ':at': outcome.at,
+          ':event': [event],
+          ...(outcome.reason !== undefined ? { ':reason': outcome.reason } : {}),
+          ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
+        },
+      }),
+    );
   }
 
   async get(key: ReceiptKey): Promise<Receipt | undefined> {
