@@ -66,7 +66,6 @@ export interface Herald {
   queues: EmbeddedQueues;
   identity: EmbeddedIdentity;
   faults: InMemoryFaults;
-  providers: Record<Channel, ChannelProvider>;
   /** Per channel: real or sandbox, and why. */
   providerChoices: Record<Channel, ProviderChoice>;
   requests?: RequestCounter | undefined;
@@ -143,8 +142,6 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       }),
       required: REQUIRED_SECRET_KEYS,
     });
-    const providers = {} as Record<Channel, ChannelProvider>;
-    for (const channel of CHANNELS) providers[channel] = providerChoices[channel].provider;
 
     // Instagram posts nothing without an image: an alert without one gets its alert card, served at /media/.
     const mediaDir = join(dataDir, 'media');
@@ -180,7 +177,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         `channel-${channel}`,
         createChannelHandler({
           ...services,
-          provider: providers[channel],
+          provider: providerChoices[channel].provider,
           sandbox: sandboxes[channel],
           ...(channel === 'instagram' ? { cardImage } : {}),
         }),
@@ -230,7 +227,6 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       queues,
       identity,
       faults,
-      providers,
       providerChoices,
       requests,
       sweepNow,

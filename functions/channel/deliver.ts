@@ -53,20 +53,43 @@ export class RetryLater extends Error {
 }
 
 /** A version's content never changes once written, so a warm function may keep it. */
-const versionCache = new Map<string, StoredVersion>();
-const VERSION_CACHE_SIZE = 200;
-
-async function loadVersion(deps: ChannelDeps, alertId: string, version: number): Promise<StoredVersion> {
-  const key = `${alertId}#${version}`;
-  const cached = versionCache.get(key);
-  if (cached) return cached;
-  const found = await deps.store.getVersion(alertId, version);
-  if (!found) throw new Error(`version ${version} of alert ${alertId} is not in the store`);
-  if (versionCache.size >= VERSION_CACHE_SIZE)
-    versionCache.delete(versionCache.keys().next().value as string);
-  versionCache.set(key, found);
-  return found;
+/**
+ * A bounded cache of promises, oldest out first. Concurrent callers share one read or one render; a failure is
+ * not kept, so the next call tries again.
+ */
+function boundedMemo<T>(size: number): (key: string, make: () => Promise<T>) => Promise<T> {
+  const entries = new Map<string, Promise<T>>();
+  return (key, make) => {
+    const cached = entries.get(key);
+    if (cached) return cached;
+    if (entries.size >= size) entries.delete(entries.keys().next().value as string);
+    const made = make();
+    entries.set(key, made);
+    made.catch(() => {
+      if (entries.get(key) === made) entries.delete(key);
+    });
+    return made;
+  };
 }
+
+const versions = boundedMemo<StoredVersion>(200);
+
+function loadVersion(deps: ChannelDeps, alertId: string, version: number): Promise<StoredVersion> {
+  return versions(`${alertId}#${version}`, async () => {
+    const found = await deps.store.getVersion(alertId, version);
+    if (!found) throw new Error(`version ${version} of alert ${alertId} is not in the store`);
+    return found;
+  });
+}
+
+interface Rendered {
+  text: string;
+  content: OutboundMessage['content'];
+  image?: PublicImage | undefined;
+}
+
+/** What a version says on a channel is the same for every recipient of a job, and for every retry. */
+const renderings = boundedMemo<Rendered>(200);
 
 const secondsUntil = (iso: string | undefined, now: Date, fallback: number) =>
   iso ? Math.max(1, Math.ceil((Date.parse(iso) - now.getTime()) / 1000)) : fallback;
@@ -90,18 +113,14 @@ async function previousPost(deps: ChannelDeps, key: ReceiptKey, now: Date): Prom
   return undefined;
 }
 
-/**
- * The message for one recipient, rendered for its channel. Social channels speak the alert's own language
- * (one post per account); subscribers' languages arrive with subscriptions.
- */
-async function buildMessage(
+/** Renders a version for a channel (drawing Instagram's card when the alert has no image); errors classified. */
+async function render(
   deps: ChannelDeps,
   version: StoredVersion,
-  key: ReceiptKey,
-  extra: { inReplyTo: string | undefined; idempotencyKey: string; test: boolean },
-): Promise<OutboundMessage> {
+  channel: ReceiptKey['channel'],
+): Promise<Rendered> {
   let image: PublicImage | undefined;
-  if (key.channel === 'instagram' && !version.content.image) {
+  if (channel === 'instagram' && !version.content.image) {
     if (!deps.cardImage) throw new ProviderError('permanent', 'instagram needs an image');
     try {
       image = await deps.cardImage(version);
@@ -113,12 +132,12 @@ async function buildMessage(
       );
     }
   }
-  let rendered: ReturnType<typeof renderContent>;
   try {
-    rendered = renderContent(key.channel, version, deps.config, {
+    const rendered = renderContent(channel, version, deps.config, {
       image,
-      ...(key.channel === 'email' ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) } : {}),
+      ...(channel === 'email' ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) } : {}),
     });
+    return { text: rendered.text, content: rendered.content, image };
   } catch (error) {
     if (error instanceof MissingImage) throw new ProviderError('permanent', error.message);
     // Rendering is pure: what failed once fails every time, and nothing was posted.
@@ -127,6 +146,21 @@ async function buildMessage(
       `could not render the message: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/**
+ * The message for one recipient, rendered for its channel. Social channels speak the alert's own language
+ * (one post per account); subscribers' languages arrive with subscriptions.
+ */
+async function buildMessage(
+  deps: ChannelDeps,
+  version: StoredVersion,
+  key: ReceiptKey,
+  extra: { inReplyTo: string | undefined; idempotencyKey: string; test: boolean },
+): Promise<OutboundMessage> {
+  const rendered = await renderings(`${key.alertId}#${key.version}#${key.channel}`, () =>
+    render(deps, version, key.channel),
+  );
   return {
     channel: key.channel,
     alertId: key.alertId,
@@ -135,7 +169,11 @@ async function buildMessage(
     text: rendered.text,
     content: rendered.content,
     ...(extra.inReplyTo ? { inReplyTo: extra.inReplyTo } : {}),
-    ...(version.content.image ? { image: version.content.image } : image ? { image } : {}),
+    ...(version.content.image
+      ? { image: version.content.image }
+      : rendered.image
+        ? { image: rendered.image }
+        : {}),
     idempotencyKey: extra.idempotencyKey,
     test: extra.test,
   };
