@@ -7,11 +7,15 @@ import type { DeliveryStatus } from '../schemas/delivery';
 import type {
   AlertHead,
   ApprovalRecord,
+  Audience,
+  Challenge,
   IdempotencyRecord,
   Receipt,
   ReceiptKey,
   StoredResponse,
   StoredVersion,
+  Subscriber,
+  SubscriberChannel,
 } from './core/model';
 
 // ---------------------------------------------------------------- store
@@ -264,6 +268,68 @@ export interface ImageStore {
  */
 export interface SecretSource {
   get(name: string, options?: { refresh?: boolean }): Promise<Record<string, string> | undefined>;
+}
+
+// ---------------------------------------------------------------- residents and media
+
+/**
+ * Personal data at rest: addresses are encrypted (AES-256-GCM under a data key: KMS-wrapped on AWS, a key file
+ * in the embedded mode) and found by a keyed hash, so the table never holds a phone number or email in clear.
+ */
+export interface PiiCipher {
+  /** Deterministic keyed hash (HMAC-SHA-256, base64url) of an already normalised address: the lookup key. */
+  hash(value: string): Promise<string>;
+  encrypt(plain: string): Promise<string>;
+  decrypt(cipher: string): Promise<string>;
+}
+
+export interface SubscriberStore {
+  /** Creates a subscriber, unique per (channel, addressHash); `exists` hands back the one already there. */
+  createSubscriber(
+    subscriber: Subscriber,
+  ): Promise<{ kind: 'created' } | { kind: 'exists'; subscriber: Subscriber }>;
+  getSubscriber(id: string): Promise<Subscriber | undefined>;
+  findSubscriber(channel: SubscriberChannel, addressHash: string): Promise<Subscriber | undefined>;
+  /**
+   * Strongly consistent batch read by id (BatchGetItem, 100 keys a call): the sender's last look before it sends,
+   * so a STOP stored before it wins. Ids with no subscriber are absent from the map.
+   */
+  getSubscribers(ids: readonly string[]): Promise<Map<string, Subscriber>>;
+  /**
+   * Replaces a subscriber if its `updatedAt` is still `expectedUpdatedAt` (false when someone changed it first), and
+   * keeps the zone rosters in step: on every roster of its zones while confirmed, on none otherwise.
+   */
+  saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean>;
+  /** Removes the subscriber, its roster entries and its address lookup: no PII is left. False when absent. */
+  deleteSubscriber(id: string): Promise<boolean>;
+  /** Officers' and auditors' listing, oldest first. */
+  listSubscribers(filter: {
+    channel?: SubscriberChannel | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<Subscriber>>;
+  /** Ids of the confirmed subscribers of one zone (or `*`) on one channel and audience: the fan-out's input. */
+  rosterMembers(zone: string, channel: SubscriberChannel, audience: Audience): Promise<string[]>;
+  putChallenge(challenge: Challenge): Promise<void>;
+  getChallenge(channel: Challenge['channel'], addressHash: string): Promise<Challenge | undefined>;
+  /** Spends one try (conditional on triesLeft > 0); false when none was left or the challenge is gone. */
+  spendChallengeTry(channel: Challenge['channel'], addressHash: string): Promise<boolean>;
+  deleteChallenge(channel: Challenge['channel'], addressHash: string): Promise<void>;
+  /**
+   * Counts one hit of `key` in the fixed window that holds `now`; true while the count stays within `limit`.
+   * Keys hold no PII (hashes only). Counters expire with the table's TTL.
+   */
+  rateLimitHit(key: string, windowSeconds: number, limit: number, now: Date): Promise<boolean>;
+}
+
+/** A zone residents subscribe to, seeded from seed/zones.json. */
+export interface Zone {
+  id: string;
+  name: string;
+  /** Names in other languages, by BCP 47 primary tag, for replies in the resident's language. */
+  names?: Record<string, string> | undefined;
+  /** WGS 84 "lat,lon" pairs, closed (CAP polygon order), when the agency has drawn the zone. */
+  polygon?: string[] | undefined;
 }
 
 // ---------------------------------------------------------------- time

@@ -9,10 +9,13 @@ import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
+import { DynamoSubscriberStore } from '../functions/adapters/dynamo/subscriber-store';
+import { LocalKeyCipher } from '../functions/adapters/pii/local-key';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
 import { createApiHandler } from '../functions/api/handler';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
+import { seededZones } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
@@ -63,6 +66,7 @@ export interface Herald {
   dataDir: string;
   config: HeraldConfig;
   store: DynamoStore;
+  subscribers: DynamoSubscriberStore;
   queues: EmbeddedQueues;
   identity: EmbeddedIdentity;
   faults: InMemoryFaults;
@@ -115,7 +119,21 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
 
     // ---- handlers, composed exactly as functions/shared/aws.ts composes them on AWS, with local adapters
     const faults = new InMemoryFaults();
-    const services = { store, queue: queuePort, config, clock: systemClock, logger, newId };
+    // Phone numbers and emails are encrypted at rest with a key kept in the data directory (KMS on AWS).
+    const subscribers = new DynamoSubscriberStore({ client, tableName: TABLE_NAME });
+    const pii = await LocalKeyCipher.open(dataDir);
+    const zones = seededZones();
+    const services = {
+      store,
+      subscribers,
+      pii,
+      zones,
+      queue: queuePort,
+      config,
+      clock: systemClock,
+      logger,
+      newId,
+    };
     const sandboxes = {} as Record<Channel, ChannelProvider>;
     for (const channel of CHANNELS)
       sandboxes[channel] = new SandboxProvider({
@@ -224,6 +242,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       dataDir,
       config,
       store,
+      subscribers,
       queues,
       identity,
       faults,

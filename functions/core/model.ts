@@ -125,3 +125,72 @@ export interface StoredResponse {
   headers: Record<string, string>;
   body: string;
 }
+
+// ---------------------------------------------------------------- residents and media
+
+/** The channels people and outlets subscribe to; social channels have the agency's own account instead. */
+export const SUBSCRIBER_CHANNELS = ['sms', 'email', 'webhook'] as const;
+export type SubscriberChannel = (typeof SUBSCRIBER_CHANNELS)[number];
+
+/**
+ * `pending`: waiting for the double opt-in code; `confirmed`: receives alerts; `stopped`: said STOP (kept, address
+ * encrypted, so START can resume and an import cannot quietly re-add them).
+ */
+export type SubscriberStatus = 'pending' | 'confirmed' | 'stopped';
+
+/** Zone id meaning "every zone": media outlets that follow all of the agency's alerts. */
+export const ALL_ZONES = '*';
+
+/** Which roster a subscriber is on: Test and Exercise alerts reach only `test` subscribers (invariant 4). */
+export type Audience = 'public' | 'test';
+
+/** What the person agreed to, when and how: kept for as long as the subscription is. */
+export interface Consent {
+  at: string;
+  method: 'sms-keyword' | 'web' | 'import' | 'officer';
+  /** The words they agreed to (the JOIN reply, the sign-up page's text) or, for an import, the source's record. */
+  text: string;
+  /** Who recorded it: `resident` for a keyword or web sign-up, the officer's id for an import or media entry. */
+  actor: string;
+  /** Where it came from, without PII: `web:<client ip hash>`, `import:<file row>`, `sms-keyword`. */
+  evidence?: string | undefined;
+}
+
+/**
+ * A resident or media outlet. The address (phone number, email, webhook URL) is only ever stored encrypted
+ * (`addressCipher`), found by a keyed hash (`addressHash`) and shown masked (`addressMasked`).
+ */
+export interface Subscriber {
+  id: string;
+  channel: SubscriberChannel;
+  addressHash: string;
+  addressCipher: string;
+  addressMasked: string;
+  /** Zone ids; `*` for every zone. */
+  zones: string[];
+  /** BCP 47; SMS and email are rendered in it when the alert has that language. */
+  language: string;
+  status: SubscriberStatus;
+  audience: Audience;
+  consent?: Consent | undefined;
+  /** A media outlet's name (webhooks, media email). */
+  name?: string | undefined;
+  /** Webhooks: the Standard Webhooks signing secret (`whsec_…`), encrypted like the address. */
+  secretCipher?: string | undefined;
+  createdAt: string;
+  updatedAt: string;
+  confirmedAt?: string | undefined;
+  stoppedAt?: string | undefined;
+}
+
+/** A double opt-in code waiting to be typed back: only its keyed hash is stored. */
+export interface Challenge {
+  channel: 'sms' | 'email';
+  addressHash: string;
+  /** The subscriber (status `pending`) it confirms. */
+  subscriberId: string;
+  codeHash: string;
+  expiresAt: string;
+  triesLeft: number;
+  createdAt: string;
+}

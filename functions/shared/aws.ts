@@ -2,15 +2,19 @@
  * How the handlers are composed on AWS: clients from the Lambda environment, created once per container.
  * The embedded mode composes the same handlers from local/ instead.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Channel } from '../../schemas/alert';
 import { createDocumentClient } from '../adapters/dynamo/client';
 import { DynamoStore } from '../adapters/dynamo/store';
+import { DynamoSubscriberStore } from '../adapters/dynamo/subscriber-store';
+import { KmsEnvelopeCipher } from '../adapters/pii/kms';
 import { SandboxProvider } from '../adapters/providers/sandbox';
 import { SecretsManagerSource } from '../adapters/secrets/secrets-manager';
 import { SqsQueuePort } from '../adapters/sqs/queue';
-import type { ChannelProvider, QueueName } from '../ports';
+import { seededZones, type ZoneCatalog } from '../core/zones';
+import type { ChannelProvider, PiiCipher, QueueName } from '../ports';
 import { systemClock } from '../ports';
 import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from './config';
 import { newId } from './ids';
@@ -24,6 +28,10 @@ function required(name: string): string {
 
 export interface AwsServices {
   store: DynamoStore;
+  /** Residents and media outlets; their addresses encrypted with `pii`. */
+  subscribers: DynamoSubscriberStore;
+  pii: PiiCipher;
+  zones: ZoneCatalog;
   queue: SqsQueuePort;
   config: HeraldConfig;
   clock: typeof systemClock;
@@ -40,8 +48,13 @@ export function awsServices(): AwsServices {
     const url = process.env[queueUrlEnv(queue)];
     if (url) urls[queue] = url;
   }
+  const table = { client: createDocumentClient({}), tableName: required(ENV.tableName) };
   services = {
-    store: new DynamoStore({ client: createDocumentClient({}), tableName: required(ENV.tableName) }),
+    store: new DynamoStore(table),
+    subscribers: new DynamoSubscriberStore(table),
+    // Created on every function, used only by those that read or write addresses: no KMS call happens until then.
+    pii: new KmsEnvelopeCipher({ kms: new KMSClient({}), keyId: process.env[ENV.piiKeyId] ?? '', table }),
+    zones: seededZones(),
     queue: new SqsQueuePort(new SQSClient({}), urls),
     config: loadConfig(),
     clock: systemClock,

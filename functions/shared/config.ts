@@ -31,6 +31,16 @@ export const ENV = {
   webhookAllowLoopback: 'HERALD_WEBHOOK_ALLOW_LOOPBACK',
   sesConfigurationSet: 'HERALD_SES_CONFIGURATION_SET',
   smsMaxSegments: 'HERALD_SMS_MAX_SEGMENTS',
+  /** The KMS key that wraps the PII data key (AWS only; the embedded mode keeps a key file in its data directory). */
+  piiKeyId: 'HERALD_PII_KMS_KEY_ID',
+  /** SMS messages per second the account's route allows (SNS / End User Messaging quota), shared by all senders. */
+  smsMessagesPerSecond: 'HERALD_SMS_MPS',
+  /** How many SMS sender invocations run at once (the SQS event source's maximum concurrency on AWS). */
+  smsSenderConcurrency: 'HERALD_SMS_SENDER_CONCURRENCY',
+  /** Recipients per subscriber-channel job (one SQS message). */
+  recipientsPerJob: 'HERALD_RECIPIENTS_PER_JOB',
+  /** The SNS topic two-way SMS (End User Messaging) publishes inbound texts to; only it may call /v1/inbound/sms. */
+  inboundSmsTopicArn: 'HERALD_INBOUND_SMS_TOPIC_ARN',
 } as const;
 
 export const queueUrlEnv = (queue: QueueName): string =>
@@ -56,6 +66,12 @@ export interface HeraldConfig {
   sweepAfterSeconds: number;
   /** The most SMS segments one alert may take, its link included: each segment is billed and may arrive late. */
   smsMaxSegments: number;
+  /** SMS messages per second across all senders (the account's quota). */
+  smsMessagesPerSecond: number;
+  /** Concurrent SMS sender invocations; each sends at smsMessagesPerSecond / smsSenderConcurrency. */
+  smsSenderConcurrency: number;
+  /** Recipients per subscriber-channel job (one SQS message, one claim, a few batch writes). */
+  recipientsPerJob: number;
 }
 
 const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
@@ -98,5 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     providerTimeoutMs: positiveInt(env, ENV.providerTimeoutMs, 10_000),
     sweepAfterSeconds: positiveInt(env, ENV.sweepAfterSeconds, 60),
     smsMaxSegments: positiveInt(env, ENV.smsMaxSegments, 2),
+    smsMessagesPerSecond: positiveInt(env, ENV.smsMessagesPerSecond, 20),
+    smsSenderConcurrency: positiveInt(env, ENV.smsSenderConcurrency, 2),
+    recipientsPerJob: positiveInt(env, ENV.recipientsPerJob, 100),
   };
 }
