@@ -322,6 +322,22 @@ export interface SubscriberStore {
   rateLimitHit(key: string, windowSeconds: number, limit: number, now: Date): Promise<boolean>;
 }
 
+/** A message to one person outside any alert: a double opt-in code, the answer to a keyword. */
+export interface Notice {
+  channel: 'sms' | 'email';
+  /** The full address, in memory only: never stored in clear, never logged. */
+  address: string;
+  kind: 'code' | 'keyword-reply';
+  /** Email only. */
+  subject?: string | undefined;
+  text: string;
+}
+
+/** Sends notices through the channel's provider (the sandbox outbox where it is sandboxed). */
+export interface Notifier {
+  send(notice: Notice, signal?: AbortSignal): Promise<void>;
+}
+
 /** A zone residents subscribe to, seeded from seed/zones.json. */
 export interface Zone {
   id: string;

@@ -15,13 +15,21 @@ import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers
 import { createApiHandler } from '../functions/api/handler';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
-import { seededZones } from '../functions/core/zones';
+import { seededZones, type ZoneCatalog } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
-import { type ChannelProvider, channelQueue, type QueueName, systemClock } from '../functions/ports';
+import {
+  type ChannelProvider,
+  channelQueue,
+  type Notifier,
+  type PiiCipher,
+  type QueueName,
+  systemClock,
+} from '../functions/ports';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
 import { ENV, type HeraldConfig, loadConfig } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
 import { logger } from '../functions/shared/logger';
+import { providerNotifier } from '../functions/shared/notifier';
 import { type ProviderChoice, selectProviders } from '../functions/shared/providers';
 import { createSweeperHandler } from '../functions/sweeper/handler';
 import { CHANNELS, type Channel } from '../schemas/alert';
@@ -67,6 +75,9 @@ export interface Herald {
   config: HeraldConfig;
   store: DynamoStore;
   subscribers: DynamoSubscriberStore;
+  pii: PiiCipher;
+  zones: ZoneCatalog;
+  notifier: Notifier;
   queues: EmbeddedQueues;
   identity: EmbeddedIdentity;
   faults: InMemoryFaults;
@@ -223,7 +234,11 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
 
     // ---- HTTP
     const identity = await EmbeddedIdentity.open(dataDir);
-    const api = createApiHandler(services);
+    const notifier = providerNotifier({
+      sms: providerChoices.sms.provider,
+      email: providerChoices.email.provider,
+    });
+    const api = createApiHandler({ ...services, notifier });
     const media = mediaRoute(mediaDir);
     const sandbox = sandboxRoutes({ store, faults });
     const gateway = await startGateway({
@@ -243,6 +258,9 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       config,
       store,
       subscribers,
+      pii,
+      zones,
+      notifier,
       queues,
       identity,
       faults,

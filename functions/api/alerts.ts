@@ -23,7 +23,17 @@ import {
   validationFailed,
 } from '../core/errors';
 import type { Actor, Receipt, StoredVersion } from '../core/model';
-import type { AlertStore, Clock, IdempotencyStore, QueuePort, ReceiptStore } from '../ports';
+import type { ZoneCatalog } from '../core/zones';
+import type {
+  AlertStore,
+  Clock,
+  IdempotencyStore,
+  Notifier,
+  PiiCipher,
+  QueuePort,
+  ReceiptStore,
+  SubscriberStore,
+} from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
 import { maskRecipient } from '../shared/mask';
@@ -41,6 +51,12 @@ import { idempotencyKeyOf, idempotent } from './idempotency';
 
 export interface ApiDeps {
   store: AlertStore & ReceiptStore & IdempotencyStore;
+  /** Residents and media outlets (functions/api/residents.ts). */
+  subscribers: SubscriberStore;
+  pii: PiiCipher;
+  zones: ZoneCatalog;
+  /** Double opt-in codes and keyword replies. */
+  notifier: Notifier;
   queue: QueuePort;
   config: HeraldConfig;
   clock: Clock;

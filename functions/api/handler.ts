@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { awsServices } from '../shared/aws';
 import { logger } from '../shared/logger';
+import { awsNotifier } from '../shared/notifier';
 import type { ApiDeps } from './alerts';
 import { createRouter } from './router';
 
@@ -15,6 +16,6 @@ export const createApiHandler = (deps: ApiDeps) =>
 let wired: ReturnType<typeof createApiHandler> | undefined;
 
 export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
-  wired ??= createApiHandler(awsServices());
+  wired ??= createApiHandler({ ...awsServices(), notifier: awsNotifier() });
   return wired(event, context);
 };

@@ -91,6 +91,11 @@ export interface ReceiptEvent {
 
 export interface Receipt extends ReceiptKey {
   status: DeliveryStatus;
+  /**
+   * How API answers, exports and logs show the recipient. Subscriber channels name the subscriber by id in
+   * `recipient` and keep the masked address here, since the address itself is only stored encrypted.
+   */
+  recipientMasked?: string | undefined;
   attempts: number;
   providerMessageId?: string | undefined;
   reason?: string | undefined;

@@ -209,6 +209,10 @@ describe('Embedded pipeline', () => {
     // Prepare: the api handler of a process that stores the version and then cannot queue it
     const crashingApi = createApiHandler({
       store: herald.store,
+      subscribers: herald.subscribers,
+      pii: herald.pii,
+      zones: herald.zones,
+      notifier: herald.notifier,
       queue: {
         send: async () => {
           throw new Error('process died before the dispatch message was sent');

@@ -15,9 +15,11 @@ import { loadConfig } from '../../functions/shared/config';
 import type { LoggerLike } from '../../functions/shared/logger';
 import { startDynaliteStore } from '../helpers/dynalite';
 import { DRAFT } from '../helpers/embedded';
+import { residentsDeps } from '../helpers/residents';
 
 type Started = Awaited<ReturnType<typeof startDynaliteStore>>;
 let db: Started;
+let residents: Awaited<ReturnType<typeof residentsDeps>>;
 const sent: { queue: QueueName; messages: OutgoingMessage[] }[] = [];
 const silent: LoggerLike = { debug() {}, info() {}, warn() {}, error() {} };
 let deps: ApiDeps;
@@ -25,7 +27,9 @@ let router: ReturnType<typeof createRouter>;
 
 beforeAll(async () => {
   db = await startDynaliteStore();
+  residents = await residentsDeps(db);
   deps = {
+    ...residents,
     store: db.store,
     queue: {
       send: async (queue, messages) => {

@@ -19,10 +19,13 @@ import {
   testConfig,
   UnreachableQueue,
 } from '../helpers/fakes';
+import { residentsDeps } from '../helpers/residents';
 
 let db: DynaliteStore;
+let residents: Awaited<ReturnType<typeof residentsDeps>>;
 beforeAll(async () => {
   db = await startDynaliteStore();
+  residents = await residentsDeps(db);
 });
 afterAll(async () => {
   await db?.close();
@@ -50,7 +53,15 @@ function harness(options: { queue?: QueuePort; now?: string } = {}) {
   const clock = new ManualClock(options.now ?? '2030-03-04T10:00:00.000Z');
   const queue = options.queue ?? new RecordingQueue();
   const logger = new RecordingLogger();
-  const deps: ApiDeps = { store: db.store, queue, config: testConfig(), clock, newId: newUlid, logger };
+  const deps: ApiDeps = {
+    ...residents,
+    store: db.store,
+    queue,
+    config: testConfig(),
+    clock,
+    newId: newUlid,
+    logger,
+  };
   const router = createRouter(deps);
   const call = async (request: ApiRequest): Promise<Answer> => {
     const result = await router(apiEvent(request));

@@ -13,10 +13,13 @@ import draftFixture from '../fixtures/alert-draft.json';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { type ApiRequest, apiEvent, claimsFor } from '../helpers/events';
 import { ManualClock, newUlid, RecordingLogger, RecordingQueue, testConfig } from '../helpers/fakes';
+import { residentsDeps } from '../helpers/residents';
 
 let db: DynaliteStore;
+let residents: Awaited<ReturnType<typeof residentsDeps>>;
 beforeAll(async () => {
   db = await startDynaliteStore();
+  residents = await residentsDeps(db);
 });
 afterAll(async () => {
   await db?.close();
@@ -40,7 +43,7 @@ function harness(now = '2030-03-04T10:00:00.000Z', store: ApiDeps['store'] = db.
   const clock = new ManualClock(now);
   const queue = new RecordingQueue();
   const logger = new RecordingLogger();
-  const deps: ApiDeps = { store, queue, config: testConfig(), clock, newId: newUlid, logger };
+  const deps: ApiDeps = { ...residents, store, queue, config: testConfig(), clock, newId: newUlid, logger };
   const router = createRouter(deps);
   const call = async (request: ApiRequest): Promise<Answer> => {
     const result = await router(apiEvent(request));

@@ -10,10 +10,13 @@ import draftFixture from '../fixtures/alert-draft.json';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { apiEvent, claimsFor } from '../helpers/events';
 import { ManualClock, newUlid, RecordingLogger, RecordingQueue, testConfig } from '../helpers/fakes';
+import { residentsDeps } from '../helpers/residents';
 
 let db: DynaliteStore;
+let residents: Awaited<ReturnType<typeof residentsDeps>>;
 beforeAll(async () => {
   db = await startDynaliteStore();
+  residents = await residentsDeps(db);
 });
 afterAll(async () => {
   await db?.close();
@@ -25,6 +28,7 @@ const draft = (changes: Record<string, unknown> = {}) => ({ ...structuredClone(d
 function harness() {
   const queue = new RecordingQueue();
   const deps: ApiDeps = {
+    ...residents,
     store: db.store,
     queue,
     config: testConfig(),
