@@ -111,3 +111,41 @@ export function keyOf(item: Record<string, unknown>, attributes: readonly string
   }
   return key;
 }
+
+// ---------------------------------------------------------------- residents and media
+
+export const SUBSCRIBER_PREFIX = 'SUB#';
+export const SUBSCRIBER_PROFILE_SK = 'PROFILE';
+/** Every subscriber, oldest first (GSI1); GSI2 holds the same listing per channel. */
+export const SUBSCRIBERS_INDEX_PK = 'SUBS';
+export const ADDRESS_LOCK_SK = 'SUB';
+export const ROSTER_BUCKET_PREFIX = 'B#';
+/**
+ * Buckets per roster. A roster's ids are spread over this many items (String Sets) so that one item stays far below
+ * DynamoDB's 400 KB, about 6,000 ids (of ~40 characters) a bucket: 64 buckets hold 400,000 subscribers of one zone,
+ * and a fan-out still reads the whole roster in a handful of 1 MB query pages.
+ */
+export const ROSTER_BUCKETS = 64;
+export const CHALLENGE_SK = 'CODE';
+export const RATE_PREFIX = 'RATE#';
+export const KEYRING_PK = 'KEYRING';
+export const PII_DATA_KEY_SK = 'PII#1';
+
+export const subscriberPk = (id: string): string => `${SUBSCRIBER_PREFIX}${id}`;
+export const subscribersByChannelIndexPk = (channel: string): string => `${SUBSCRIBERS_INDEX_PK}#${channel}`;
+export const subscriberIndexSk = (createdAt: string, id: string): string => `${createdAt}#${id}`;
+export const addressLockPk = (channel: string, addressHash: string): string =>
+  `ADDR#${channel}#${addressHash}`;
+export const rosterPk = (channel: string, audience: string, zone: string): string =>
+  `ROSTER#${channel}#${audience}#${zone}`;
+export const challengePk = (channel: string, addressHash: string): string => `CHAL#${channel}#${addressHash}`;
+
+/** A subscriber's bucket in every roster: a stable hash (32-bit FNV-1a) of its id, so ADD and DELETE meet. */
+export function rosterBucketSk(subscriberId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < subscriberId.length; i++) {
+    hash ^= subscriberId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return `${ROSTER_BUCKET_PREFIX}${String((hash >>> 0) % ROSTER_BUCKETS).padStart(2, '0')}`;
+}

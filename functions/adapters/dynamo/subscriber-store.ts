@@ -1,57 +1,474 @@
 /**
- * Residents and media outlets in the single table. SKELETON: the contract is SubscriberStore in functions/ports.ts;
- * the implementation replaces these bodies.
+ * Residents and media outlets in the single table (layout in table.ts). Dynalite has no transactions, so every
+ * operation is a sequence of single-item writes ordered so that a crash between any two of them leaves the table in
+ * a state the next reader or the next attempt copes with:
+ *
+ * - The address lock (`ADDR#…`) is written before the profile and removed before it: a lock without a profile is a
+ *   crashed create (a later create of that address completes it), a profile is always findable by id, so deleting
+ *   again finishes a crashed delete.
+ * - Rosters may hold an id too many (a stopped, moved or deleted subscriber), never one too few: a confirmed
+ *   subscriber missing from a roster would silently miss alerts, an extra id costs one read. The sender reads every
+ *   recipient back (getSubscribers, strongly consistent) and checks it with `subscriberReaches` before it sends,
+ *   which is also how a STOP stored a moment ago wins over an alert already being planned.
  */
+import { createHash } from 'node:crypto';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Audience, Challenge, Subscriber, SubscriberChannel } from '../../core/model';
+import { type RosterPlace, rosterPlaces } from '../../core/roster';
 import type { Page, SubscriberStore } from '../../ports';
-import type { DynamoContext } from './context';
+import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import {
+  ADDRESS_LOCK_SK,
+  addressLockPk,
+  CHALLENGE_SK,
+  challengePk,
+  decodeCursor,
+  encodeCursor,
+  GSI1,
+  GSI2,
+  keyOf,
+  RATE_PREFIX,
+  rosterBucketSk,
+  rosterPk,
+  SUBSCRIBER_PREFIX,
+  SUBSCRIBER_PROFILE_SK,
+  SUBSCRIBERS_INDEX_PK,
+  stripKeys,
+  subscriberIndexSk,
+  subscriberPk,
+  subscribersByChannelIndexPk,
+} from './keys';
+
+/** BatchGetItem takes at most 100 keys per call. */
+const BATCH_GET_MAX = 100;
+const UNPROCESSED_MAX_ROUNDS = 10;
+const RETRY_BASE_DELAY_MS = 20;
+const RETRY_MAX_DELAY_MS = 500;
+/**
+ * A lock whose profile is still missing after this long belongs to a create that crashed between its two writes
+ * (a live one writes the profile in the very next request); younger, it may be a create still under way.
+ */
+const LOCK_TAKEOVER_MS = 3_000;
+const CREATE_MAX_ROUNDS = 20;
+const DELETE_MAX_ROUNDS = 5;
+/** A challenge outlives its expiry by this much, so a late answer hears "expired" rather than "no code". */
+const CHALLENGE_KEPT_AFTER_EXPIRY_SECONDS = 3_600;
+/** A rate counter outlives its window by this much (TTL deletion is lazy anyway). */
+const RATE_KEPT_AFTER_WINDOW_SECONDS = 60;
+
+const ROSTER_SET = 'ids';
+const LIST_BY_ALL = { index: GSI1, pk: 'GSI1PK', sk: 'GSI1SK' } as const;
+const LIST_BY_CHANNEL = { index: GSI2, pk: 'GSI2PK', sk: 'GSI2SK' } as const;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const backoff = (round: number) => Math.min(RETRY_BASE_DELAY_MS * 2 ** round, RETRY_MAX_DELAY_MS);
 
 export class DynamoSubscriberStore implements SubscriberStore {
   constructor(private readonly ctx: DynamoContext) {}
 
-  createSubscriber(
-    _s: Subscriber,
+  async createSubscriber(
+    subscriber: Subscriber,
   ): Promise<{ kind: 'created' } | { kind: 'exists'; subscriber: Subscriber }> {
-    throw new Error(`not implemented yet (${this.ctx.tableName})`);
+    const lockKey = { PK: addressLockPk(subscriber.channel, subscriber.addressHash), SK: ADDRESS_LOCK_SK };
+    const lockItem = () => ({ ...lockKey, subscriberId: subscriber.id, lockedAt: Date.now() });
+    for (let round = 0; round < CREATE_MAX_ROUNDS; round++) {
+      const locked = await conditionalWrite(
+        this.ctx,
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: lockItem(),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      if (locked) return this.writeNewProfile(subscriber);
+
+      const lock = await this.getItem(lockKey);
+      if (!lock) continue; // deleted since the write failed: take it this time
+      const holder = await this.getSubscriber(lock.subscriberId as string);
+      if (holder) return { kind: 'exists', subscriber: holder };
+      // Our own earlier attempt (a retried create with the same id) that crashed before its profile.
+      if (lock.subscriberId === subscriber.id) return this.writeNewProfile(subscriber);
+      if (Date.now() - Number(lock.lockedAt ?? 0) < LOCK_TAKEOVER_MS) {
+        await sleep(backoff(round));
+        continue;
+      }
+      // A crashed create: take its lock over, unless someone else did first (then look again).
+      const taken = await conditionalWrite(
+        this.ctx,
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: lockItem(),
+          ConditionExpression: 'subscriberId = :holder AND lockedAt = :lockedAt',
+          ExpressionAttributeValues: { ':holder': lock.subscriberId, ':lockedAt': lock.lockedAt ?? 0 },
+        }),
+      );
+      if (taken) return this.writeNewProfile(subscriber);
+    }
+    throw new Error(`the address lock of subscriber ${subscriber.id} stayed contended; try again`);
   }
-  getSubscriber(_id: string): Promise<Subscriber | undefined> {
-    throw new Error('not implemented yet');
+
+  async getSubscriber(id: string): Promise<Subscriber | undefined> {
+    const item = await this.getItem({ PK: subscriberPk(id), SK: SUBSCRIBER_PROFILE_SK });
+    return item ? toSubscriber(item) : undefined;
   }
-  findSubscriber(_channel: SubscriberChannel, _addressHash: string): Promise<Subscriber | undefined> {
-    throw new Error('not implemented yet');
+
+  async findSubscriber(channel: SubscriberChannel, addressHash: string): Promise<Subscriber | undefined> {
+    const lock = await this.getItem({ PK: addressLockPk(channel, addressHash), SK: ADDRESS_LOCK_SK });
+    if (!lock) return undefined;
+    const subscriber = await this.getSubscriber(lock.subscriberId as string);
+    // A lock without its profile is a create that crashed half-way: nobody is subscribed yet.
+    return subscriber?.channel === channel && subscriber.addressHash === addressHash ? subscriber : undefined;
   }
-  getSubscribers(_ids: readonly string[]): Promise<Map<string, Subscriber>> {
-    throw new Error('not implemented yet');
+
+  async getSubscribers(ids: readonly string[]): Promise<Map<string, Subscriber>> {
+    // BatchGetItem refuses a request that names one key twice.
+    const keys = [...new Set(ids)].map((id) => ({ PK: subscriberPk(id), SK: SUBSCRIBER_PROFILE_SK }));
+    const found = new Map<string, Subscriber>();
+    for (const item of await this.batchGet(keys)) {
+      const subscriber = toSubscriber(item);
+      found.set(subscriber.id, subscriber);
+    }
+    return found;
   }
-  saveSubscriber(_next: Subscriber, _expectedUpdatedAt: string): Promise<boolean> {
-    throw new Error('not implemented yet');
+
+  /**
+   * The order of writes, and why:
+   * 1. ADD to the rosters the new version joins, before the profile says so: a crash after it leaves an extra id
+   *    (the sender's check drops it), never a confirmed subscriber missing. A lost race (the put fails) leaves
+   *    the same harmless extra.
+   * 2. The profile, conditional on `updatedAt`: the decision. A STOP takes effect here, whatever the rosters say,
+   *    because the sender reads the profile back before it sends.
+   * 3. ADD again: another save may have started from our version and, late, removed a place we need (its removal
+   *    computed from a version older than ours). Re-adding after our put closes that window for the writer...
+   * 4. ...and DELETE from the rosters the new version left (STOP, a zone removed), only after the put: removing
+   *    first would, if the put then failed (someone else saved first), take a still-confirmed subscriber off.
+   * 5. After removing, read the profile back: when a newer save landed meanwhile, put back the places it needs
+   *    (our removal may have come after its ADD).
+   */
+  async saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean> {
+    const previous = await this.getSubscriber(next.id);
+    if (!previous || previous.updatedAt !== expectedUpdatedAt) return false;
+    if (previous.channel !== next.channel || previous.addressHash !== next.addressHash)
+      throw new RangeError(
+        `subscriber ${next.id}: the channel and address cannot change; make a new subscriber`,
+      );
+
+    const before = placesByKey(rosterPlaces(previous));
+    const after = placesByKey(rosterPlaces(next));
+    const joined = [...after].filter(([key]) => !before.has(key)).map(([, place]) => place);
+    const left = [...before].filter(([key]) => !after.has(key)).map(([, place]) => place);
+
+    await this.updateRosters('ADD', next.id, joined);
+    const saved = await conditionalWrite(
+      this.ctx,
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: profileItem(next),
+        ConditionExpression: 'attribute_exists(PK) AND #updatedAt = :expected',
+        ExpressionAttributeNames: { '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
+      }),
+    );
+    if (!saved) return false;
+    await this.updateRosters('ADD', next.id, joined);
+    if (left.length > 0) {
+      await this.updateRosters('DELETE', next.id, left);
+      const current = await this.getSubscriber(next.id);
+      if (current && current.updatedAt !== next.updatedAt)
+        await this.updateRosters('ADD', next.id, rosterPlaces(current));
+    }
+    return true;
   }
-  deleteSubscriber(_id: string): Promise<boolean> {
-    throw new Error('not implemented yet');
+
+  /**
+   * Rosters first (so no alert is planned for them), then the challenge and the address lock, the profile last:
+   * the profile is what lets a retry find the rest, so a crash part-way is finished by deleting again. The delete of
+   * the profile is conditional on the version whose rosters were cleared; a save in between means another round.
+   */
+  async deleteSubscriber(id: string): Promise<boolean> {
+    for (let round = 0; round < DELETE_MAX_ROUNDS; round++) {
+      const subscriber = await this.getSubscriber(id);
+      if (!subscriber) return round > 0;
+      await this.updateRosters('DELETE', id, rosterPlaces(subscriber));
+      if (subscriber.channel !== 'webhook')
+        await this.deleteChallenge(subscriber.channel, subscriber.addressHash);
+      await conditionalDelete(
+        this.ctx,
+        new DeleteCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: addressLockPk(subscriber.channel, subscriber.addressHash), SK: ADDRESS_LOCK_SK },
+          // Not a lock a newer subscriber of the same address holds.
+          ConditionExpression: 'subscriberId = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+      const deleted = await conditionalDelete(
+        this.ctx,
+        new DeleteCommand({
+          TableName: this.ctx.tableName,
+          Key: { PK: subscriberPk(id), SK: SUBSCRIBER_PROFILE_SK },
+          ConditionExpression: '#updatedAt = :seen',
+          ExpressionAttributeNames: { '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':seen': subscriber.updatedAt },
+        }),
+      );
+      if (deleted) return true;
+    }
+    throw new Error(`subscriber ${id} kept changing while it was being deleted`);
   }
-  listSubscribers(_filter: {
+
+  async listSubscribers(filter: {
     channel?: SubscriberChannel | undefined;
     limit: number;
     cursor?: string | undefined;
   }): Promise<Page<Subscriber>> {
-    throw new Error('not implemented yet');
+    const { limit } = filter;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+    const listing = filter.channel === undefined ? LIST_BY_ALL : LIST_BY_CHANNEL;
+    const partition =
+      filter.channel === undefined ? SUBSCRIBERS_INDEX_PK : subscribersByChannelIndexPk(filter.channel);
+    const cursorKey = ['PK', 'SK', listing.pk, listing.sk] as const;
+    const start =
+      filter.cursor === undefined
+        ? undefined
+        : decodeCursor(filter.cursor, cursorKey, (key) => {
+            const id = key.PK?.startsWith(SUBSCRIBER_PREFIX) ? key.PK.slice(SUBSCRIBER_PREFIX.length) : '';
+            return (
+              id.length > 0 &&
+              key.SK === SUBSCRIBER_PROFILE_SK &&
+              key[listing.pk] === partition &&
+              (key[listing.sk]?.endsWith(`#${id}`) ?? false)
+            );
+          });
+    // One more than asked tells whether another page exists without an empty last page.
+    const { Items = [] } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: listing.index,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': listing.pk },
+        ExpressionAttributeValues: { ':pk': partition },
+        ScanIndexForward: true,
+        Limit: limit + 1,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const page = Items.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toSubscriber),
+      cursor: Items.length > limit && last ? encodeCursor(keyOf(last, cursorKey)) : undefined,
+    };
   }
-  rosterMembers(_zone: string, _channel: SubscriberChannel, _audience: Audience): Promise<string[]> {
-    throw new Error('not implemented yet');
+
+  /** One query of the roster's partition: its buckets, each a String Set of ids (a few 1 MB pages at most). */
+  async rosterMembers(zone: string, channel: SubscriberChannel, audience: Audience): Promise<string[]> {
+    const buckets = await queryAll(this.ctx, {
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': rosterPk(channel, audience, zone) },
+      ProjectionExpression: '#ids',
+      ExpressionAttributeNames: { '#ids': ROSTER_SET },
+      ConsistentRead: true,
+    });
+    const members: string[] = [];
+    for (const bucket of buckets) {
+      const ids = bucket[ROSTER_SET] as Set<string> | undefined;
+      if (ids) for (const id of ids) members.push(id);
+    }
+    return members;
   }
-  putChallenge(_c: Challenge): Promise<void> {
-    throw new Error('not implemented yet');
+
+  async putChallenge(challenge: Challenge): Promise<void> {
+    const expiresMs = Date.parse(challenge.expiresAt);
+    if (!Number.isFinite(expiresMs))
+      throw new RangeError(`expiresAt must be an ISO 8601 date-time, got "${challenge.expiresAt}"`);
+    await this.ctx.client.send(
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: {
+          ...challenge,
+          PK: challengePk(challenge.channel, challenge.addressHash),
+          SK: CHALLENGE_SK,
+          // The table's TTL attribute is epoch seconds; the challenge's own expiry is kept as written.
+          expiresAt: Math.floor(expiresMs / 1000) + CHALLENGE_KEPT_AFTER_EXPIRY_SECONDS,
+          [CHALLENGE_EXPIRES_AT]: challenge.expiresAt,
+        },
+      }),
+    );
   }
-  getChallenge(_channel: Challenge['channel'], _addressHash: string): Promise<Challenge | undefined> {
-    throw new Error('not implemented yet');
+
+  async getChallenge(channel: Challenge['channel'], addressHash: string): Promise<Challenge | undefined> {
+    const item = await this.getItem({ PK: challengePk(channel, addressHash), SK: CHALLENGE_SK });
+    if (!item) return undefined;
+    return {
+      channel: item.channel as Challenge['channel'],
+      addressHash: item.addressHash as string,
+      subscriberId: item.subscriberId as string,
+      codeHash: item.codeHash as string,
+      expiresAt: item[CHALLENGE_EXPIRES_AT] as string,
+      triesLeft: item.triesLeft as number,
+      createdAt: item.createdAt as string,
+    };
   }
-  spendChallengeTry(_channel: Challenge['channel'], _addressHash: string): Promise<boolean> {
-    throw new Error('not implemented yet');
+
+  async spendChallengeTry(channel: Challenge['channel'], addressHash: string): Promise<boolean> {
+    return conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: challengePk(channel, addressHash), SK: CHALLENGE_SK },
+        UpdateExpression: 'SET triesLeft = triesLeft - :one',
+        ConditionExpression: 'attribute_exists(PK) AND triesLeft > :zero',
+        ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+      }),
+    );
   }
-  deleteChallenge(_channel: Challenge['channel'], _addressHash: string): Promise<void> {
-    throw new Error('not implemented yet');
+
+  async deleteChallenge(channel: Challenge['channel'], addressHash: string): Promise<void> {
+    await this.ctx.client.send(
+      new DeleteCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: challengePk(channel, addressHash), SK: CHALLENGE_SK },
+      }),
+    );
   }
-  rateLimitHit(_key: string, _windowSeconds: number, _limit: number, _now: Date): Promise<boolean> {
-    throw new Error('not implemented yet');
+
+  async rateLimitHit(key: string, windowSeconds: number, limit: number, now: Date): Promise<boolean> {
+    if (!Number.isSafeInteger(windowSeconds) || windowSeconds < 1)
+      throw new RangeError(`windowSeconds must be a positive whole number, got ${windowSeconds}`);
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be a whole number, got ${limit}`);
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    if (!Number.isFinite(nowSeconds)) throw new RangeError('now must be a valid date');
+    const windowStart = nowSeconds - (nowSeconds % windowSeconds);
+    const { Attributes } = await this.ctx.client.send(
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        // Hashed once more: a key built from an address hash leaves nothing in the table a deletion must find.
+        Key: {
+          PK: `${RATE_PREFIX}${createHash('sha256').update(key).digest('base64url')}`,
+          SK: String(windowStart),
+        },
+        UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':expires': windowStart + windowSeconds + RATE_KEPT_AFTER_WINDOW_SECONDS,
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(Attributes?.count) <= limit;
   }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Rosters first when confirmed (see saveSubscriber), then the profile, which must be new. */
+  private async writeNewProfile(subscriber: Subscriber): Promise<{ kind: 'created' }> {
+    await this.updateRosters('ADD', subscriber.id, rosterPlaces(subscriber));
+    const written = await conditionalWrite(
+      this.ctx,
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: profileItem(subscriber),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    if (!written) throw new Error(`subscriber id ${subscriber.id} is already taken`);
+    return { kind: 'created' };
+  }
+
+  /** One UpdateItem per roster (ADD and DELETE on a String Set are atomic per item); places are few. */
+  private async updateRosters(
+    action: 'ADD' | 'DELETE',
+    id: string,
+    places: readonly RosterPlace[],
+  ): Promise<void> {
+    await Promise.all(
+      places.map((place) =>
+        conditionalWrite(
+          this.ctx,
+          new UpdateCommand({
+            TableName: this.ctx.tableName,
+            Key: { PK: rosterPk(place.channel, place.audience, place.zone), SK: rosterBucketSk(id) },
+            UpdateExpression: `${action} #ids :ids`,
+            // A DELETE from a bucket that does not exist would otherwise create it, empty.
+            ...(action === 'DELETE' ? { ConditionExpression: 'attribute_exists(PK)' } : {}),
+            ExpressionAttributeNames: { '#ids': ROSTER_SET },
+            ExpressionAttributeValues: { ':ids': new Set([id]) },
+          }),
+        ),
+      ),
+    );
+  }
+
+  private async getItem(key: { PK: string; SK: string }): Promise<Item | undefined> {
+    const { Item } = await this.ctx.client.send(
+      new GetCommand({ TableName: this.ctx.tableName, Key: key, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  /** Reads many items by key; retries what DynamoDB leaves unprocessed (throttled partitions), backing off. */
+  private async batchGet(keys: { PK: string; SK: string }[]): Promise<Item[]> {
+    const found: Item[] = [];
+    const table = this.ctx.tableName;
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Item[] = keys.slice(i, i + BATCH_GET_MAX);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= UNPROCESSED_MAX_ROUNDS)
+          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
+        if (round > 0) await sleep(backoff(round - 1));
+        const result = await this.ctx.client.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        found.push(...((result.Responses?.[table] ?? []) as Item[]));
+        pending = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      }
+    }
+    return found;
+  }
+}
+
+/** The challenge's own ISO expiry; `expiresAt` on the item is the table's TTL (epoch seconds). */
+const CHALLENGE_EXPIRES_AT = 'challengeExpiresAt';
+
+/** conditionalWrite for a DeleteItem: false when its condition did not hold. */
+async function conditionalDelete(ctx: DynamoContext, command: DeleteCommand): Promise<boolean> {
+  try {
+    await ctx.client.send(command);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+function profileItem(subscriber: Subscriber): Item {
+  const indexSk = subscriberIndexSk(subscriber.createdAt, subscriber.id);
+  return {
+    ...subscriber,
+    PK: subscriberPk(subscriber.id),
+    SK: SUBSCRIBER_PROFILE_SK,
+    GSI1PK: SUBSCRIBERS_INDEX_PK,
+    GSI1SK: indexSk,
+    GSI2PK: subscribersByChannelIndexPk(subscriber.channel),
+    GSI2SK: indexSk,
+  };
+}
+
+function toSubscriber(item: Item): Subscriber {
+  return stripKeys<Subscriber>(item);
+}
+
+function placesByKey(places: readonly RosterPlace[]): Map<string, RosterPlace> {
+  return new Map(places.map((place) => [rosterPk(place.channel, place.audience, place.zone), place]));
 }

@@ -9,11 +9,21 @@
  *   RCPT#<id>     / <000000n>#<channel>#<recipient>   one delivery receipt
  *   IDEM#<scope>  / <key>                idempotency record (TTL)
  *   OUTBOX        / <at>#<providerId>    what a sandbox provider accepted
+ *
+ * Residents and media (subscriber-store.ts; addresses only encrypted, found by keyed hash):
+ *   SUB#<id>      / PROFILE              a subscriber; GSI1 = SUBS / <createdAt>#<id> lists all oldest first,
+ *                                        GSI2 = SUBS#<channel> / <createdAt>#<id> the same per channel
+ *   ADDR#<channel>#<addressHash> / SUB   the address's uniqueness lock and lookup: subscriberId, lockedAt
+ *   ROSTER#<channel>#<audience>#<zone> / B#<nn>   ids (String Set) of the zone's confirmed subscribers, spread
+ *                                        over 64 buckets by a hash of the id; zone `*` follows every zone
+ *   CHAL#<channel>#<addressHash> / CODE  a double opt-in code's hash and tries left (TTL)
+ *   RATE#<sha256 of key> / <window start, epoch s>   a rate-limit counter (TTL)
+ *   KEYRING       / PII#1                the PII data key, wrapped by KMS (AWS only)
  */
 export const TABLE_DEFINITION = {
   partitionKey: 'PK',
   sortKey: 'SK',
-  /** Epoch seconds; DynamoDB deletes expired idempotency records. */
+  /** Epoch seconds; DynamoDB deletes expired idempotency records, challenges and rate counters. */
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
