@@ -354,3 +354,126 @@ export interface Clock {
   now(): Date;
 }
 export const systemClock: Clock = { now: () => new Date() };
+
+// ---------------------------------------------------------------- fan-out to subscribers
+
+/**
+ * A subscriber-channel send job: one SQS message and one item in the table. The item is the job's state (claimed
+ * with a lease, like a receipt) and, once done, the record of whom it reached: updates and cancels go to the
+ * union of `sent` over the original's jobs, never back to the zone rosters (invariant 3).
+ */
+export type SendJobStatus = 'queued' | 'sending' | 'retrying' | 'done' | 'failed';
+
+export interface SendJobKey {
+  alertId: string;
+  version: number;
+  channel: SubscriberChannel;
+  /** 0, 1, 2, … within the version and channel. */
+  index: number;
+}
+
+export interface SendJob extends SendJobKey {
+  /** Subscriber ids. */
+  recipients: string[];
+  status: SendJobStatus;
+  attempts: number;
+  leaseId?: string | undefined;
+  leaseUntil?: string | undefined;
+  nextAttemptAt?: string | undefined;
+  /** A dead-lettered job a redrive may claim again. */
+  retryable?: boolean | undefined;
+  /** Recipients this job's attempts sent to (the provider accepted): the alert's audience on this channel. */
+  sent?: string[] | undefined;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type SendJobClaim =
+  /** This worker holds the job until `leaseUntil`; `previous` tells a first attempt from a re-claim. */
+  | { kind: 'claimed'; job: SendJob; previous: SendJob }
+  | { kind: 'busy'; job: SendJob }
+  | { kind: 'done'; job: SendJob }
+  | { kind: 'missing' };
+
+/**
+ * Planning a version's subscriber fan-out, one record per version: `writing` while one dispatcher writes the jobs
+ * (a lease, so two never interleave and a crashed one is taken over), `written` once every job item exists (they
+ * may then be queued, and re-queued, freely), `waiting` while an update waits for the original's jobs to finish.
+ */
+export interface FanoutPlanRecord {
+  alertId: string;
+  version: number;
+  state: 'writing' | 'written' | 'waiting';
+  until?: string | undefined;
+  /** Recipients and jobs per subscriber channel, once written. */
+  recipients?: Partial<Record<SubscriberChannel, number>> | undefined;
+  jobs?: Partial<Record<SubscriberChannel, number>> | undefined;
+}
+
+export type PlanAcquire =
+  | { kind: 'acquired' }
+  /** Someone else holds the plan (`writing`, or `waiting`) until `until`. */
+  | { kind: 'held'; record: FanoutPlanRecord }
+  | { kind: 'written'; record: FanoutPlanRecord };
+
+export interface ReceiptFilter {
+  version?: number | undefined;
+  channel?: Channel | undefined;
+  status?: DeliveryStatus | undefined;
+}
+
+export interface BulkStore {
+  /**
+   * Takes a version's plan record for `purpose` until `until`, if it is absent or its holder's time is over; answers
+   * what is there otherwise.
+   */
+  acquirePlan(
+    alertId: string,
+    version: number,
+    purpose: 'writing' | 'waiting',
+    times: { now: string; until: string },
+  ): Promise<PlanAcquire>;
+  /** Marks the plan written, with its counts (the deliveries totals show recipients not yet sent as queued). */
+  finishPlan(record: FanoutPlanRecord & { state: 'written' }): Promise<void>;
+  /** Every plan record of an alert. */
+  listPlans(alertId: string): Promise<FanoutPlanRecord[]>;
+  /** Writes job items in batches (BatchWriteItem, 25 a call), replacing any with the same key. */
+  putJobs(jobs: SendJob[]): Promise<void>;
+  /** Deletes a version's job items (a taken-over plan is written again from scratch). */
+  deleteJobs(alertId: string, version: number): Promise<void>;
+  /** A version's jobs on one channel, or on every channel. */
+  listJobs(alertId: string, version: number, channel?: SubscriberChannel): Promise<SendJob[]>;
+  /** Claims a job for one attempt if it is queued, due for retry, abandoned (lease over) or a dead-letter redrive. */
+  claimJob(
+    key: SendJobKey,
+    lease: { leaseId: string; leaseUntil: string; now: string },
+  ): Promise<SendJobClaim>;
+  /** Ends the attempt (if the lease is still held): status, and the recipients it sent to added to `sent`. */
+  finishJob(
+    key: SendJobKey,
+    leaseId: string,
+    outcome: {
+      status: 'done' | 'retrying' | 'failed';
+      at: string;
+      sent: readonly string[];
+      nextAttemptAt?: string | undefined;
+      retryable?: boolean | undefined;
+    },
+  ): Promise<boolean>;
+  /** Who the version was sent to on a channel: the union of its jobs' `sent`. */
+  audienceOf(alertId: string, version: number, channel: SubscriberChannel): Promise<Set<string>>;
+  /** Receipts by key (BatchGetItem, 100 a call, consistent); absent ones are absent from the map (by recipient). */
+  getReceipts(keys: readonly ReceiptKey[]): Promise<Map<string, Receipt>>;
+  /** Writes whole receipts in batches (BatchWriteItem, 25 a call), indexed by provider message id when they have one. */
+  putReceipts(receipts: readonly Receipt[]): Promise<void>;
+  /** A page of an alert's receipts, by version, channel and recipient. */
+  listReceiptsPage(
+    alertId: string,
+    filter: ReceiptFilter & { limit: number; cursor?: string | undefined },
+  ): Promise<Page<Receipt>>;
+  /** How many receipts per version, channel and status (a Query that reads only those three). */
+  countReceipts(
+    alertId: string,
+    filter: ReceiptFilter,
+  ): Promise<{ version: number; channel: Channel; status: DeliveryStatus; count: number }[]>;
+}

@@ -12,11 +12,22 @@ export const DispatchMessage = z.strictObject({
 });
 export type DispatchMessage = z.infer<typeof DispatchMessage>;
 
-/** A channel queue job: deliver one version on one channel to these recipients (one for social channels). */
+/**
+ * Most recipients one job may carry. Subscriber ids are 26-character ULIDs, so a full job is about 30 KB of JSON:
+ * far under SQS's 256 KB, and small enough that one job's retries hold back few others.
+ */
+export const MAX_RECIPIENTS_PER_JOB = 1000;
+
+/**
+ * A channel queue job: deliver one version on one channel to these recipients (one for social channels: the
+ * agency's account). Subscriber channels (sms, email, webhook) name subscriber ids and the job's index: the job
+ * item (functions/adapters/dynamo/bulk-store.ts) is claimed as a whole.
+ */
 export const ChannelJob = z.strictObject({
   alertId: z.string().min(1),
   version: z.number().int().positive(),
   channel: Channel,
-  recipients: z.array(z.string().min(1)).min(1).max(100),
+  recipients: z.array(z.string().min(1)).min(1).max(MAX_RECIPIENTS_PER_JOB),
+  job: z.number().int().nonnegative().optional(),
 });
 export type ChannelJob = z.infer<typeof ChannelJob>;

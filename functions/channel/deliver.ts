@@ -12,13 +12,16 @@ import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
 import { MissingImage, renderContent } from '../core/render';
 import type {
   AlertStore,
+  BulkStore,
   ChannelProvider,
   Clock,
   OutboundMessage,
+  PiiCipher,
   PublicImage,
   QueuePort,
   ReceiptOutcome,
   ReceiptStore,
+  SubscriberStore,
 } from '../ports';
 import { channelQueue, ProviderError } from '../ports';
 import { untilAborted } from '../shared/abort';
@@ -27,7 +30,8 @@ import type { LoggerLike } from '../shared/logger';
 import { maskRecipient } from '../shared/mask';
 
 export interface ChannelDeps {
-  store: AlertStore & ReceiptStore;
+  /** BulkStore: the subscriber channels' jobs and batched receipts (functions/channel/bulk.ts). */
+  store: AlertStore & ReceiptStore & BulkStore;
   queue: QueuePort;
   /** Reaches the public (or the sandbox, where no credentials are configured). */
   provider: ChannelProvider;
@@ -37,6 +41,9 @@ export interface ChannelDeps {
   clock: Clock;
   logger: LoggerLike;
   newId: () => string;
+  /** Subscriber channels (functions/channel/bulk.ts): the subscribers and the cipher of their addresses. */
+  subscribers?: SubscriberStore | undefined;
+  pii?: PiiCipher | undefined;
   /** Instagram's image for an alert that has none: the alert card, stored at a public URL. */
   cardImage?: ((version: StoredVersion) => Promise<PublicImage>) | undefined;
 }
@@ -57,7 +64,7 @@ export class RetryLater extends Error {
  * A bounded cache of promises, oldest out first. Concurrent callers share one read or one render; a failure is
  * not kept, so the next call tries again.
  */
-function boundedMemo<T>(size: number): (key: string, make: () => Promise<T>) => Promise<T> {
+export function boundedMemo<T>(size: number): (key: string, make: () => Promise<T>) => Promise<T> {
   const entries = new Map<string, Promise<T>>();
   return (key, make) => {
     const cached = entries.get(key);
@@ -74,7 +81,11 @@ function boundedMemo<T>(size: number): (key: string, make: () => Promise<T>) => 
 
 const versions = boundedMemo<StoredVersion>(200);
 
-function loadVersion(deps: ChannelDeps, alertId: string, version: number): Promise<StoredVersion> {
+export function loadVersion(
+  deps: Pick<ChannelDeps, 'store'>,
+  alertId: string,
+  version: number,
+): Promise<StoredVersion> {
   return versions(`${alertId}#${version}`, async () => {
     const found = await deps.store.getVersion(alertId, version);
     if (!found) throw new Error(`version ${version} of alert ${alertId} is not in the store`);

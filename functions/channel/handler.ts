@@ -5,6 +5,7 @@
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { Channel } from '../../schemas/alert';
 import { ChannelJob } from '../../schemas/messages';
+import { isSubscriberChannel } from '../core/fanout';
 import type { StoredVersion } from '../core/model';
 import type { ChannelProvider, PublicImage } from '../ports';
 import { type AwsServices, awsSandbox, awsSecrets, awsServices } from '../shared/aws';
@@ -12,13 +13,21 @@ import { sqsBatchHandler } from '../shared/batch';
 import { ENV } from '../shared/config';
 import { logger } from '../shared/logger';
 import type { ProviderFactory } from '../shared/providers';
+import { deliverBulkJob } from './bulk';
 import { type ChannelDeps, deliverJob } from './deliver';
 
+/**
+ * Social channels post per recipient (one, the agency's account: deliverJob); subscriber channels send many
+ * subscribers per job (deliverBulkJob), which needs the subscriber store and the PII cipher.
+ */
 export const createChannelHandler = (deps: ChannelDeps) =>
   sqsBatchHandler(ChannelJob, async (job, record) => {
     if (job.channel !== deps.provider.channel)
       throw new Error(`a ${job.channel} job reached the ${deps.provider.channel} channel`);
-    await deliverJob(deps, job, record);
+    if (!isSubscriberChannel(job.channel)) return deliverJob(deps, job, record);
+    const { subscribers, pii } = deps;
+    if (!subscribers || !pii) throw new Error(`the ${job.channel} channel was wired without its subscribers`);
+    await deliverBulkJob({ ...deps, subscribers, pii }, job, record);
   });
 
 export interface ChannelLambdaOptions {

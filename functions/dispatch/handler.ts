@@ -3,10 +3,19 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { DispatchMessage } from '../../schemas/messages';
 import { awsServices } from '../shared/aws';
 import { sqsBatchHandler } from '../shared/batch';
-import { type DispatchDeps, dispatchVersion } from './plan';
+import { type DispatchDeps, DispatchLater, dispatchVersion } from './plan';
 
 export const createDispatchHandler = (deps: DispatchDeps) =>
-  sqsBatchHandler(DispatchMessage, (message) => dispatchVersion(deps, message));
+  sqsBatchHandler(DispatchMessage, async (message, record) => {
+    try {
+      await dispatchVersion(deps, message);
+    } catch (error) {
+      // Another dispatcher holds the plan: come back when its lease ends, not after the whole visibility timeout.
+      if (error instanceof DispatchLater)
+        await deps.queue.changeVisibility('dispatch', record.receiptHandle, error.seconds);
+      throw error;
+    }
+  });
 
 let wired: ReturnType<typeof createDispatchHandler> | undefined;
 

@@ -1,21 +1,130 @@
 /**
- * Dispatching one version: plan its fan-out, write a `queued` receipt per recipient, queue the channel jobs,
- * then mark it planned. Each step is safe to repeat, so a redelivered or re-swept dispatch message never
- * posts twice: receipts are only created when absent, and duplicate jobs meet a claimed receipt.
+ * Dispatching one version: plan its fan-out, write a `queued` receipt per social recipient and a job item per
+ * subscriber job, queue the channel jobs, then mark it planned. Each step is safe to repeat, so a redelivered or
+ * re-swept dispatch message never posts twice: receipts are only created when absent, the subscriber jobs are
+ * written once under a plan record (functions/ports.ts FanoutPlanRecord), and duplicate jobs meet a claimed job
+ * or receipt.
  */
-import type { DispatchMessage } from '../../schemas/messages';
-import { planFanout } from '../core/fanout';
-import type { AlertStore, Clock, QueuePort, ReceiptStore } from '../ports';
+import type { ChannelJob, DispatchMessage } from '../../schemas/messages';
+import {
+  audienceKindOf,
+  channelsFor,
+  isSubscriberChannel,
+  originalOf,
+  planFanout,
+  rosterZonesOf,
+} from '../core/fanout';
+import type { StoredVersion, SubscriberChannel } from '../core/model';
+import type {
+  AlertStore,
+  BulkStore,
+  Clock,
+  QueuePort,
+  ReceiptStore,
+  SendJob,
+  SubscriberStore,
+} from '../ports';
 import { channelQueue } from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
 
 export interface DispatchDeps {
-  store: AlertStore & ReceiptStore;
+  store: AlertStore & ReceiptStore & BulkStore;
+  /** The zone rosters; without it subscriber channels have nobody to send to. */
+  subscribers?: SubscriberStore | undefined;
   queue: QueuePort;
   config: HeraldConfig;
   clock: Clock;
   logger: LoggerLike;
+}
+
+/** The dispatch message must come back later: its handler sets the message's visibility to `seconds`. */
+export class DispatchLater extends Error {
+  constructor(
+    readonly seconds: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'DispatchLater';
+  }
+}
+
+/**
+ * How long one dispatcher may take to write a version's jobs before another may take over (a crash mid-way):
+ * 100,000 recipients take a few seconds; the sweeper only re-dispatches after a minute anyway.
+ */
+const PLAN_LEASE_MS = 120_000;
+/** Rosters read at once: an alert may name up to 50 zones. */
+const ROSTER_CONCURRENCY = 8;
+/** An update waiting for its original re-checks at least this often, and at most this rarely (SQS allows 900 s). */
+const WAIT_MIN_SECONDS = 1;
+const WAIT_MAX_SECONDS = 60;
+
+const FINAL_JOB = new Set(['done', 'failed']);
+
+async function rosterUnion(
+  subscribers: SubscriberStore,
+  version: StoredVersion,
+  channel: SubscriberChannel,
+): Promise<Set<string>> {
+  const zones = rosterZonesOf(version);
+  const kind = audienceKindOf(version);
+  const members = new Set<string>();
+  let next = 0;
+  const worker = async () => {
+    while (next < zones.length) {
+      const ids = await subscribers.rosterMembers(zones[next++]!, channel, kind);
+      for (const id of ids) members.add(id);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ROSTER_CONCURRENCY, zones.length) }, worker));
+  return members;
+}
+
+/**
+ * Who gets a version on each subscriber channel. An Alert (or the first version to go out) reads the rosters of its
+ * zones; an update or cancel goes to whom the original's jobs sent (invariant 3): nobody who joined since, and
+ * nobody the original did not reach. Undefined when the original's fan-out is still running: the caller waits.
+ */
+async function subscriberAudiences(
+  deps: DispatchDeps,
+  target: StoredVersion,
+  earlier: readonly StoredVersion[],
+  channels: readonly SubscriberChannel[],
+): Promise<{ ready: Map<SubscriberChannel, Set<string>> } | { waitSeconds: number }> {
+  const ready = new Map<SubscriberChannel, Set<string>>();
+  let unfinished = 0;
+  for (const channel of channels) {
+    const original = originalOf(target, earlier, channel);
+    if (!original) {
+      ready.set(channel, deps.subscribers ? await rosterUnion(deps.subscribers, target, channel) : new Set());
+      continue;
+    }
+    const jobs = await deps.store.listJobs(original.alertId, original.version, channel);
+    const open = jobs.filter((j) => !FINAL_JOB.has(j.status));
+    if (open.length > 0) {
+      unfinished += open.reduce((n, j) => n + j.recipients.length, 0);
+      continue;
+    }
+    const audience = new Set<string>();
+    for (const job of jobs) for (const id of job.sent ?? []) audience.add(id);
+    ready.set(channel, audience);
+  }
+  if (unfinished === 0) return { ready };
+  // Roughly when the original will be done (SMS is the slow one); re-checked then, within bounds.
+  const estimate = Math.ceil(unfinished / Math.max(1, deps.config.smsMessagesPerSecond));
+  return { waitSeconds: Math.min(WAIT_MAX_SECONDS, Math.max(WAIT_MIN_SECONDS, estimate)) };
+}
+
+function queueJobs(deps: DispatchDeps, jobs: readonly ChannelJob[], tag: string): Promise<void>[] {
+  const byChannel = new Map<ChannelJob['channel'], ChannelJob[]>();
+  for (const job of jobs) byChannel.set(job.channel, [...(byChannel.get(job.channel) ?? []), job]);
+  return [...byChannel].map(([channel, list]) =>
+    deps.queue.send(
+      channelQueue(channel),
+      list.map((job, i) => ({ id: `${tag}-${channel}-${i}`, body: JSON.stringify(job) })),
+    ),
+  );
 }
 
 export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessage): Promise<void> {
@@ -39,21 +148,109 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
   // whose message is still in flight (or lost) is planned first. Planning is idempotent, so its own message is harmless.
   for (const v of earlier)
     if (v.dispatchStatus === 'pending') await dispatchVersion(deps, { alertId, version: v.version });
-  const plan = planFanout(target, earlier, { socialAccounts: deps.config.socialAccounts });
-  const now = deps.clock.now().toISOString();
+
+  const nowDate = deps.clock.now();
+  const now = nowDate.toISOString();
+  const subscriberChannels = channelsFor(target, earlier).filter(isSubscriberChannel);
+  const socialOnly = planFanout(target, earlier, { socialAccounts: deps.config.socialAccounts });
+  let plan = socialOnly;
+  let subscriberRecipients = 0;
+
+  if (subscriberChannels.length > 0) {
+    const audiences = await subscriberAudiences(deps, target, earlier, subscriberChannels);
+    if ('waitSeconds' in audiences) {
+      // One waiter at a time: the plan record says who waits until when, so the sweeper's re-dispatches of this
+      // pending version are dropped while a delayed message is on its way, and take over if it was lost.
+      const until = new Date(nowDate.getTime() + audiences.waitSeconds * 1000 - 500).toISOString();
+      const wait = await deps.store.acquirePlan(alertId, version, 'waiting', { now, until });
+      if (wait.kind === 'acquired')
+        await deps.queue.send('dispatch', [
+          {
+            id: `${alertId}-${version}-wait`,
+            body: JSON.stringify({ alertId, version }),
+            delaySeconds: audiences.waitSeconds,
+          },
+        ]);
+      deps.logger.info("update waits for the original's fan-out to finish", {
+        alertId,
+        version,
+        waitSeconds: audiences.waitSeconds,
+        waiting: wait.kind === 'acquired' ? 'this dispatch' : 'another dispatch',
+      });
+      return;
+    }
+    const acquired = await deps.store.acquirePlan(alertId, version, 'writing', {
+      now,
+      until: new Date(nowDate.getTime() + PLAN_LEASE_MS).toISOString(),
+    });
+    if (acquired.kind === 'held') {
+      if (acquired.record.state === 'waiting') return; // another dispatch's delayed message will come
+      const seconds = Math.max(
+        1,
+        Math.ceil((Date.parse(acquired.record.until ?? now) - nowDate.getTime()) / 1000),
+      );
+      throw new DispatchLater(seconds, "another dispatcher is writing this version's jobs");
+    }
+    if (acquired.kind === 'written') {
+      // An earlier dispatch wrote every job and may have queued some: queue again those not final (a duplicate
+      // meets a claimed job). The plan is not recomputed: the rosters may have changed since.
+      const open: ChannelJob[] = [];
+      for (const channel of subscriberChannels)
+        for (const job of await deps.store.listJobs(alertId, version, channel))
+          if (!FINAL_JOB.has(job.status))
+            open.push({ alertId, version, channel, recipients: job.recipients, job: job.index });
+      plan = { ...socialOnly, jobs: [...socialOnly.jobs, ...open] };
+      subscriberRecipients = Object.values(acquired.record.recipients ?? {}).reduce((a, b) => a + b, 0);
+    } else {
+      // A dispatcher that died mid-way may have left some job items (never queued: queueing starts once the plan is
+      // written); they are replaced, since the rosters may have changed.
+      await deps.store.deleteJobs(alertId, version);
+      plan = planFanout(
+        target,
+        earlier,
+        {
+          socialAccounts: deps.config.socialAccounts,
+          subscribers: (channel) => audiences.ready.get(channel) ?? [],
+        },
+        { recipientsPerJob: deps.config.recipientsPerJob },
+      );
+      const sendJobs: SendJob[] = [];
+      const jobCounts: Partial<Record<SubscriberChannel, number>> = {};
+      for (const job of plan.jobs)
+        if (isSubscriberChannel(job.channel) && job.job !== undefined) {
+          jobCounts[job.channel] = (jobCounts[job.channel] ?? 0) + 1;
+          sendJobs.push({
+            alertId,
+            version,
+            channel: job.channel,
+            index: job.job,
+            recipients: job.recipients,
+            status: 'queued',
+            attempts: 0,
+            createdAt: now,
+            updatedAt: now,
+          });
+        }
+      await deps.store.putJobs(sendJobs);
+      await deps.store.finishPlan({
+        alertId,
+        version,
+        state: 'written',
+        recipients: plan.recipients,
+        jobs: jobCounts,
+      });
+      subscriberRecipients = Object.values(plan.recipients).reduce((a, b) => a + b, 0);
+    }
+  }
+
   await deps.store.createReceipts(plan.receipts, now);
-  const byChannel = new Map<string, typeof plan.jobs>();
-  for (const job of plan.jobs) byChannel.set(job.channel, [...(byChannel.get(job.channel) ?? []), job]);
-  for (const [channel, jobs] of byChannel)
-    await deps.queue.send(
-      channelQueue(channel as (typeof jobs)[number]['channel']),
-      jobs.map((job, i) => ({ id: `${alertId}-${version}-${channel}-${i}`, body: JSON.stringify(job) })),
-    );
-  await deps.store.markPlanned(alertId, version, plan.receipts.length, now);
+  await Promise.all(queueJobs(deps, plan.jobs, `${alertId}-${version}`));
+  await deps.store.markPlanned(alertId, version, plan.receipts.length + subscriberRecipients, now);
   deps.logger.info('fan-out planned', {
     alertId,
     version,
     receipts: plan.receipts.length,
+    subscriberRecipients,
     jobs: plan.jobs.length,
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
+import type { DeliveryStatus } from '../../../schemas/delivery';
 import type {
   AlertHead,
   ApprovalRecord,
@@ -12,19 +13,28 @@ import type {
   ReceiptKey,
   StoredResponse,
   StoredVersion,
+  SubscriberChannel,
 } from '../../core/model';
 import type {
   AlertStore,
   BeginResult,
+  BulkStore,
   ClaimResult,
+  FanoutPlanRecord,
   IdempotencyStore,
   OutboxItem,
   OutboxStore,
   Page,
+  PlanAcquire,
+  ReceiptFilter,
   ReceiptOutcome,
   ReceiptStore,
+  SendJob,
+  SendJobClaim,
+  SendJobKey,
 } from '../../ports';
 import { DynamoAlertStore } from './alert-store';
+import { DynamoBulkStore } from './bulk-store';
 import { DynamoIdempotencyStore } from './idempotency-store';
 import { DynamoOutboxStore } from './outbox-store';
 import { DynamoReceiptStore } from './receipt-store';
@@ -36,12 +46,13 @@ export interface DynamoStoreOptions {
   tableName: string;
 }
 
-export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore {
+export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore, BulkStore {
   readonly tableName: string;
   private readonly alerts: DynamoAlertStore;
   private readonly receipts: DynamoReceiptStore;
   private readonly idempotency: DynamoIdempotencyStore;
   private readonly outbox: DynamoOutboxStore;
+  private readonly bulk: DynamoBulkStore;
 
   constructor(options: DynamoStoreOptions) {
     const ctx = { client: options.client, tableName: options.tableName };
@@ -50,6 +61,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
     this.receipts = new DynamoReceiptStore(ctx);
     this.idempotency = new DynamoIdempotencyStore(ctx);
     this.outbox = new DynamoOutboxStore(ctx);
+    this.bulk = new DynamoBulkStore(ctx);
   }
 
   // ---- AlertStore
@@ -145,5 +157,70 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   }
   findByIdempotencyKey(key: string): Promise<OutboxItem | undefined> {
     return this.outbox.findByIdempotencyKey(key);
+  }
+
+  // ---- BulkStore
+  acquirePlan(
+    alertId: string,
+    version: number,
+    purpose: 'writing' | 'waiting',
+    times: { now: string; until: string },
+  ): Promise<PlanAcquire> {
+    return this.bulk.acquirePlan(alertId, version, purpose, times);
+  }
+  finishPlan(record: FanoutPlanRecord & { state: 'written' }): Promise<void> {
+    return this.bulk.finishPlan(record);
+  }
+  listPlans(alertId: string): Promise<FanoutPlanRecord[]> {
+    return this.bulk.listPlans(alertId);
+  }
+  putJobs(jobs: SendJob[]): Promise<void> {
+    return this.bulk.putJobs(jobs);
+  }
+  deleteJobs(alertId: string, version: number): Promise<void> {
+    return this.bulk.deleteJobs(alertId, version);
+  }
+  listJobs(alertId: string, version: number, channel?: SubscriberChannel): Promise<SendJob[]> {
+    return this.bulk.listJobs(alertId, version, channel);
+  }
+  claimJob(
+    key: SendJobKey,
+    lease: { leaseId: string; leaseUntil: string; now: string },
+  ): Promise<SendJobClaim> {
+    return this.bulk.claimJob(key, lease);
+  }
+  finishJob(
+    key: SendJobKey,
+    leaseId: string,
+    outcome: {
+      status: 'done' | 'retrying' | 'failed';
+      at: string;
+      sent: readonly string[];
+      nextAttemptAt?: string | undefined;
+      retryable?: boolean | undefined;
+    },
+  ): Promise<boolean> {
+    return this.bulk.finishJob(key, leaseId, outcome);
+  }
+  audienceOf(alertId: string, version: number, channel: SubscriberChannel): Promise<Set<string>> {
+    return this.bulk.audienceOf(alertId, version, channel);
+  }
+  getReceipts(keys: readonly ReceiptKey[]): Promise<Map<string, Receipt>> {
+    return this.bulk.getReceipts(keys);
+  }
+  putReceipts(receipts: readonly Receipt[]): Promise<void> {
+    return this.bulk.putReceipts(receipts);
+  }
+  listReceiptsPage(
+    alertId: string,
+    filter: ReceiptFilter & { limit: number; cursor?: string | undefined },
+  ): Promise<Page<Receipt>> {
+    return this.bulk.listReceiptsPage(alertId, filter);
+  }
+  countReceipts(
+    alertId: string,
+    filter: ReceiptFilter,
+  ): Promise<{ version: number; channel: Channel; status: DeliveryStatus; count: number }[]> {
+    return this.bulk.countReceipts(alertId, filter);
   }
 }
