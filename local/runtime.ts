@@ -188,6 +188,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       queueName: QueueName,
       functionName: string,
       handler: Parameters<typeof startEventSource>[0]['handler'],
+      sizing: { maxConcurrency: number; batchSize?: number } = { maxConcurrency: CHANNEL_CONCURRENCY },
     ) =>
       sources.push(
         startEventSource({
@@ -196,7 +197,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
           functionName,
           handler,
           timeoutMs,
-          maxConcurrency: CHANNEL_CONCURRENCY,
+          ...sizing,
         }),
       );
     consume('dispatch', 'dispatch', createDispatchHandler(services));
@@ -210,6 +211,11 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
           sandbox: sandboxes[channel],
           ...(channel === 'instagram' ? { cardImage } : {}),
         }),
+        // The SMS senders share the account's messages per second, each pacing itself at its share, so there are
+        // exactly as many as the configuration says, one job at a time each (as the stack sets it on AWS).
+        channel === 'sms'
+          ? { maxConcurrency: config.smsSenderConcurrency, batchSize: 1 }
+          : { maxConcurrency: CHANNEL_CONCURRENCY },
       );
 
     // ---- sweeper on a schedule; one pass at a time
