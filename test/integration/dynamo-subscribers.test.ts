@@ -200,6 +200,28 @@ describe('zone rosters', () => {
     expect(await store.saveSubscriber({ ...(await resident()), updatedAt: T1 }, T0)).toBe(false);
   });
 
+  it('keeps the rosters of the version stored when two saves race, and none of the zones of the save that lost', async () => {
+    // Arrange
+    const [home, east, west] = [zone('home'), zone('east'), zone('west')];
+    const subscriber = await resident({ zones: [home], status: 'confirmed' });
+    await store.createSubscriber(subscriber);
+
+    // Act: two edits of the same version, each moving to another zone.
+    const results = await Promise.all([
+      store.saveSubscriber({ ...subscriber, zones: [east], updatedAt: T1 }, T0),
+      store.saveSubscriber({ ...subscriber, zones: [west], updatedAt: T2 }, T0),
+    ]);
+
+    // Assert
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const stored = await store.getSubscriber(subscriber.id);
+    const [won, lost] = stored?.zones[0] === east ? [east, west] : [west, east];
+    expect(stored?.zones).toEqual([won]);
+    expect(await store.rosterMembers(won, 'sms', 'public')).toEqual([subscriber.id]);
+    expect(await store.rosterMembers(lost, 'sms', 'public')).toEqual([]);
+    expect(await store.rosterMembers(home, 'sms', 'public')).toEqual([]);
+  });
+
   it('reads a roster of 2,000 subscribers spread over its buckets in one query', async () => {
     // Arrange
     const big = zone('big');

@@ -6,10 +6,11 @@
  * - The address lock (`ADDR#…`) is written before the profile and removed before it: a lock without a profile is a
  *   crashed create (a later create of that address completes it), a profile is always findable by id, so deleting
  *   again finishes a crashed delete.
- * - Rosters may hold an id too many (a stopped, moved or deleted subscriber), never one too few: a confirmed
- *   subscriber missing from a roster would silently miss alerts, an extra id costs one read. The sender reads every
- *   recipient back (getSubscribers, strongly consistent) and checks it with `subscriberReaches` before it sends,
- *   which is also how a STOP stored a moment ago wins over an alert already being planned.
+ * - Rosters may hold an id too many (after a crash: a stopped, moved or deleted subscriber), never one too few: a
+ *   confirmed subscriber missing from a roster would silently miss alerts, an extra id costs one read. The sender
+ *   reads every recipient back (getSubscribers, strongly consistent) and checks its status and audience before it
+ *   sends, which is also how a STOP stored a moment ago wins over an alert already being planned; a deleted
+ *   subscriber's leftover id finds no profile and gets nothing.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -141,16 +142,16 @@ export class DynamoSubscriberStore implements SubscriberStore {
   /**
    * The order of writes, and why:
    * 1. ADD to the rosters the new version joins, before the profile says so: a crash after it leaves an extra id
-   *    (the sender's check drops it), never a confirmed subscriber missing. A lost race (the put fails) leaves
-   *    the same harmless extra.
+   *    (the sender drops it: it reads every recipient back), never a confirmed subscriber missing.
    * 2. The profile, conditional on `updatedAt`: the decision. A STOP takes effect here, whatever the rosters say,
-   *    because the sender reads the profile back before it sends.
+   *    because the sender reads the profile back before it sends. When the put fails (someone saved first), the
+   *    places step 1 added are withdrawn again (see `withdraw`), so a lost race leaves no extra id behind.
    * 3. ADD again: another save may have started from our version and, late, removed a place we need (its removal
    *    computed from a version older than ours). Re-adding after our put closes that window for the writer...
    * 4. ...and DELETE from the rosters the new version left (STOP, a zone removed), only after the put: removing
-   *    first would, if the put then failed (someone else saved first), take a still-confirmed subscriber off.
-   * 5. After removing, read the profile back: when a newer save landed meanwhile, put back the places it needs
-   *    (our removal may have come after its ADD).
+   *    first would, if the put then failed, take a still-confirmed subscriber off its rosters.
+   * A crash between 2 and 4 leaves the id on a roster it has left: for a STOP the sender's status check covers it;
+   * for a zone removed it stays until the subscriber is deleted (see functions/core/roster.ts, subscriberReaches).
    */
   async saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean> {
     const previous = await this.getSubscriber(next.id);
@@ -176,15 +177,35 @@ export class DynamoSubscriberStore implements SubscriberStore {
         ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
       }),
     );
-    if (!saved) return false;
-    await this.updateRosters('ADD', next.id, joined);
-    if (left.length > 0) {
-      await this.updateRosters('DELETE', next.id, left);
-      const current = await this.getSubscriber(next.id);
-      if (current && current.updatedAt !== next.updatedAt)
-        await this.updateRosters('ADD', next.id, rosterPlaces(current));
+    if (!saved) {
+      await this.withdraw(next.id, joined, undefined);
+      return false;
     }
+    await this.updateRosters('ADD', next.id, joined);
+    await this.withdraw(next.id, left, next.updatedAt);
     return true;
+  }
+
+  /**
+   * Takes an id off rosters, then reads the profile back: when a save other than `ours` is stored by then, the
+   * places it needs among those just removed go back (that save may have added them before our DELETE landed). A
+   * save stored after this read does its own ADD after its put (step 3 above), which lands after our DELETE.
+   */
+  private async withdraw(
+    id: string,
+    places: readonly RosterPlace[],
+    ours: string | undefined,
+  ): Promise<void> {
+    if (places.length === 0) return;
+    await this.updateRosters('DELETE', id, places);
+    const current = await this.getSubscriber(id);
+    if (!current || current.updatedAt === ours) return;
+    const needed = placesByKey(rosterPlaces(current));
+    await this.updateRosters(
+      'ADD',
+      id,
+      places.filter((place) => needed.has(rosterPk(place.channel, place.audience, place.zone))),
+    );
   }
 
   /**
