@@ -3,6 +3,9 @@
  * one queue per channel → channel Lambdas; a sweeper on a schedule; alarms to one SNS topic. Around the
  * channels: provider credentials in Secrets Manager, alert-card images in S3 behind CloudFront, and the
  * receipt callbacks (SNS SMS delivery-status logs, SES events) that move receipts to delivered or failed.
+ * Residents and media: their addresses encrypted under a KMS key of their own (only the functions that send to
+ * them or sign them up may use it), and residents' texts arriving from End User Messaging through an SNS topic
+ * to the API's POST /v1/inbound/sms.
  */
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -49,22 +52,67 @@ import { cardAssetCommands } from './bundling';
 import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
+import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
+import { PiiKey } from './pii-key';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { WorkQueue } from './work-queue';
 
 /**
  * Per-channel ceiling on concurrent channel Lambdas (2 is the SQS event source minimum). Social channels
- * post as the agency's one account, where provider rate limits bite long before Lambda does; SMS and
- * email fan out to many residents and are bounded by the SNS/SES send rates.
+ * post as the agency's one account, where provider rate limits bite long before Lambda does; email fans out
+ * to many outlets and is bounded by the SES send rate. SMS is not here: its senders are sized from the
+ * account's messages per second (`smsSending`).
  */
-const CHANNEL_CONCURRENCY: Record<Channel, number> = {
+const CHANNEL_CONCURRENCY: Record<Exclude<Channel, 'sms'>, number> = {
   x: 2,
   facebook: 2,
   instagram: 2,
-  sms: 10,
   email: 10,
   webhook: 5,
 };
+
+/** The SMS fan-out's numbers when the context does not set them (cdk.json carries the same). */
+export const SMS_SENDING_DEFAULTS = {
+  /** The account's SMS messages per second (SNS / End User Messaging quota); 20 is a common starting quota. */
+  smsMessagesPerSecond: 20,
+  /** Concurrent SMS sender invocations, each sending at MPS / concurrency (2 is the SQS event source minimum). */
+  smsSenderConcurrency: 2,
+  /** Recipients per subscriber-channel job (one SQS message). */
+  recipientsPerJob: 100,
+} as const;
+
+/**
+ * SQS messages (jobs) per SMS sender invocation. One: a job of `recipientsPerJob` recipients already keeps a
+ * sender busy for seconds at its share of the account's rate, so a batch of ten would only multiply the
+ * timeout (and the visibility timeout, six times it) by ten and make a crashed invocation delay ten jobs.
+ */
+export const SMS_JOBS_PER_INVOCATION = 1;
+
+/** Provider calls time out after ENV.providerTimeoutMs (10 s by default): a job's last call may take that long. */
+const PROVIDER_TIMEOUT_SECONDS = 10;
+
+export interface SmsSending {
+  smsMessagesPerSecond: number;
+  smsSenderConcurrency: number;
+  recipientsPerJob: number;
+}
+
+/**
+ * The SMS sender's timeout: twice the time its jobs take at its share of the rate (room for slow SNS answers
+ * and retries of throttled calls), plus a provider timeout and ten seconds for start-up, claims and receipt
+ * writes. Lambda allows 15 minutes; numbers that would need more are refused at synth.
+ */
+export function smsSenderTimeout(sending: SmsSending): Duration {
+  const perSenderRate = sending.smsMessagesPerSecond / sending.smsSenderConcurrency;
+  const sendingSeconds = (SMS_JOBS_PER_INVOCATION * sending.recipientsPerJob) / perSenderRate;
+  const seconds = Math.max(30, Math.ceil(2 * sendingSeconds) + PROVIDER_TIMEOUT_SECONDS + 10);
+  if (seconds > 900) {
+    throw new Error(
+      `an SMS job of ${sending.recipientsPerJob} recipients at ${perSenderRate} messages/s per sender needs a ${seconds} s timeout, over Lambda's 900 s: lower recipientsPerJob or smsSenderConcurrency, or raise smsMessagesPerSecond`,
+    );
+  }
+  return Duration.seconds(seconds);
+}
 
 /** Agency settings from CDK context (`-c agencyName=…` or cdk.json); unset ones keep the code's defaults. */
 /** The secrets' name prefix unless the context sets `secretsPrefix`; the providers read `<prefix><channel>`. */
@@ -94,12 +142,63 @@ function contextString(scope: Construct, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A whole-number context value: a number in cdk.json, a string from `-c key=value`. */
+function contextInteger(scope: Construct, key: string, fallback: number, min: number, max: number): number {
+  const value: unknown = scope.node.tryGetContext(key);
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(
+      `context ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** The SMS fan-out's numbers from the context: one source for the event source, the env and the timeout. */
+export function smsSendingFrom(scope: Construct): SmsSending {
+  const d = SMS_SENDING_DEFAULTS;
+  return {
+    smsMessagesPerSecond: contextInteger(scope, 'smsMessagesPerSecond', d.smsMessagesPerSecond, 1, 10_000),
+    // 2 to 1000: the SQS event source's bounds for maximum concurrency.
+    smsSenderConcurrency: contextInteger(scope, 'smsSenderConcurrency', d.smsSenderConcurrency, 2, 1000),
+    // A job is one SQS message: a thousand recipients stays well inside its size limit.
+    recipientsPerJob: contextInteger(scope, 'recipientsPerJob', d.recipientsPerJob, 1, 1000),
+  };
+}
+
 const CONTEXT_ENV = {
   agencyName: ENV.agencyName,
   sender: ENV.sender,
   publicBaseUrl: ENV.publicBaseUrl,
   approvalSeverities: ENV.approvalSeverities,
 } as const;
+
+/**
+ * Lets `fn` text phone numbers through SNS: Publish with PhoneNumber, and the opt-out check the SMS provider
+ * makes first. Neither acts on a resource ARN and SNS has no condition key for a phone-number publish, so IAM
+ * requires Resource "*" for both.
+ */
+function grantSmsToPhoneNumbers(fn: HeraldFunction): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['sns:Publish', 'sns:CheckIfPhoneNumberIsOptedOut'],
+      resources: ['*'],
+    }),
+  );
+  NagSuppressions.addResourceSuppressions(
+    fn.role!,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'sns:Publish to a phone number (PhoneNumber, not TopicArn) and sns:CheckIfPhoneNumberIsOptedOut act on no resource ARN and SNS offers no condition key to narrow them, so IAM requires Resource "*"; the statement allows those two actions only.',
+        appliesTo: ['Resource::*'],
+      },
+    ],
+    true,
+  );
+}
 
 export class HeraldStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -166,10 +265,15 @@ export class HeraldStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // ---------------------------------------------------------------- PII
+    // Addresses are encrypted field by field under this key (the table's own encryption stays as it is).
+    const piiKey = new PiiKey(this, 'Pii');
+
     // ---------------------------------------------------------------- channel functions and queues
     // Each function is granted the table calls its handler makes today, named beside the grant. dynalite
     // enforces no IAM, so a handler that starts making a new call needs it added here or fails only on AWS.
 
+    const smsSending = smsSendingFrom(this);
     const channelFunctions = {} as Record<Channel, HeraldFunction>;
     const channelQueues = CHANNELS.map((channel) => {
       const consumer = new HeraldFunction(this, `ChannelFunction-${channel}`, {
@@ -177,8 +281,9 @@ export class HeraldStack extends Stack {
         // One entry per channel, so each bundle carries only its own provider (the card renderer only Instagram's).
         entry: entryPath(`functions/channel/entries/${channel}.ts`),
         serviceName: `herald-channel-${channel}`,
-        // Room for a batch of ten jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
-        timeout: Duration.seconds(60),
+        // Others: room for a batch of ten jobs whose provider calls each time out after ENV.providerTimeoutMs
+        // (10 s). SMS: a job's recipients at the sender's share of the account's rate.
+        timeout: channel === 'sms' ? smsSenderTimeout(smsSending) : Duration.seconds(60),
         environment: { ...agencyEnvironment, [ENV.channel]: channel },
         ...(channel === 'instagram' ? { bundling: { commandHooks: cardAssetHooks } } : {}),
       })
@@ -188,7 +293,10 @@ export class HeraldStack extends Stack {
       return new WorkQueue(this, `Queue-${channelQueue(channel)}`, {
         name: channelQueue(channel),
         consumer,
-        maxConcurrency: CHANNEL_CONCURRENCY[channel],
+        // The SMS senders share the account's messages per second: as many as the code divides the rate by.
+        ...(channel === 'sms'
+          ? { maxConcurrency: smsSending.smsSenderConcurrency, batchSize: SMS_JOBS_PER_INVOCATION }
+          : { maxConcurrency: CHANNEL_CONCURRENCY[channel] }),
         alarmTopic,
         maxMessageAge: Duration.minutes(5),
       });
@@ -228,6 +336,10 @@ export class HeraldStack extends Stack {
     for (const channel of CHANNELS)
       channelFunctions[channel].addEnvironment(ENV.secretsPrefix, secretsPrefix);
 
+    // The channels that send to subscribers decrypt their addresses; the social channels post to the agency's
+    // own account and never touch one.
+    for (const channel of ['sms', 'email', 'webhook'] as const) piiKey.grantUse(channelFunctions[channel]);
+
     // ---------------------------------------------------------------- images (Instagram needs a public URL)
 
     const images = new ImageCdn(this, 'Images');
@@ -240,33 +352,19 @@ export class HeraldStack extends Stack {
     const sms = channelFunctions.sms;
     // Where the country allows them: an alphanumeric sender id, or a registered origination number (10DLC,
     // toll-free, short code) that SNS must send from.
+    const smsSenderSettings: Record<string, string> = {};
     for (const [key, name] of [
       ['smsSenderId', ENV.smsSenderId],
       ['smsOriginationNumber', ENV.smsOriginationNumber],
     ] as const) {
       const value = contextString(this, key);
-      if (value) sms.addEnvironment(name, value);
+      if (value) smsSenderSettings[name] = value;
     }
-    // Publish to a phone number, and the opt-out check before it, have no ARN to name: IAM requires
-    // Resource "*" for both.
-    sms.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['sns:Publish', 'sns:CheckIfPhoneNumberIsOptedOut'],
-        resources: ['*'],
-      }),
-    );
-    NagSuppressions.addResourceSuppressions(
-      sms.role!,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'sns:Publish to a phone number (PhoneNumber, not TopicArn) and sns:CheckIfPhoneNumberIsOptedOut act on no resource ARN, so IAM requires Resource "*" for them; the statement allows those two actions only.',
-          appliesTo: ['Resource::*'],
-        },
-      ],
-      true,
-    );
+    for (const [name, value] of Object.entries(smsSenderSettings)) sms.addEnvironment(name, value);
+    // The same numbers as the event source's maximum concurrency above: each sender paces itself at MPS / senders.
+    sms.addEnvironment(ENV.smsMessagesPerSecond, String(smsSending.smsMessagesPerSecond));
+    sms.addEnvironment(ENV.smsSenderConcurrency, String(smsSending.smsSenderConcurrency));
+    grantSmsToPhoneNumbers(sms);
 
     const smsStatus = this.callbackFunction('SmsStatusFunction', {
       description: 'Herald: SNS SMS delivery-status logs move SMS receipts to delivered or failed',
@@ -348,6 +446,7 @@ export class HeraldStack extends Stack {
     })
       // getAlert, createReceipts, markPlanned.
       .bindTable(table, ['Query', 'PutItem', 'UpdateItem']);
+    dispatch.addEnvironment(ENV.recipientsPerJob, String(smsSending.recipientsPerJob));
     for (const q of channelQueues) dispatch.bindQueue(q.name, q.queue);
     const dispatchQueue = new WorkQueue(this, 'Queue-dispatch', {
       name: 'dispatch',
@@ -371,6 +470,15 @@ export class HeraldStack extends Stack {
       // Versions, heads, approvals, idempotency records and receipt listings; listAlerts batch-reads heads.
       .bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'])
       .bindQueue(dispatchQueue.name, dispatchQueue.queue);
+    // Notices: double opt-in codes and keyword replies, sent through the sms and email providers with the
+    // channels' own settings (sender id or origination number; From address and configuration set).
+    grantSmsToPhoneNumbers(api);
+    for (const [name, value] of Object.entries(smsSenderSettings)) api.addEnvironment(name, value);
+    email.grantSend(api);
+    api.addEnvironment(ENV.emailFrom, emailFrom);
+    api.addEnvironment(ENV.sesConfigurationSet, email.configurationSet.configurationSetName);
+    // Sign-up, confirmation, keywords and import encrypt and look up addresses; listings mask decrypted ones.
+    piiKey.grantUse(api);
 
     // ---------------------------------------------------------------- sweeper
 
@@ -501,6 +609,7 @@ export class HeraldStack extends Stack {
     );
     const integration = new HttpLambdaIntegration('ApiIntegration', api);
     const deployed: readonly RouteSpec[] = ROUTES;
+    const inboundRoutes: Construct[] = [];
     for (const route of deployed) {
       if (route.embeddedOnly) continue;
       const [created] = httpApi.addRoutes({
@@ -509,14 +618,36 @@ export class HeraldStack extends Stack {
         integration,
         authorizer: route.auth === 'jwt' ? authorizer : new HttpNoneAuthorizer(),
       });
+      const inbound = route.method === 'POST' && route.path === `/${INBOUND_SMS_PATH}`;
+      if (inbound && created) inboundRoutes.push(created);
       if (route.auth === 'public' && created) {
         NagSuppressions.addResourceSuppressions(created, [
           {
             id: 'AwsSolutions-APIG4',
-            reason: `${route.method} ${route.path} is public in the route table (${route.summary}); it reads no alert data.`,
+            reason: inbound
+              ? `${route.method} ${route.path} is called by SNS, which cannot present a JWT: the api function accepts only messages whose SNS signature verifies and whose TopicArn is the inbound SMS topic, and SNS confirms the subscription through it.`
+              : `${route.method} ${route.path} is public in the route table (${route.summary}): the public and residents reach it without an account; it returns only published alerts or public data, never a subscriber's address, and sign-up is rate limited per address and client.`,
           },
         ]);
       }
+    }
+
+    // ---------------------------------------------------------------- inbound SMS
+
+    const inboundSms = new InboundSms(this, 'InboundSms', {
+      apiBaseUrl: stage.url,
+      routeReady: [stage, ...inboundRoutes],
+      alarmTopic,
+    });
+    // The only topic whose signed messages the route accepts.
+    api.addEnvironment(ENV.inboundSmsTopicArn, inboundSms.topic.topicArn);
+
+    // ---------------------------------------------------------------- every function: the PII key's id
+    // Every composition root builds the KMS cipher (functions/shared/aws.ts), which calls KMS only when used;
+    // the id grants nothing, so functions without grantUse above (dispatch, sweeper, the social channels, the
+    // receipt callbacks) are told it and can still not use the key.
+    for (const fn of this.node.findAll().filter((c): c is HeraldFunction => c instanceof HeraldFunction)) {
+      fn.addEnvironment(ENV.piiKeyId, piiKey.key.keyArn);
     }
 
     // ---------------------------------------------------------------- outputs
@@ -531,6 +662,16 @@ export class HeraldStack extends Stack {
       description: `Fill in the secrets ${SECRET_CHANNELS.map((c) => secretsPrefix + c).join(', ')}`,
     });
     new CfnOutput(this, 'SesConfigurationSet', { value: email.configurationSet.configurationSetName });
+    new CfnOutput(this, 'InboundSmsTopicArn', {
+      value: inboundSms.topic.topicArn,
+      description:
+        "Set this topic as the two-way SMS channel of the agency's phone number in AWS End User Messaging SMS (the number is bought and registered outside this stack); residents' texts then reach POST /v1/inbound/sms",
+    });
+    new CfnOutput(this, 'PiiKeyArn', {
+      value: piiKey.key.keyArn,
+      description:
+        "The KMS key that protects subscribers' addresses; kept when the stack is deleted, since without it they cannot be read",
+    });
     new CfnOutput(this, 'SmsSettingsCommand', {
       description: 'Run once if the stack does not manage the SMS settings (-c manageSmsSettings=false)',
       value: `aws sns set-sms-attributes --attributes ${Object.entries(smsStatusLogs.attributes)

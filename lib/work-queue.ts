@@ -32,6 +32,8 @@ export interface WorkQueueProps {
   consumer: HeraldFunction;
   /** Concurrent invocations the event source may run (2–1000); unset means no limit beyond the account's. */
   maxConcurrency?: number;
+  /** Messages per invocation (1–10). @default BATCH_SIZE */
+  batchSize?: number;
   alarmTopic: ITopic;
   /** A message older than this means the consumer is stuck or far behind: alarm. */
   maxMessageAge: Duration;
@@ -69,7 +71,7 @@ export class WorkQueue extends Construct {
     // the URL to back off a retryable failure with ChangeMessageVisibility.
     consumer.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: BATCH_SIZE,
+        batchSize: props.batchSize ?? BATCH_SIZE,
         reportBatchItemFailures: true,
         ...(props.maxConcurrency === undefined ? {} : { maxConcurrency: props.maxConcurrency }),
       }),

@@ -10,11 +10,21 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CARD_ASSET_DIR, CARD_LIBS_FILE, cardAssetFiles } from '../../functions/adapters/card/alert-card';
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
+import { PII_ENCRYPTION_CONTEXT } from '../../functions/adapters/pii/kms';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import { ROLES } from '../../functions/core/model';
 import { channelQueue } from '../../functions/ports';
 import { ENV, queueUrlEnv } from '../../functions/shared/config';
-import { DEFAULT_SECRETS_PREFIX, HeraldStack, SECRET_CHANNELS } from '../../lib/herald-stack';
+import {
+  DEFAULT_SECRETS_PREFIX,
+  HeraldStack,
+  SECRET_CHANNELS,
+  SMS_JOBS_PER_INVOCATION,
+  SMS_SENDING_DEFAULTS,
+  smsSenderTimeout,
+} from '../../lib/herald-stack';
+import { INBOUND_SMS_PATH } from '../../lib/inbound-sms';
+
 import { CHANNELS } from '../../schemas/alert';
 import { ROUTES, type RouteSpec } from '../../schemas/routes';
 
@@ -215,7 +225,8 @@ describe('Stack: Herald', () => {
         expect(envOf(consumer)[ENV.channel]).toBe(channel);
         expect(mapping).toMatchObject({
           FunctionResponseTypes: ['ReportBatchItemFailures'],
-          BatchSize: 10,
+          // An SMS job keeps its sender busy for seconds at its share of the rate: one per invocation.
+          BatchSize: channel === 'sms' ? SMS_JOBS_PER_INVOCATION : 10,
           ScalingConfig: { MaximumConcurrency: expect.any(Number) },
         });
         // The consumer can find its own queue to back off a retry with ChangeMessageVisibility.
@@ -263,8 +274,9 @@ describe('Stack: Herald', () => {
 
     it('encrypts every queue and refuses it anything but TLS', () => {
       const queues = ofType('AWS::SQS::Queue');
-      // Each work queue with its dead-letter queue, and the two callbacks' failure queues.
-      expect(queues).toHaveLength(2 * (1 + CHANNELS.length) + 2);
+      // Each work queue with its dead-letter queue, the two callbacks' failure queues, and the inbound SMS
+      // subscription's dead-letter queue.
+      expect(queues).toHaveLength(2 * (1 + CHANNELS.length) + 2 + 1);
       for (const [id, queue] of queues) {
         expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -356,7 +368,8 @@ describe('Stack: Herald', () => {
 
     it('uses no resource wildcard except the table indexes, image keys, SMS and X-Ray, which have no resource ARN', () => {
       const tableId = only('AWS::DynamoDB::GlobalTable')[0];
-      const smsFn = channelFn('sms');
+      // The sms channel texts alerts, the api texts codes and keyword replies.
+      const textsPhones = new Set([channelFn('sms'), apiFn]);
       const instagramFn = channelFn('instagram');
       const [bucketId] = imageBucket();
       for (const [id] of heraldFunctions()) {
@@ -365,7 +378,7 @@ describe('Stack: Herald', () => {
             if (r === '*') {
               const allowed = (a: string) =>
                 a.startsWith('xray:') ||
-                (id === smsFn && (a === 'sns:Publish' || a === 'sns:CheckIfPhoneNumberIsOptedOut'));
+                (textsPhones.has(id) && (a === 'sns:Publish' || a === 'sns:CheckIfPhoneNumberIsOptedOut'));
               expect(
                 asList(s.Action).filter((a) => !allowed(a)),
                 id,
@@ -533,6 +546,8 @@ describe('Stack: Herald', () => {
         'SecretsPrefix',
         'SesConfigurationSet',
         'SmsSettingsCommand',
+        'InboundSmsTopicArn',
+        'PiiKeyArn',
       ]),
     );
   });
@@ -650,24 +665,26 @@ describe('Stack: Herald', () => {
       });
     });
 
-    it('lets the email function send only as the SES identity, with that configuration set, which it is told', () => {
-      const emailFn = channelFn('email');
+    it('lets the email function and the api (codes, replies) send only as the SES identity, with that configuration set, which they are told', () => {
+      const senders = [channelFn('email'), apiFn];
       const [setId] = only('AWS::SES::ConfigurationSet');
-      expect(envOf(emailFn)[ENV.sesConfigurationSet]).toEqual(ref(setId));
-      expect(envOf(emailFn)[ENV.emailFrom]).toBe('alerts@agency.example');
-      const sends = statementsOf(emailFn).filter((s) => asList(s.Action).some((a) => a.startsWith('ses:')));
-      expect(sends).toHaveLength(1);
-      expect(asList(sends[0]!.Action).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
-      expect(
-        asList(sends[0]!.Resource)
-          .map((r) => joined(r))
-          .sort(),
-      ).toEqual([
-        `arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/<${setId}>`,
-        'arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/agency.example',
-      ]);
+      for (const sender of senders) {
+        expect(envOf(sender)[ENV.sesConfigurationSet], sender).toEqual(ref(setId));
+        expect(envOf(sender)[ENV.emailFrom], sender).toBe('alerts@agency.example');
+        const sends = statementsOf(sender).filter((s) => asList(s.Action).some((a) => a.startsWith('ses:')));
+        expect(sends, sender).toHaveLength(1);
+        expect(asList(sends[0]!.Action).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+        expect(
+          asList(sends[0]!.Resource)
+            .map((r) => joined(r))
+            .sort(),
+        ).toEqual([
+          `arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/<${setId}>`,
+          'arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/agency.example',
+        ]);
+      }
       for (const [id] of heraldFunctions()) {
-        if (id === emailFn) continue;
+        if (senders.includes(id)) continue;
         expect(
           statementsOf(id).flatMap((s) => asList(s.Action).filter((a) => a.startsWith('ses:'))),
           id,
@@ -867,6 +884,225 @@ describe('Stack: Herald', () => {
         });
       },
     );
+  });
+
+  describe('residents and media', () => {
+    const kmsActions = (fn: string) =>
+      statementsOf(fn).filter((s) => asList(s.Action).some((a) => a.startsWith('kms:')));
+    /** The PII key, found by its alias. */
+    function piiKey(): [string, CfnResource] {
+      const [, alias] = ofType('AWS::KMS::Alias').find(
+        ([, a]) => a.Properties.AliasName === 'alias/herald/pii',
+      )!;
+      const id = idOf(alias.Properties.TargetKeyId);
+      return [id, resource(id)];
+    }
+    function inboundTopic(): string {
+      const outputs = template.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+      return idOf(outputs.InboundSmsTopicArn!.Value);
+    }
+    const dependsOnOf = (id: string) =>
+      (template.toJSON().Resources[id] as { DependsOn?: string[] }).DependsOn ?? [];
+    const addressHandlers = () => [apiFn, channelFn('sms'), channelFn('email'), channelFn('webhook')].sort();
+
+    it('keeps a PII key that rotates, survives a stack deletion and whose policy names no one but the account', () => {
+      const [keyId, key] = piiKey();
+      expect(key.Properties).toMatchObject({ EnableKeyRotation: true, Description: expect.any(String) });
+      expect(key.DeletionPolicy).toBe('Retain');
+      // Only the account root (which delegates to IAM): every use comes from a role policy the tests below read.
+      const principals = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement.map((s) =>
+        JSON.stringify(s.Principal),
+      );
+      expect(principals.every((p) => p.includes(':root'))).toBe(true);
+      // The table keeps its own (AWS-managed) encryption; the PII key protects fields, not the table.
+      const [, table] = only('AWS::DynamoDB::GlobalTable');
+      expect(JSON.stringify(table.Properties.SSESpecification)).not.toContain(keyId);
+    });
+
+    it('lets only the api and the sms, email and webhook channels use it, for the herald-pii context alone', () => {
+      const [keyId] = piiKey();
+      const users = heraldFunctions()
+        .map(([id]) => id)
+        .filter((id) => kmsActions(id).length > 0)
+        .sort();
+      expect(users).toEqual(addressHandlers());
+      for (const fn of users) {
+        const [grant, ...more] = kmsActions(fn);
+        expect(more, fn).toEqual([]);
+        expect(asList(grant!.Action).sort(), fn).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+        expect(grant!.Resource, fn).toEqual(arnOf(keyId));
+        expect(grant!.Condition, fn).toEqual({
+          StringEquals: { 'kms:EncryptionContext:purpose': PII_ENCRYPTION_CONTEXT.purpose },
+        });
+      }
+      // What the cipher sends (functions/adapters/pii/kms.ts) is what the grants require.
+      expect(PII_ENCRYPTION_CONTEXT).toEqual({ purpose: 'herald-pii' });
+    });
+
+    it.each([
+      ['dispatch', () => dispatchFn],
+      ['the sweeper', () => sweeperFn],
+      ['the sms-status callback', () => byService('herald-sms-status')],
+      ['the email-events callback', () => byService('herald-email-events')],
+      ['the x channel', () => channelFn('x')],
+    ])('gives %s no KMS permission at all, though it is told the key id', (_, fn) => {
+      expect(kmsActions(fn())).toEqual([]);
+      expect(envOf(fn())[ENV.piiKeyId]).toEqual(arnOf(piiKey()[0]));
+    });
+
+    it('tells every function the PII key, since every composition root builds the cipher', () => {
+      for (const [id] of heraldFunctions()) expect(envOf(id)[ENV.piiKeyId], id).toEqual(arnOf(piiKey()[0]));
+    });
+
+    it('encrypts the inbound SMS topic under a key End User Messaging may use for this account only, and takes TLS only', () => {
+      const topicId = inboundTopic();
+      const keyId = idOf(resource(topicId).Properties.KmsMasterKeyId);
+      expect(keyId).not.toBe(piiKey()[0]);
+      const fromEndUserMessaging = (
+        resource(keyId).Properties.KeyPolicy as { Statement: Statement[] }
+      ).Statement.filter(
+        (s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'sms-voice.amazonaws.com' }),
+      );
+      expect(fromEndUserMessaging).toHaveLength(1);
+      expect(asList(fromEndUserMessaging[0]!.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+      expect(fromEndUserMessaging[0]!.Condition?.StringEquals).toEqual({
+        'aws:SourceAccount': ref('AWS::AccountId'),
+      });
+
+      const topicPolicy = policyStatements('AWS::SNS::TopicPolicy', 'Topics', topicId);
+      expect(topicPolicy).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+      const allows = topicPolicy.filter((s) => s.Effect === 'Allow');
+      expect(allows).toHaveLength(1);
+      expect(allows[0]).toMatchObject({
+        Principal: { Service: 'sms-voice.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: ref(topicId),
+      });
+      expect(allows[0]!.Condition!.StringEquals).toEqual({ 'aws:SourceAccount': ref('AWS::AccountId') });
+      expect(joined(allows[0]!.Condition!.ArnLike!['aws:SourceArn'])).toBe(
+        'arn:<AWS::Partition>:sms-voice:<AWS::Region>:<AWS::AccountId>:*',
+      );
+    });
+
+    it('subscribes POST /v1/inbound/sms over HTTPS, once the route is deployed, keeping what it cannot deliver', () => {
+      const topicId = inboundTopic();
+      const subscriptions = ofType('AWS::SNS::Subscription').filter(
+        ([, sub]) => idOf(sub.Properties.TopicArn) === topicId,
+      );
+      expect(subscriptions).toHaveLength(1);
+      const [subscriptionId, subscription] = subscriptions[0]!;
+      const [apiId] = only('AWS::ApiGatewayV2::Api');
+      expect(subscription.Properties).toMatchObject({ Protocol: 'https', RawMessageDelivery: false });
+      expect(joined(subscription.Properties.Endpoint)).toBe(
+        `https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/${INBOUND_SMS_PATH}`,
+      );
+
+      // SNS posts the subscription confirmation as soon as the subscription exists: the stage must be there.
+      const [stageId] = only('AWS::ApiGatewayV2::Stage');
+      expect(dependsOnOf(subscriptionId)).toContain(stageId);
+
+      // Retries within SNS's hour, throttled under the stage's rate limit, then a dead-letter queue that alarms.
+      const delivery = subscription.Properties.DeliveryPolicy as {
+        healthyRetryPolicy: { numRetries: number };
+        throttlePolicy: { maxReceivesPerSecond: number };
+      };
+      expect(delivery.healthyRetryPolicy.numRetries).toBeGreaterThan(3);
+      const [, stage] = only('AWS::ApiGatewayV2::Stage');
+      expect(delivery.throttlePolicy.maxReceivesPerSecond).toBeLessThan(
+        (stage.Properties.DefaultRouteSettings as { ThrottlingRateLimit: number }).ThrottlingRateLimit,
+      );
+      const dlq = idOf(
+        (subscription.Properties.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn,
+      );
+      expect(resource(dlq).Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      const [alarm] = alarmsOn(dlq, 'ApproximateNumberOfMessagesVisible');
+      expect(alarm).toMatchObject({ Threshold: 0, AlarmActions: [ref(alarmTopic())] });
+    });
+
+    it('deploys POST /v1/inbound/sms as a public route (SNS cannot send a JWT) before the subscription to it', () => {
+      const route = (ROUTES as readonly RouteSpec[]).find(
+        (r) => r.method === 'POST' && r.path === `/${INBOUND_SMS_PATH}`,
+      );
+      expect(route).toMatchObject({ auth: 'public' });
+      expect(route!.embeddedOnly ?? false).toBe(false);
+      const [routeId, deployedRoute] = ofType('AWS::ApiGatewayV2::Route').find(
+        ([, r]) => r.Properties.RouteKey === `POST /${INBOUND_SMS_PATH}`,
+      )!;
+      expect(deployedRoute.Properties.AuthorizationType).toBe('NONE');
+      const [subscriptionId] = ofType('AWS::SNS::Subscription').find(
+        ([, sub]) => idOf(sub.Properties.TopicArn) === inboundTopic(),
+      )!;
+      expect(dependsOnOf(subscriptionId)).toContain(routeId);
+    });
+
+    it('tells the api, and only the api, which topic it may trust; confirming by SubscribeURL needs no grant on it', () => {
+      const topicId = inboundTopic();
+      expect(envOf(apiFn)[ENV.inboundSmsTopicArn]).toEqual(ref(topicId));
+      for (const [id] of heraldFunctions()) {
+        if (id !== apiFn) expect(envOf(id)[ENV.inboundSmsTopicArn], id).toBeUndefined();
+        const onTopic = statementsOf(id).filter((s) => JSON.stringify(s.Resource).includes(topicId));
+        expect(onTopic, id).toEqual([]);
+      }
+    });
+
+    it('tells the operator to set the topic as the two-way channel of the agency number', () => {
+      const outputs = template.toJSON().Outputs as Record<string, { Description: string }>;
+      expect(outputs.InboundSmsTopicArn!.Description).toMatch(/two-way/);
+      expect(outputs.InboundSmsTopicArn!.Description).toMatch(/End User Messaging/);
+    });
+
+    it('lets the api text codes and replies to phone numbers, as the sms channel does, and nothing else with SNS', () => {
+      const snsActions = (s: Statement) => asList(s.Action).filter((a) => a.startsWith('sns:'));
+      const statements = statementsOf(apiFn);
+      expect(
+        statements
+          .filter((s) => s.Resource === '*')
+          .flatMap(snsActions)
+          .sort(),
+      ).toEqual(['sns:CheckIfPhoneNumberIsOptedOut', 'sns:Publish']);
+      expect(statements.filter((s) => s.Resource !== '*').flatMap(snsActions)).toEqual([]);
+    });
+
+    it('sizes the SMS senders from one pair of numbers: event-source concurrency equals what the code divides the rate by', () => {
+      const smsFn = channelFn('sms');
+      const [mapping] = mappingsOf(channelQueues.get('sms')!);
+      const concurrency = Number(envOf(smsFn)[ENV.smsSenderConcurrency]);
+      expect(mapping!.ScalingConfig!.MaximumConcurrency).toBe(concurrency);
+      expect(concurrency).toBe(SMS_SENDING_DEFAULTS.smsSenderConcurrency);
+      expect(envOf(smsFn)[ENV.smsMessagesPerSecond]).toBe(String(SMS_SENDING_DEFAULTS.smsMessagesPerSecond));
+      expect(envOf(dispatchFn)[ENV.recipientsPerJob]).toBe(String(SMS_SENDING_DEFAULTS.recipientsPerJob));
+    });
+
+    it('gives an SMS sender time for its jobs at its share of the rate, with room to spare', () => {
+      const smsFn = channelFn('sms');
+      const perSender =
+        Number(envOf(smsFn)[ENV.smsMessagesPerSecond]) / Number(envOf(smsFn)[ENV.smsSenderConcurrency]);
+      const sendingSeconds =
+        (SMS_JOBS_PER_INVOCATION * Number(envOf(dispatchFn)[ENV.recipientsPerJob])) / perSender;
+      // 100 recipients at 10/s: 10 s of sending.
+      expect(sendingSeconds).toBe(10);
+      expect(resource(smsFn).Properties.Timeout as number).toBeGreaterThanOrEqual(2 * sendingSeconds + 10);
+    });
+
+    it('refuses SMS numbers that would need a sender to run past Lambda’s 15 minutes', () => {
+      expect(() =>
+        smsSenderTimeout({ smsMessagesPerSecond: 1, smsSenderConcurrency: 2, recipientsPerJob: 1000 }),
+      ).toThrow(/900 s/);
+      expect(
+        smsSenderTimeout({
+          smsMessagesPerSecond: 100,
+          smsSenderConcurrency: 10,
+          recipientsPerJob: 100,
+        }).toSeconds(),
+      ).toBe(40);
+    });
   });
 
   describe('cdk-nag AwsSolutions', () => {
