@@ -13,6 +13,7 @@ import { DynamoSubscriberStore } from '../functions/adapters/dynamo/subscriber-s
 import { LocalKeyCipher } from '../functions/adapters/pii/local-key';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
 import { createApiHandler } from '../functions/api/handler';
+import { handleInboundSms } from '../functions/api/inbound-sms';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
 import { seededZones, type ZoneCatalog } from '../functions/core/zones';
@@ -246,7 +247,12 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     });
     const api = createApiHandler({ ...services, notifier });
     const media = mediaRoute(mediaDir);
-    const sandbox = sandboxRoutes({ store, faults });
+    const sandbox = sandboxRoutes({
+      store,
+      faults,
+      // A resident's text in the sandbox takes the same road as one from SNS on AWS.
+      inboundSms: (sms) => handleInboundSms({ ...services, notifier }, sms),
+    });
     const gateway = await startGateway({
       port: options.port,
       host: options.host ?? '127.0.0.1',

@@ -1,15 +1,18 @@
 /**
- * The embedded mode's sandbox routes (api.md, "Embedded mode only"): what the sandbox providers accepted, and
- * faults to inject. Answered by the embedded server itself; they do not exist on AWS.
+ * The embedded mode's sandbox routes (api.md, "Embedded mode only"): what the sandbox providers accepted, faults
+ * to inject, and a resident's text to the agency's number. Answered by the embedded server itself; they do not
+ * exist on AWS.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
 import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
 import { fieldErrors } from '../functions/api/http';
+import type { InboundOutcome, InboundSms } from '../functions/api/inbound-sms';
 import { PROBLEM_BASE } from '../functions/core/errors';
 import type { OutboxStore } from '../functions/ports';
 import { Channel } from '../schemas/alert';
 import type { FieldError } from '../schemas/problem';
+import { SandboxInboundSms } from '../schemas/subscriptions';
 
 const MAX_BODY = 16 * 1024;
 
@@ -78,7 +81,34 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function sandboxRoutes(deps: { store: OutboxStore; faults: InMemoryFaults }) {
+async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<{ body: unknown } | { answered: true }> {
+  const raw = await readBody(req);
+  if (raw === undefined)
+    return {
+      answered: problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`),
+    };
+  try {
+    return { body: JSON.parse(raw) };
+  } catch {
+    return {
+      answered: problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
+        { path: '', message: 'is not valid JSON' },
+      ]),
+    };
+  }
+}
+
+export interface SandboxDeps {
+  store: OutboxStore;
+  faults: InMemoryFaults;
+  /** The inbound-SMS domain function the AWS route calls too (functions/api/inbound-sms.ts). */
+  inboundSms?: (sms: InboundSms) => Promise<InboundOutcome>;
+}
+
+export function sandboxRoutes(deps: SandboxDeps) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/v1/sandbox/')) return false;
     if (url.pathname === '/v1/sandbox/outbox') {
@@ -95,18 +125,9 @@ export function sandboxRoutes(deps: { store: OutboxStore; faults: InMemoryFaults
     if (url.pathname === '/v1/sandbox/faults') {
       if (req.method === 'GET') return send(res, 200, deps.faults.snapshot());
       if (req.method !== 'PUT') return problem(res, 405, 'Method not allowed', 'Use GET or PUT.');
-      const raw = await readBody(req);
-      if (raw === undefined)
-        return problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
-          { path: '', message: 'is not valid JSON' },
-        ]);
-      }
-      const parsed = FaultsBody.safeParse(body);
+      const read = await readJsonBody(req, res);
+      if ('answered' in read) return true;
+      const parsed = FaultsBody.safeParse(read.body);
       if (!parsed.success)
         return problem(
           res,
@@ -118,6 +139,17 @@ export function sandboxRoutes(deps: { store: OutboxStore; faults: InMemoryFaults
       for (const [channel, fault] of Object.entries(parsed.data))
         if (fault) deps.faults.set(channel as Channel, fault);
       return send(res, 200, deps.faults.snapshot());
+    }
+    if (url.pathname === '/v1/sandbox/inbound/sms' && deps.inboundSms) {
+      if (req.method !== 'POST') return problem(res, 405, 'Method not allowed', 'Use POST.');
+      const read = await readJsonBody(req, res);
+      if ('answered' in read) return true;
+      const parsed = SandboxInboundSms.safeParse(read.body);
+      if (!parsed.success)
+        return problem(res, 400, 'Invalid request', 'The text failed validation.', fieldErrors(parsed.error));
+      // The reply (no personal data in it) is in the answer as well as in the outbox, for a quick demo.
+      const outcome = await deps.inboundSms({ ...parsed.data, via: 'sandbox' });
+      return send(res, 200, outcome);
     }
     return false;
   };

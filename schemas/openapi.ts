@@ -7,6 +7,13 @@ import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from './alert';
 import './delivery';
 import './problem';
 import { type OperationId, ROUTES, type RouteSpec } from './routes';
+import {
+  ConfirmRequest,
+  NewSubscriber,
+  NewWebhook,
+  SandboxInboundSms,
+  SubscriptionRequest,
+} from './subscriptions';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
@@ -22,7 +29,17 @@ function components(): Record<string, Json> {
   const input = z.toJSONSchema(z.globalRegistry, { ...options, io: 'input' }).schemas;
   const output = z.toJSONSchema(z.globalRegistry, { ...options, io: 'output' }).schemas;
   const requestIds = new Set(
-    [AlertDraft, UpdatePatch, CancelBody, ApproveBody].map((s) => z.globalRegistry.get(s)?.id),
+    [
+      AlertDraft,
+      UpdatePatch,
+      CancelBody,
+      ApproveBody,
+      SubscriptionRequest,
+      ConfirmRequest,
+      NewSubscriber,
+      NewWebhook,
+      SandboxInboundSms,
+    ].map((s) => z.globalRegistry.get(s)?.id),
   );
   const all: Record<string, Json> = {};
   for (const [id, schema] of Object.entries(output))
@@ -133,6 +150,111 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
       },
     },
   },
+  listZones: {
+    parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
+    responses: {
+      '200': jsonBody('ZoneList', 'Every zone; ETag and Cache-Control: public, max-age=300'),
+      '304': { description: 'Not modified (If-None-Match matched the ETag)' },
+    },
+  },
+  requestSubscription: {
+    parameters: [idempotencyKey],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('SubscriptionRequest') } } },
+    responses: {
+      '202': jsonBody(
+        'SubscriptionAccepted',
+        'A 6-digit code was sent, valid 15 minutes, 5 tries. The same answer whether or not the address is already subscribed.',
+      ),
+      '429': problem(
+        'Too many codes for this address (3 an hour) or sign-ups from this client (20 an hour); see Retry-After',
+      ),
+    },
+  },
+  confirmSubscription: {
+    requestBody: { required: true, content: { 'application/json': { schema: ref('ConfirmRequest') } } },
+    responses: {
+      '200': jsonBody('Subscriber', 'Confirmed: the subscriber, address masked'),
+      '410': problem(
+        'No code is waiting for this address: expired, tries used up, or never asked for (errors name /code); ask for a new one',
+      ),
+      '422': problem('Wrong code: errors name /code; the problem carries triesLeft'),
+      '429': problem('Too many confirmation attempts from this client; see Retry-After'),
+    },
+  },
+  importSubscriptions: {
+    requestBody: {
+      required: true,
+      content: {
+        'text/csv': {
+          schema: {
+            type: 'string',
+            description:
+              'Header channel,address,zones,language,consent; zones separated by ";" or spaces; consent required; at most 5000 rows',
+          },
+        },
+      },
+    },
+    responses: {
+      '200': jsonBody('ImportReport', 'Good rows kept; each bad row named with its field and why'),
+      '413': problem('Body over 256 KiB, or more than 5000 rows'),
+      '415': problem('Not text/csv'),
+      '422': problem('The header is not channel,address,zones,language,consent'),
+    },
+  },
+  inboundSms: {
+    requestBody: {
+      required: true,
+      content: {
+        'text/plain': {
+          schema: {
+            type: 'string',
+            description:
+              'An Amazon SNS HTTP(S) message (JSON) from the configured topic; a Notification carries the AWS End User Messaging SMS two-way payload',
+          },
+        },
+      },
+    },
+    responses: {
+      '200': { description: 'Handled (a keyword answered, or the subscription confirmed)' },
+      '403': problem('Not a correctly signed SNS message from the configured topic'),
+    },
+  },
+  listSubscribers: {
+    parameters: [
+      { name: 'channel', in: 'query', schema: { type: 'string', enum: ['sms', 'email', 'webhook'] } },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' } },
+    ],
+    responses: { '200': jsonBody('SubscriberList', 'Addresses masked') },
+  },
+  createSubscriber: {
+    parameters: [idempotencyKey],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('NewSubscriber') } } },
+    responses: {
+      '201': jsonBody('Subscriber', 'Created, confirmed; Location header'),
+      '409': problem('This address is already a subscriber (named in the detail)'),
+    },
+  },
+  deleteSubscriber: { responses: { '204': { description: 'Removed, with their personal data' } } },
+  listWebhooks: {
+    parameters: [
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' } },
+    ],
+    responses: { '200': jsonBody('SubscriberList', 'URLs masked') },
+  },
+  createWebhook: {
+    requestBody: { required: true, content: { 'application/json': { schema: ref('NewWebhook') } } },
+    responses: {
+      '201': jsonBody('WebhookCreated', 'Created; the signing secret is in this answer only'),
+      '409': problem('This URL is already a webhook (named in the detail)'),
+    },
+  },
+  deleteWebhook: { responses: { '204': { description: 'Removed' } } },
+  sandboxInboundSms: {
+    requestBody: { required: true, content: { 'application/json': { schema: ref('SandboxInboundSms') } } },
+    responses: { '200': { description: 'The keyword understood and the reply sent to the outbox' } },
+  },
 };
 
 function operation(route: RouteSpec): Json {
@@ -151,7 +273,9 @@ function operation(route: RouteSpec): Json {
     ...(route.auth === 'jwt'
       ? { '401': problem('No or invalid token'), '403': problem('Role not allowed') }
       : {}),
-    ...(route.path.includes('{id}') ? { '404': problem('No such alert') } : {}),
+    ...(route.path.includes('{id}')
+      ? { '404': problem(route.path.startsWith('/v1/alerts') ? 'No such alert' : 'Not found') }
+      : {}),
   };
   return {
     operationId: route.operationId,

@@ -6,16 +6,17 @@ import { awsServices } from '../shared/aws';
 import { logger } from '../shared/logger';
 import { awsNotifier } from '../shared/notifier';
 import type { ApiDeps } from './alerts';
-import { createRouter } from './router';
+import { compileRoutes, createRouter, type RouterOptions } from './router';
 
-export const createApiHandler = (deps: ApiDeps) =>
+export const createApiHandler = (deps: ApiDeps, options: RouterOptions = {}) =>
   middy<APIGatewayProxyEventV2, Awaited<ReturnType<ReturnType<typeof createRouter>>>, Error, Context>(
-    createRouter(deps),
+    createRouter(deps, compileRoutes(), options),
   ).use(injectLambdaContext(logger, { resetKeys: true }));
 
 let wired: ReturnType<typeof createApiHandler> | undefined;
 
 export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
+  // Codes and keyword replies go out through SNS and SES, built on the first notice (most requests send none).
   wired ??= createApiHandler({ ...awsServices(), notifier: awsNotifier() });
   return wired(event, context);
 };

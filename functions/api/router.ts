@@ -22,8 +22,20 @@ import {
   updateAlertOp,
 } from './alerts';
 import { type ApiResult, json, problemResult } from './http';
+import { confirmByGet, type InboundSmsRouteOptions, inboundSmsOperation } from './inbound-sms';
 import { previewAlert } from './preview';
 import { alertPage } from './public-page';
+import { listZones } from './residents';
+import { createSnsVerifier } from './sns-signature';
+import { confirmSubscription, importSubscriptions, requestSubscription } from './subscriptions';
+import {
+  createSubscriber,
+  createWebhook,
+  deleteSubscriber,
+  deleteWebhook,
+  listSubscribers,
+  listWebhooks,
+} from './webhooks';
 
 type Operation = (deps: ApiDeps, input: OperationInput) => Promise<ApiResult>;
 
@@ -41,7 +53,22 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   listDeliveries,
   getAudit,
   alertPage,
+  listZones,
+  requestSubscription,
+  confirmSubscription,
+  importSubscriptions,
+  listSubscribers,
+  createSubscriber,
+  deleteSubscriber,
+  listWebhooks,
+  createWebhook,
+  deleteWebhook,
 };
+
+export interface RouterOptions {
+  /** How POST /v1/inbound/sms checks SNS signatures and confirms its subscription; tests pass their own. */
+  inboundSms?: InboundSmsRouteOptions;
+}
 
 interface CompiledRoute {
   spec: RouteSpec;
@@ -91,7 +118,14 @@ function authorise(spec: RouteSpec, event: APIGatewayProxyEventV2): Actor {
 
 const ANONYMOUS: Actor = { id: 'anonymous', roles: [] };
 
-export function createRouter(deps: ApiDeps, routes = compileRoutes()) {
+export function createRouter(deps: ApiDeps, routes = compileRoutes(), options: RouterOptions = {}) {
+  // The SNS certificate cache lives as long as the router: once per container on AWS.
+  const operations: Partial<Record<OperationId, Operation>> = {
+    ...OPERATIONS,
+    inboundSms: inboundSmsOperation(
+      options.inboundSms ?? { verifier: createSnsVerifier(), confirmSubscription: confirmByGet },
+    ),
+  };
   return async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
     const method = event.requestContext.http.method.toUpperCase();
     const path = event.rawPath;
@@ -112,7 +146,7 @@ export function createRouter(deps: ApiDeps, routes = compileRoutes()) {
         }
       });
       const actor = hit.route.spec.auth === 'jwt' ? authorise(hit.route.spec, event) : ANONYMOUS;
-      const operation = OPERATIONS[hit.route.spec.operationId as OperationId];
+      const operation = operations[hit.route.spec.operationId as OperationId];
       if (!operation) throw notFound(`Nothing is at ${path}.`);
       return await operation(deps, { event, actor, params });
     } catch (error) {

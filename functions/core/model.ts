@@ -198,4 +198,9 @@ export interface Challenge {
   expiresAt: string;
   triesLeft: number;
   createdAt: string;
+  /**
+   * What the sign-up asked for, applied when the code comes back: an address that is already subscribed keeps its
+   * zones until then, so a stranger typing someone's number cannot change what they receive.
+   */
+  request?: { zones: string[]; language: string } | undefined;
 }

@@ -72,6 +72,10 @@ export interface HeraldConfig {
   smsSenderConcurrency: number;
   /** Recipients per subscriber-channel job (one SQS message, one claim, a few batch writes). */
   recipientsPerJob: number;
+  /** The only SNS topic whose signed notifications POST /v1/inbound/sms accepts; unset: the route refuses all. */
+  inboundSmsTopicArn?: string | undefined;
+  /** Embedded mode only: webhook subscribers may point at this machine (a receiver under test). */
+  webhookAllowLoopback?: boolean | undefined;
 }
 
 const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
@@ -117,5 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     smsMessagesPerSecond: positiveInt(env, ENV.smsMessagesPerSecond, 20),
     smsSenderConcurrency: positiveInt(env, ENV.smsSenderConcurrency, 2),
     recipientsPerJob: positiveInt(env, ENV.recipientsPerJob, 100),
+    inboundSmsTopicArn: env[ENV.inboundSmsTopicArn] || undefined,
+    webhookAllowLoopback: env[ENV.webhookAllowLoopback] === 'true',
   };
 }

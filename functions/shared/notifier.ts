@@ -1,23 +1,85 @@
 /**
  * Notices (double opt-in codes, keyword replies) sent through the sms and email providers, so they take the same
  * road as alerts: the real provider where it is configured, the sandbox outbox otherwise.
- * SKELETON: the implementation replaces this body.
+ *
+ * A notice is not part of any alert: it goes out as a message of the placeholder alert `notice`, version 0, with an
+ * idempotency key of its own, and leaves no receipt (the audit log line of the change it answers is its record).
  */
-import type { ChannelProvider, Notifier } from '../ports';
+import { randomUUID } from 'node:crypto';
+import { emailFactory } from '../channel/providers/email';
+import { smsFactory } from '../channel/providers/sms';
+import type { ChannelContent, ChannelProvider, Notice, Notifier, OutboundMessage } from '../ports';
+import { awsSecrets } from './aws';
+import { logger } from './logger';
 
-export function providerNotifier(_providers: { sms: ChannelProvider; email: ChannelProvider }): Notifier {
+/** The alert id notices are filed under in the outbox: no alert has it (alert ids are ULIDs). */
+export const NOTICE_ALERT_ID = 'notice';
+/** Notices belong to no version; 0 is a number no alert version takes. */
+export const NOTICE_VERSION = 0;
+/** A notice that has not gone out in this long is given up (the resident may ask again). */
+const NOTICE_TIMEOUT_MS = 10_000;
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export function noticeMessage(notice: Notice, id: string = randomUUID()): OutboundMessage {
+  const content: ChannelContent =
+    notice.channel === 'sms'
+      ? { channel: 'sms', text: notice.text }
+      : {
+          channel: 'email',
+          subject: notice.subject ?? notice.text.slice(0, 60),
+          text: notice.text,
+          html: `<!doctype html><html><body><p>${escapeHtml(notice.text)}</p></body></html>`,
+          attachments: [],
+          messageId: `<notice-${id}@herald.invalid>`,
+        };
   return {
-    send: async () => {
-      throw new Error('not implemented yet');
+    channel: notice.channel,
+    alertId: NOTICE_ALERT_ID,
+    version: NOTICE_VERSION,
+    recipient: notice.address,
+    text: notice.text,
+    content,
+    // Unique per notice and free of the address: it is stored beside the outbox item.
+    idempotencyKey: `notice:${notice.kind}:${id}`,
+    test: false,
+  };
+}
+
+export function providerNotifier(providers: {
+  sms: ChannelProvider | (() => Promise<ChannelProvider>);
+  email: ChannelProvider | (() => Promise<ChannelProvider>);
+}): Notifier {
+  return {
+    async send(notice, signal) {
+      const chosen = providers[notice.channel];
+      const provider = typeof chosen === 'function' ? await chosen() : chosen;
+      await provider.send(noticeMessage(notice), signal ?? AbortSignal.timeout(NOTICE_TIMEOUT_MS));
     },
   };
 }
 
-/** The api function's notifier on AWS: SNS for SMS and SES for email, with the channel's own settings. SKELETON. */
-export function awsNotifier(): Notifier {
-  return {
-    send: async () => {
-      throw new Error('not implemented yet');
-    },
+/** A provider made on first use and kept for the container's life; a failed start-up is tried again next time. */
+function lazily(make: () => Promise<ChannelProvider>): () => Promise<ChannelProvider> {
+  let made: Promise<ChannelProvider> | undefined;
+  return () => {
+    made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    });
+    return made;
   };
+}
+
+/**
+ * The api function's notifier on AWS: SNS for SMS and SES for email, built by the same factories as the sms and
+ * email channel functions (functions/channel/entries), with the function's role, on the first notice of each.
+ */
+export function awsNotifier(): Notifier {
+  const options = { logger, env: process.env, awsAccess: 'role' as const, allowLoopbackWebhooks: false };
+  return providerNotifier({
+    sms: lazily(async () => smsFactory(options)(awsSecrets())),
+    email: lazily(async () => emailFactory(options)(awsSecrets())),
+  });
 }

@@ -1,0 +1,153 @@
+/**
+ * What the resident and media operations share: how a subscriber is shown (masked, always), how a change of
+ * subscription state is written (conditionally, then audited), the rate limits, and the public zone list.
+ *
+ * Audit: subscription changes are not alerts, so they do not join GET /v1/alerts/{id}/audit (assembled from an
+ * alert's own items). Each change writes one structured log line instead, `subscription.<action>` with the actor
+ * and the subscriber id, never the address; the subscriber item keeps the consent (when, how, what text, who).
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { SubscriberView } from '../../schemas/subscriptions';
+import { conflict, HttpProblem } from '../core/errors';
+import type { Subscriber } from '../core/model';
+import type { ApiDeps, OperationInput } from './alerts';
+import { type ApiResult, header, json } from './http';
+
+/** What the resident flows need; the embedded sandbox route hands the same to the inbound-SMS function. */
+export type ResidentDeps = Pick<
+  ApiDeps,
+  'subscribers' | 'pii' | 'zones' | 'notifier' | 'config' | 'clock' | 'newId' | 'logger'
+>;
+
+export function toSubscriberView(s: Subscriber): SubscriberView {
+  return {
+    id: s.id,
+    channel: s.channel,
+    address: s.addressMasked,
+    zones: s.zones,
+    language: s.language,
+    status: s.status,
+    audience: s.audience,
+    ...(s.name ? { name: s.name } : {}),
+    ...(s.consent ? { consent: { at: s.consent.at, method: s.consent.method, actor: s.consent.actor } } : {}),
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    ...(s.confirmedAt ? { confirmedAt: s.confirmedAt } : {}),
+    ...(s.stoppedAt ? { stoppedAt: s.stoppedAt } : {}),
+  };
+}
+
+export type AuditAction =
+  | 'subscription.requested'
+  | 'subscription.confirmed'
+  | 'subscription.joined'
+  | 'subscription.stopped'
+  | 'subscription.resumed'
+  | 'subscription.imported'
+  | 'subscription.updated'
+  | 'subscription.created'
+  | 'subscription.deleted'
+  | 'subscription.code-failed';
+
+/** One audit line per change of subscription state: who, which subscriber, what; never the address. */
+export function audit(
+  deps: Pick<ResidentDeps, 'logger'>,
+  action: AuditAction,
+  fields: { actor: string; subscriber: Pick<Subscriber, 'id' | 'channel' | 'status' | 'zones'> } & Record<
+    string,
+    unknown
+  >,
+): void {
+  const { actor, subscriber, ...rest } = fields;
+  deps.logger.info(action, {
+    audit: {
+      action,
+      actor,
+      subscriberId: subscriber.id,
+      channel: subscriber.channel,
+      status: subscriber.status,
+      zones: subscriber.zones,
+      ...rest,
+    },
+  });
+}
+
+/**
+ * Applies `change` to the stored subscriber and writes it if nobody changed it meanwhile, reading it again and
+ * retrying a few times when someone did (a STOP and a JOIN from the same phone a moment apart).
+ */
+export async function updateSubscriber(
+  deps: Pick<ResidentDeps, 'subscribers'>,
+  current: Subscriber,
+  change: (s: Subscriber) => Subscriber | undefined,
+): Promise<Subscriber> {
+  let base = current;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const changed = change(base);
+    if (!changed) return base;
+    // updatedAt is the concurrency token: it must move forward even when two changes fall in one millisecond.
+    const next =
+      changed.updatedAt > base.updatedAt
+        ? changed
+        : { ...changed, updatedAt: new Date(Date.parse(base.updatedAt) + 1).toISOString() };
+    if (await deps.subscribers.saveSubscriber(next, base.updatedAt)) return next;
+    const reread = await deps.subscribers.getSubscriber(current.id);
+    if (!reread) throw conflict('The subscriber was removed a moment ago.');
+    base = reread;
+  }
+  throw conflict('The subscriber is being changed by another request; try again.', { 'retry-after': '1' });
+}
+
+/** Zones a subscriber follows after adding some: each once, in the order first named. */
+export const unionZones = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])];
+
+// ---------------------------------------------------------------- rate limits
+
+export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+  new HttpProblem(429, 'rate-limited', 'Too many requests', detail, undefined, {
+    'retry-after': String(Math.max(1, retryAfterSeconds)),
+  });
+
+/** Seconds until the fixed window that holds `now` ends: when a refused client may try again. */
+export const secondsLeftInWindow = (now: Date, windowSeconds: number) =>
+  windowSeconds - (Math.floor(now.getTime() / 1000) % windowSeconds);
+
+/**
+ * The caller's address as API Gateway saw it, hashed with the PII key before it is used as a rate-limit key or
+ * kept as consent evidence: an IP address is personal data too.
+ */
+export async function clientKey(deps: Pick<ResidentDeps, 'pii'>, event: APIGatewayProxyEventV2) {
+  return deps.pii.hash(`client:${event.requestContext.http.sourceIp}`);
+}
+
+// ---------------------------------------------------------------- zones
+
+/** The zone list only changes with a deployment: its ETag is its content's hash, computed once per catalog. */
+const zoneBodies = new WeakMap<ApiDeps['zones'], { body: string; etag: string }>();
+
+export async function listZones(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
+  let zonesBody = zoneBodies.get(deps.zones);
+  if (!zonesBody) {
+    const zones = deps.zones.zones.map((z) => ({
+      id: z.id,
+      name: z.name,
+      ...(z.names ? { names: z.names } : {}),
+      ...(z.polygon ? { polygon: z.polygon } : {}),
+    }));
+    const body = JSON.stringify({ zones });
+    zonesBody = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    zoneBodies.set(deps.zones, zonesBody);
+  }
+  const tag = zonesBody.etag;
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'public, max-age=300',
+    'x-content-type-options': 'nosniff',
+    etag: tag,
+  };
+  const ifNoneMatch = header(event, 'if-none-match');
+  if (ifNoneMatch?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === tag))
+    return { statusCode: 304, headers, body: '' };
+  return { ...json(200, {}), headers, body: zonesBody.body };
+}

@@ -1,0 +1,204 @@
+/**
+ * Inbound SMS keywords and the replies to them, in English, Spanish and Catalan. Pure: the API decides what to
+ * store and the notifier sends the text this module writes.
+ *
+ * Carriers (CTIA in the US, and the aggregators elsewhere that copy it) require STOP, STOPALL, UNSUBSCRIBE,
+ * CANCEL, END and QUIT to end every message, whatever follows them, and a confirmation that says no more messages
+ * will come; HELP must answer who is sending and how to stop. JOIN by text is the resident's opt-in.
+ */
+
+export const REPLY_LANGUAGES = ['en', 'es', 'ca'] as const;
+export type ReplyLanguage = (typeof REPLY_LANGUAGES)[number];
+
+export type KeywordCommand =
+  | {
+      kind: 'join';
+      /** The zone id as typed (lower-cased); undefined when JOIN came alone. */
+      zone?: string | undefined;
+      /** A language the text named or implied (ALTA is Spanish); undefined when it said none. */
+      language?: ReplyLanguage | undefined;
+      /** The keyword as understood, for the consent record: `JOIN eixample es`. */
+      keyword: string;
+    }
+  | { kind: 'stop'; language?: ReplyLanguage | undefined; keyword: string }
+  | { kind: 'start'; language?: ReplyLanguage | undefined; keyword: string }
+  | { kind: 'help'; language?: ReplyLanguage | undefined; keyword: string };
+
+const JOIN_WORDS: Record<string, ReplyLanguage | undefined> = {
+  JOIN: undefined,
+  SUBSCRIBE: 'en',
+  ALTA: 'es',
+  SUSCRIBIR: 'es',
+  SUBSCRIURE: 'ca',
+};
+const STOP_WORDS: Record<string, ReplyLanguage | undefined> = {
+  STOP: undefined,
+  STOPALL: undefined,
+  UNSUBSCRIBE: undefined,
+  CANCEL: undefined,
+  END: undefined,
+  QUIT: undefined,
+  BAJA: 'es',
+  BAIXA: 'ca',
+};
+const START_WORDS: Record<string, ReplyLanguage | undefined> = {
+  START: undefined,
+  UNSTOP: undefined,
+  RESUME: 'en',
+  REANUDAR: 'es',
+  REPRENDRE: 'ca',
+};
+const HELP_WORDS: Record<string, ReplyLanguage | undefined> = {
+  HELP: undefined,
+  INFO: undefined,
+  AYUDA: 'es',
+  AJUDA: 'ca',
+};
+
+const LANGUAGE_WORDS: Record<string, ReplyLanguage> = {
+  en: 'en',
+  eng: 'en',
+  english: 'en',
+  es: 'es',
+  esp: 'es',
+  spa: 'es',
+  espanol: 'es',
+  castellano: 'es',
+  spanish: 'es',
+  ca: 'ca',
+  cat: 'ca',
+  catala: 'ca',
+  catalan: 'ca',
+};
+
+/** Accents off, lower case: `Català` and `catala` are the same word on a phone keyboard. */
+const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+
+/** A language word (`es`, `Castellano`, `català`) as a reply language, or undefined. */
+export function languageWord(word: string | undefined): ReplyLanguage | undefined {
+  return word === undefined ? undefined : LANGUAGE_WORDS[fold(word)];
+}
+
+/** A BCP 47 tag's reply language: the primary subtag when it is one of ours, English otherwise. */
+export function replyLanguageOf(tag: string | undefined): ReplyLanguage {
+  const primary = fold(tag ?? '').split('-')[0] ?? '';
+  return (REPLY_LANGUAGES as readonly string[]).includes(primary) ? (primary as ReplyLanguage) : 'en';
+}
+
+/**
+ * Reads a text: the first word is the keyword (case, surrounding spaces and punctuation ignored: "stop.",
+ * " Stop!", "STOP please" all stop); anything that is not a keyword asks for help.
+ */
+export function parseKeyword(body: string): KeywordCommand {
+  const words = body
+    .normalize('NFC')
+    .split(/[\s,;:.!?¡¿"'()]+/u)
+    .filter((w) => w.length > 0);
+  const first = fold(words[0] ?? '').toUpperCase();
+  if (first in STOP_WORDS) return { kind: 'stop', language: STOP_WORDS[first], keyword: first };
+  if (first in START_WORDS) return { kind: 'start', language: START_WORDS[first], keyword: first };
+  if (first in JOIN_WORDS) {
+    const rest = words.slice(1);
+    // `JOIN es` names no zone but a language; `JOIN eixample es` both. A zone id is never a language word.
+    let language = JOIN_WORDS[first];
+    const last = rest.at(-1);
+    const named = languageWord(last);
+    if (named && rest.length >= 1) {
+      language = named;
+      rest.pop();
+    }
+    const zone = rest.length > 0 ? fold(rest.join('-')).slice(0, 64) : undefined;
+    const keyword = ['JOIN', zone, named].filter(Boolean).join(' ');
+    return { kind: 'join', zone, language, keyword };
+  }
+  if (first in HELP_WORDS) return { kind: 'help', language: HELP_WORDS[first], keyword: first };
+  return { kind: 'help', keyword: 'HELP' };
+}
+
+// ---------------------------------------------------------------- replies
+
+export interface ReplyContext {
+  agency: string;
+  language: ReplyLanguage;
+}
+
+/** Zone ids a resident may not know: a few, so the reply stays one or two SMS segments. */
+const ZONE_HINTS = 4;
+
+const T = {
+  join: {
+    en: (a: string, zone: string) =>
+      `${a}: you will get alerts for ${zone}. Msg & data rates may apply. Reply HELP for help, STOP to end.`,
+    es: (a: string, zone: string) =>
+      `${a}: recibirás alertas de ${zone}. Pueden aplicarse tarifas. Responde AYUDA para ayuda, STOP para darte de baja.`,
+    ca: (a: string, zone: string) =>
+      `${a}: rebràs alertes de ${zone}. Poden aplicar-se tarifes. Respon AJUDA per a ajuda, STOP per donar-te de baixa.`,
+  },
+  unknownZone: {
+    en: (a: string, zone: string, hints: string) =>
+      `${a}: there is no zone "${zone}". Reply JOIN and one of: ${hints}`,
+    es: (a: string, zone: string, hints: string) =>
+      `${a}: no hay ninguna zona "${zone}". Responde ALTA y una de: ${hints}`,
+    ca: (a: string, zone: string, hints: string) =>
+      `${a}: no hi ha cap zona "${zone}". Respon JOIN i una de: ${hints}`,
+  },
+  noZone: {
+    en: (a: string, hints: string) => `${a}: reply JOIN and your zone, one of: ${hints}`,
+    es: (a: string, hints: string) => `${a}: responde ALTA y tu zona, una de: ${hints}`,
+    ca: (a: string, hints: string) => `${a}: respon JOIN i la teva zona, una de: ${hints}`,
+  },
+  stop: {
+    en: (a: string) =>
+      `${a}: you are unsubscribed and will receive no more messages. Reply START to resubscribe.`,
+    es: (a: string) => `${a}: te has dado de baja y no recibirás más mensajes. Responde START para volver.`,
+    ca: (a: string) => `${a}: t'has donat de baixa i no rebràs més missatges. Respon START per tornar-hi.`,
+  },
+  start: {
+    en: (a: string, zones: string) =>
+      `${a}: welcome back, you will get alerts for ${zones} again. Reply STOP to end.`,
+    es: (a: string, zones: string) =>
+      `${a}: bienvenido de nuevo, volverás a recibir alertas de ${zones}. Responde STOP para darte de baja.`,
+    ca: (a: string, zones: string) =>
+      `${a}: benvingut de nou, tornaràs a rebre alertes de ${zones}. Respon STOP per donar-te de baixa.`,
+  },
+  help: {
+    en: (a: string) =>
+      `${a} alerts. Reply JOIN <zone> to subscribe, STOP to end, START to resume. Msg & data rates may apply.`,
+    es: (a: string) =>
+      `Alertas de ${a}. Responde ALTA <zona> para suscribirte, STOP para darte de baja, START para volver. Pueden aplicarse tarifas.`,
+    ca: (a: string) =>
+      `Alertes de ${a}. Respon JOIN <zona> per subscriure't, STOP per donar-te de baixa, START per tornar-hi. Poden aplicar-se tarifes.`,
+  },
+  code: {
+    en: (a: string, code: string, minutes: number) =>
+      `${a}: your confirmation code is ${code}. It expires in ${minutes} minutes. If you did not ask for it, ignore this message.`,
+    es: (a: string, code: string, minutes: number) =>
+      `${a}: tu código de confirmación es ${code}. Caduca en ${minutes} minutos. Si no lo has pedido, ignora este mensaje.`,
+    ca: (a: string, code: string, minutes: number) =>
+      `${a}: el teu codi de confirmació és ${code}. Caduca en ${minutes} minuts. Si no l'has demanat, ignora aquest missatge.`,
+  },
+  codeSubject: {
+    en: (a: string) => `${a}: your confirmation code`,
+    es: (a: string) => `${a}: tu código de confirmación`,
+    ca: (a: string) => `${a}: el teu codi de confirmació`,
+  },
+} as const;
+
+/** What the resident typed, safe to echo in a reply: no more than a zone id's length, letters and dashes. */
+const echo = (s: string) => s.replace(/[^\p{L}\p{N}-]/gu, '').slice(0, 24);
+
+const hints = (zoneIds: readonly string[]) =>
+  `${zoneIds.slice(0, ZONE_HINTS).join(', ')}${zoneIds.length > ZONE_HINTS ? '…' : ''}`;
+
+export const joinReply = (c: ReplyContext, zoneName: string) => T.join[c.language](c.agency, zoneName);
+export const unknownZoneReply = (c: ReplyContext, typed: string, zoneIds: readonly string[]) =>
+  T.unknownZone[c.language](c.agency, echo(typed), hints(zoneIds));
+export const noZoneReply = (c: ReplyContext, zoneIds: readonly string[]) =>
+  T.noZone[c.language](c.agency, hints(zoneIds));
+export const stopReply = (c: ReplyContext) => T.stop[c.language](c.agency);
+export const startReply = (c: ReplyContext, zoneNames: readonly string[]) =>
+  T.start[c.language](c.agency, zoneNames.join(', '));
+export const helpReply = (c: ReplyContext) => T.help[c.language](c.agency);
+export const codeText = (c: ReplyContext, code: string, minutes: number) =>
+  T.code[c.language](c.agency, code, minutes);
+export const codeSubject = (c: ReplyContext) => T.codeSubject[c.language](c.agency);
