@@ -1,0 +1,152 @@
+/**
+ * The media feeds, pure: which alerts a public feed shows, and the same list written as an Atom CAP index
+ * (RFC 4287; each entry links to its CAP), RSS 2.0 and JSON Feed 1.1. Every value is escaped for its format;
+ * text goes out as text (never HTML), so markup in a headline stays inert.
+ */
+import { escapeXml } from './cap';
+import type { StoredVersion } from './model';
+
+export const ATOM_MEDIA_TYPE = 'application/atom+xml';
+export const RSS_MEDIA_TYPE = 'application/rss+xml';
+export const JSON_FEED_MEDIA_TYPE = 'application/feed+json';
+
+/** How long a cancellation stays in the feeds, so followers see that the alert was called off. */
+export const CANCELLED_VISIBLE_MS = 24 * 60 * 60 * 1000;
+
+export interface FeedEntry {
+  alertId: string;
+  version: StoredVersion;
+  /** Where the CAP XML of the current version is. */
+  capUrl: string;
+  /** The alert's public page (or the officer's own link). */
+  pageUrl: string;
+}
+
+export interface FeedMeta {
+  title: string;
+  /** The agency's public site (Herald's base URL). */
+  homeUrl: string;
+  /** This feed's own URL. */
+  selfUrl: string;
+  agencyName: string;
+  /** When the feed last changed: the newest entry's time, or a fixed time when empty. */
+  updated: string;
+}
+
+/** A version that went out: held versions and versions replaced while held never reached the public. */
+export const released = (v: StoredVersion): boolean =>
+  v.dispatchStatus === 'pending' || v.dispatchStatus === 'planned';
+
+/**
+ * Whether the current released version belongs in a public feed: Actual only; not once it has expired; a
+ * cancellation for CANCELLED_VISIBLE_MS after it was sent.
+ */
+export function inPublicFeed(current: StoredVersion, now: Date): boolean {
+  if (current.content.status !== 'Actual') return false;
+  if (current.msgType === 'Cancel') return now.getTime() - Date.parse(current.sent) < CANCELLED_VISIBLE_MS;
+  return !current.content.expires || Date.parse(current.content.expires) > now.getTime();
+}
+
+const titleOf = (v: StoredVersion) =>
+  v.msgType === 'Cancel' ? `Cancelled: ${v.content.headline}` : v.content.headline;
+
+const summaryOf = (v: StoredVersion) =>
+  v.msgType === 'Cancel' && v.note ? `${v.note}\n\n${v.content.description}` : v.content.description;
+
+const isoOf = (capTime: string) => new Date(capTime).toISOString();
+
+/** Atom as a CAP index feed (the form Google Public Alerts and aggregators follow). */
+export function atomFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
+  const e = escapeXml;
+  const items = entries.map(({ alertId, version: v, capUrl, pageUrl }) =>
+    [
+      '  <entry>\n',
+      `    <id>${e(`urn:herald:alert:${alertId}:${v.version}`)}</id>\n`,
+      `    <title type="text">${e(titleOf(v))}</title>\n`,
+      `    <updated>${isoOf(v.sent)}</updated>\n`,
+      `    <published>${isoOf(v.sent)}</published>\n`,
+      `    <link rel="alternate" type="application/cap+xml" href="${e(capUrl)}"/>\n`,
+      `    <link rel="related" type="text/html" href="${e(pageUrl)}"/>\n`,
+      `    <category term="${e(v.content.category)}" label="${e(v.content.event)}"/>\n`,
+      `    <summary type="text">${e(summaryOf(v))}</summary>\n`,
+      '  </entry>\n',
+    ].join(''),
+  );
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>\n',
+    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${e(entries[0]?.version.content.language ?? 'en')}">\n`,
+    `  <id>${e(meta.selfUrl)}</id>\n`,
+    `  <title type="text">${e(meta.title)}</title>\n`,
+    `  <updated>${new Date(meta.updated).toISOString()}</updated>\n`,
+    `  <author><name>${e(meta.agencyName)}</name><uri>${e(meta.homeUrl)}</uri></author>\n`,
+    `  <link rel="self" type="${ATOM_MEDIA_TYPE}" href="${e(meta.selfUrl)}"/>\n`,
+    `  <link rel="alternate" type="text/html" href="${e(meta.homeUrl)}"/>\n`,
+    '  <generator>Herald</generator>\n',
+    ...items,
+    '</feed>\n',
+  ].join('');
+}
+
+/** RFC 822 dates, as RSS 2.0 asks. */
+const rfc822 = (iso: string) => new Date(iso).toUTCString();
+
+export function rssFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
+  const e = escapeXml;
+  const items = entries.map(({ alertId, version: v, capUrl, pageUrl }) =>
+    [
+      '    <item>\n',
+      `      <title>${e(titleOf(v))}</title>\n`,
+      `      <link>${e(pageUrl)}</link>\n`,
+      `      <description>${e(summaryOf(v))}</description>\n`,
+      `      <category>${e(v.content.category)}</category>\n`,
+      `      <guid isPermaLink="false">${e(`urn:herald:alert:${alertId}:${v.version}`)}</guid>\n`,
+      `      <pubDate>${rfc822(v.sent)}</pubDate>\n`,
+      `      <enclosure url="${e(capUrl)}" length="0" type="application/cap+xml"/>\n`,
+      '    </item>\n',
+    ].join(''),
+  );
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>\n',
+    '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n',
+    '  <channel>\n',
+    `    <title>${e(meta.title)}</title>\n`,
+    `    <link>${e(meta.homeUrl)}</link>\n`,
+    `    <description>${e(`Public alerts from ${meta.agencyName}`)}</description>\n`,
+    `    <atom:link rel="self" type="${RSS_MEDIA_TYPE}" href="${e(meta.selfUrl)}"/>\n`,
+    `    <lastBuildDate>${rfc822(meta.updated)}</lastBuildDate>\n`,
+    '    <generator>Herald</generator>\n',
+    '    <ttl>1</ttl>\n',
+    ...items,
+    '  </channel>\n',
+    '</rss>\n',
+  ].join('');
+}
+
+/** JSON Feed 1.1; JSON.stringify does the escaping, and the text goes in content_text, never content_html. */
+export function jsonFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
+  return JSON.stringify({
+    version: 'https://jsonfeed.org/version/1.1',
+    title: meta.title,
+    home_page_url: meta.homeUrl,
+    feed_url: meta.selfUrl,
+    authors: [{ name: meta.agencyName, url: meta.homeUrl }],
+    items: entries.map(({ alertId, version: v, capUrl, pageUrl }) => ({
+      id: `urn:herald:alert:${alertId}:${v.version}`,
+      url: pageUrl,
+      title: titleOf(v),
+      content_text: summaryOf(v),
+      date_published: isoOf(v.sent),
+      date_modified: isoOf(v.sent),
+      language: v.content.language,
+      tags: [v.content.category, v.msgType],
+      attachments: [{ url: capUrl, mime_type: 'application/cap+xml', title: 'CAP 1.2' }],
+      ...(v.content.image ? { image: v.content.image.url } : {}),
+      _cap: {
+        msgType: v.msgType,
+        severity: v.content.severity,
+        urgency: v.content.urgency,
+        expires: v.content.expires,
+      },
+    })),
+  });
+}
