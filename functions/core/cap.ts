@@ -10,11 +10,14 @@ import type { StoredVersion } from './model';
 export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 export const CAP_MEDIA_TYPE = 'application/cap+xml';
 
-/** XML 1.0 text and attribute escaping. Control characters never reach here (the schemas refuse them). */
+/**
+ * XML 1.0 text and attribute escaping. Other control characters never reach here (the schemas refuse them); a
+ * carriage return is written as a reference, since a parser would otherwise read it back as a line feed.
+ */
 export function escapeXml(text: string): string {
   return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+    /[&<>"'\r]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' })[c]!,
   );
 }
 
