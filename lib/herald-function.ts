@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   ApplicationLogLevel,
   Architecture,
@@ -31,9 +31,10 @@ export const entryPath = (relative: string): string =>
   fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
 /**
- * The DynamoDB actions a function may be granted. Scan and DeleteItem are absent on purpose: no handler
- * needs them (items expire through TTL), and a function that could run either is one bug away from
- * reading or erasing every alert and receipt. Transactions need no action of their own: IAM authorizes
+ * The DynamoDB actions a function may be granted on the whole table. Scan, DeleteItem and BatchWriteItem are
+ * absent on purpose: a function that could run them table-wide is one bug away from reading or erasing every
+ * alert and receipt (alerts and receipts expire through TTL). Deletes that residents' data needs are granted by
+ * partition key prefix (`bindTableItems`); Scan never. Transactions need no action of their own: IAM authorizes
  * each item of a TransactWriteItems as its PutItem, UpdateItem or ConditionCheckItem.
  */
 export type TableAction =
@@ -43,6 +44,13 @@ export type TableAction =
   | 'PutItem'
   | 'UpdateItem'
   | 'ConditionCheckItem';
+
+/**
+ * Item actions that can remove items: DeleteItem, and BatchWriteItem, whose DeleteRequests IAM cannot tell from its
+ * PutRequests. They are granted only through `bindTableItems`, limited to items whose partition key starts with
+ * one of a few prefixes, so no function that may delete subscribers' or jobs' items can touch an alert or the audit.
+ */
+export type KeyedTableAction = 'DeleteItem' | 'BatchWriteItem';
 
 export interface HeraldFunctionProps
   extends Omit<
@@ -155,6 +163,34 @@ export class HeraldFunction extends NodejsFunction {
         true,
       );
     }
+    return this;
+  }
+
+  /**
+   * Grants `actions` on the table's own items (not its indexes, which take no writes) whose partition key starts with
+   * one of `partitionKeyPrefixes` (`dynamodb:LeadingKeys`, checked by DynamoDB for every item of a batch), and tells
+   * the function the table's name.
+   */
+  bindTableItems(
+    table: ITableV2,
+    actions: readonly KeyedTableAction[],
+    partitionKeyPrefixes: readonly string[],
+  ): this {
+    if (partitionKeyPrefixes.length === 0 || partitionKeyPrefixes.some((p) => p === '' || p.includes('*'))) {
+      throw new Error(
+        `bindTableItems needs literal partition key prefixes, got ${JSON.stringify(partitionKeyPrefixes)}`,
+      );
+    }
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitionKeyPrefixes.map((p) => `${p}*`) },
+        },
+      }),
+    );
+    this.addEnvironment(ENV.tableName, table.tableName);
     return this;
   }
 

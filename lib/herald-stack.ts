@@ -41,6 +41,12 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import {
+  addressLockPk,
+  challengePk,
+  RECEIPT_PREFIX,
+  SUBSCRIBER_PREFIX,
+} from '../functions/adapters/dynamo/keys';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
 import { ROLES } from '../functions/core/model';
@@ -113,6 +119,19 @@ export function smsSenderTimeout(sending: SmsSending): Duration {
   }
   return Duration.seconds(seconds);
 }
+
+/** The literal start of a key built by one of the table's key functions, up to its first `#`. */
+const keyPrefix = (key: string): string => key.slice(0, key.indexOf('#') + 1);
+
+/** Send-job items of the subscriber fan-out (functions/adapters/dynamo/bulk-store.ts: `JOB#<alertId>`). */
+export const JOB_PREFIX = 'JOB#';
+
+/** Items a resident's deletion or a spent code removes: profile, address lock, pending code. */
+export const SUBSCRIBER_ITEM_PREFIXES = [
+  SUBSCRIBER_PREFIX,
+  keyPrefix(addressLockPk('sms', 'hash')),
+  keyPrefix(challengePk('sms', 'hash')),
+] as const;
 
 /** Agency settings from CDK context (`-c agencyName=…` or cdk.json); unset ones keep the code's defaults. */
 /** The secrets' name prefix unless the context sets `secretsPrefix`; the providers read `<prefix><channel>`. */
@@ -337,8 +356,14 @@ export class HeraldStack extends Stack {
       channelFunctions[channel].addEnvironment(ENV.secretsPrefix, secretsPrefix);
 
     // The channels that send to subscribers decrypt their addresses; the social channels post to the agency's
-    // own account and never touch one.
-    for (const channel of ['sms', 'email', 'webhook'] as const) piiKey.grantUse(channelFunctions[channel]);
+    // own account and never touch one. Their jobs carry many recipients: receipts are read (and subscribers
+    // looked up) 100 at a time, and written 25 at a time, by BatchWriteItem on receipt items only.
+    for (const channel of ['sms', 'email', 'webhook'] as const) {
+      piiKey.grantUse(channelFunctions[channel]);
+      channelFunctions[channel]
+        .bindTable(table, ['BatchGetItem'])
+        .bindTableItems(table, ['BatchWriteItem'], [RECEIPT_PREFIX]);
+    }
 
     // ---------------------------------------------------------------- images (Instagram needs a public URL)
 
@@ -444,8 +469,10 @@ export class HeraldStack extends Stack {
       timeout: Duration.seconds(60),
       environment: agencyEnvironment,
     })
-      // getAlert, createReceipts, markPlanned.
-      .bindTable(table, ['Query', 'PutItem', 'UpdateItem']);
+      // getAlert, createReceipts, markPlanned; the fan-out plan (GetItem, PutItem), rosters and jobs (Query).
+      .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem'])
+      // Send jobs written 25 a call, and a taken-over plan's jobs deleted; job items only.
+      .bindTableItems(table, ['BatchWriteItem'], [JOB_PREFIX]);
     dispatch.addEnvironment(ENV.recipientsPerJob, String(smsSending.recipientsPerJob));
     for (const q of channelQueues) dispatch.bindQueue(q.name, q.queue);
     const dispatchQueue = new WorkQueue(this, 'Queue-dispatch', {
@@ -469,6 +496,8 @@ export class HeraldStack extends Stack {
     })
       // Versions, heads, approvals, idempotency records and receipt listings; listAlerts batch-reads heads.
       .bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'])
+      // Deleting a subscriber (their PII goes with the profile and address lock) and a spent or expired code.
+      .bindTableItems(table, ['DeleteItem'], SUBSCRIBER_ITEM_PREFIXES)
       .bindQueue(dispatchQueue.name, dispatchQueue.queue);
     // Notices: double opt-in codes and keyword replies, sent through the sms and email providers with the
     // channels' own settings (sender id or origination number; From address and configuration set).

@@ -1,6 +1,6 @@
 /**
  * The house function construct on its own, in a small stack: the defaults every Herald function gets,
- * and what bindTable and bindQueue grant.
+ * and what bindTable, bindTableItems and bindQueue grant.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,5 +140,49 @@ describe('Class: HeraldFunction', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('HeraldFunction.bindTableItems', () => {
+  function fixture() {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Keyed');
+    const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
+    const fn = new HeraldFunction(stack, 'Fn', {
+      entry: entryPath('functions/sweeper/handler.ts'),
+      serviceName: 'herald-keyed',
+      timeout: Duration.seconds(7),
+    });
+    return { stack, table, fn };
+  }
+
+  it('grants the keyed actions on the table alone, for items whose partition key starts with a named prefix', () => {
+    // Arrange
+    const { stack, table, fn } = fixture();
+
+    // Act
+    fn.bindTableItems(table, ['DeleteItem'], ['SUB#', 'CHAL#']);
+
+    // Assert
+    const tableId = Object.keys(Template.fromStack(stack).findResources('AWS::DynamoDB::GlobalTable'))[0]!;
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: 'dynamodb:DeleteItem',
+            Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUB#*', 'CHAL#*'] } },
+          },
+        ]),
+      },
+    });
+  });
+
+  it.each([[[]], [['']], [['SUB#*']]])('refuses %j as prefixes, which would open every item', (prefixes) => {
+    const { table, fn } = fixture();
+    expect(() => fn.bindTableItems(table, ['BatchWriteItem'], prefixes)).toThrow(
+      /literal partition key prefixes/,
+    );
   });
 });

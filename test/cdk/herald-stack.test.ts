@@ -354,16 +354,41 @@ describe('Stack: Herald', () => {
       expect(targetsOf(fn, 'sqs:ReceiveMessage')).toEqual([channelQueues.get(channel)]);
     });
 
-    it('grants no DynamoDB Scan, DeleteItem or action wildcard to anyone', () => {
+    it('grants no DynamoDB Scan or action wildcard to anyone', () => {
       const actions = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
         (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.flatMap((s) =>
           asList(s.Action),
         ),
       );
       expect(actions).not.toContain('dynamodb:Scan');
-      expect(actions).not.toContain('dynamodb:DeleteItem');
-      expect(actions).not.toContain('dynamodb:BatchWriteItem');
       expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    });
+
+    it('grants DeleteItem and BatchWriteItem only on the items that need them, by partition key prefix', () => {
+      const tableId = only('AWS::DynamoDB::GlobalTable')[0];
+      const removers = new Map<string, { actions: string[]; prefixes: string[] }>();
+      for (const [id] of heraldFunctions()) {
+        for (const s of statementsOf(id)) {
+          const keyed = asList(s.Action).filter(
+            (a) => a === 'dynamodb:DeleteItem' || a === 'dynamodb:BatchWriteItem',
+          );
+          if (keyed.length === 0) continue;
+          // Only keyed actions in the statement, on the table itself, under a LeadingKeys condition.
+          expect(asList(s.Action), id).toEqual(keyed);
+          expect(s.Resource, id).toEqual(arnOf(tableId));
+          const prefixes = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[];
+          expect(Object.keys(s.Condition ?? {}), id).toEqual(['ForAllValues:StringLike']);
+          expect(removers.has(id), id).toBe(false);
+          removers.set(id, { actions: keyed, prefixes: [...asList(prefixes)].sort() });
+        }
+      }
+      expect(Object.fromEntries(removers)).toEqual({
+        [apiFn]: { actions: ['dynamodb:DeleteItem'], prefixes: ['ADDR#*', 'CHAL#*', 'SUB#*'] },
+        [dispatchFn]: { actions: ['dynamodb:BatchWriteItem'], prefixes: ['JOB#*'] },
+        [channelFn('sms')]: { actions: ['dynamodb:BatchWriteItem'], prefixes: ['RCPT#*'] },
+        [channelFn('email')]: { actions: ['dynamodb:BatchWriteItem'], prefixes: ['RCPT#*'] },
+        [channelFn('webhook')]: { actions: ['dynamodb:BatchWriteItem'], prefixes: ['RCPT#*'] },
+      });
     });
 
     it('uses no resource wildcard except the table indexes, image keys, SMS and X-Ray, which have no resource ARN', () => {
