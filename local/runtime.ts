@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
@@ -75,6 +76,8 @@ export interface Herald {
   dataDir: string;
   config: HeraldConfig;
   store: DynamoStore;
+  /** The table's client, for benchmarks and tests that seed data in bulk (bench/seed-subscribers.ts). */
+  table: { client: DynamoDBDocumentClient; tableName: string };
   subscribers: DynamoSubscriberStore;
   pii: PiiCipher;
   zones: ZoneCatalog;
@@ -269,6 +272,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       dataDir,
       config,
       store,
+      table: { client, tableName: TABLE_NAME },
       subscribers,
       pii,
       zones,

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
-import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from '../../schemas/alert';
+import { AlertDraft, ApproveBody, CancelBody, type Channel, UpdatePatch } from '../../schemas/alert';
 import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
 import {
   cancelAlert,
@@ -26,11 +26,13 @@ import type { Actor, Receipt, StoredVersion } from '../core/model';
 import type { ZoneCatalog } from '../core/zones';
 import type {
   AlertStore,
+  BulkStore,
   Clock,
   IdempotencyStore,
   Notifier,
   PiiCipher,
   QueuePort,
+  ReceiptFilter,
   ReceiptStore,
   SubscriberStore,
 } from '../ports';
@@ -50,7 +52,8 @@ import {
 import { idempotencyKeyOf, idempotent } from './idempotency';
 
 export interface ApiDeps {
-  store: AlertStore & ReceiptStore & IdempotencyStore;
+  /** BulkStore: the deliveries listing reads receipts a page at a time, and the subscriber fan-out's plans. */
+  store: AlertStore & ReceiptStore & IdempotencyStore & BulkStore;
   /** Residents and media outlets (functions/api/residents.ts). */
   subscribers: SubscriberStore;
   pii: PiiCipher;
@@ -360,18 +363,24 @@ export async function approveAlertOp(
 
 // ---------------------------------------------------------------- deliveries and audit
 
+/** One page of the listing: a 100,000-recipient alert is read a page at a time, never in one answer. */
+export const DELIVERIES_PAGE = { default: 1000, max: 5000 } as const;
+
 const DeliveryQuery = z.strictObject({
   version: z.coerce.number().int().positive().optional(),
   channel: z.string().optional(),
   status: DeliveryStatus.optional(),
   format: z.enum(['json', 'csv']).default('json'),
+  limit: z.coerce.number().int().min(1).max(DELIVERIES_PAGE.max).default(DELIVERIES_PAGE.default),
+  cursor: z.string().max(2048).optional(),
 });
 
 export function toDelivery(r: Receipt): Delivery {
   return {
     version: r.version,
     channel: r.channel,
-    recipient: maskRecipient(r.channel, r.recipient),
+    // Subscriber channels name the subscriber by id and keep the masked address beside it.
+    recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
     status: r.status,
     attempts: r.attempts,
     ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
@@ -400,6 +409,47 @@ const CSV_COLUMNS = [
   'updatedAt',
 ] as const;
 
+/**
+ * Totals for the whole alert (or the version and channel asked for): receipts counted by a Query that reads only
+ * their key and status, and subscribers not sent to yet (they have no receipt until the sender records one) counted
+ * as queued from the plans.
+ */
+async function deliveryTotals(
+  deps: ApiDeps,
+  alertId: string,
+  filter: ReceiptFilter,
+): Promise<Partial<Record<DeliveryStatus, number>>> {
+  const [counts, plans] = await Promise.all([
+    deps.store.countReceipts(alertId, filter),
+    deps.store.listPlans(alertId),
+  ]);
+  const totals: Partial<Record<DeliveryStatus, number>> = {};
+  const written = new Map<string, number>();
+  for (const c of counts) {
+    totals[c.status] = (totals[c.status] ?? 0) + c.count;
+    written.set(`${c.version}#${c.channel}`, (written.get(`${c.version}#${c.channel}`) ?? 0) + c.count);
+  }
+  if (filter.status !== undefined && filter.status !== 'queued') return totals;
+  let unsent = 0;
+  for (const plan of plans) {
+    if (plan.state !== 'written' || (filter.version !== undefined && plan.version !== filter.version))
+      continue;
+    for (const [channel, planned] of Object.entries(plan.recipients ?? {})) {
+      if (filter.channel !== undefined && channel !== filter.channel) continue;
+      // Status-filtered counts undercount what was written, so read the unfiltered count for this subtraction.
+      const receipts =
+        filter.status === undefined
+          ? (written.get(`${plan.version}#${channel}`) ?? 0)
+          : (
+              await deps.store.countReceipts(alertId, { version: plan.version, channel: channel as Channel })
+            ).reduce((n, c) => n + c.count, 0);
+      unsent += Math.max(0, planned - receipts);
+    }
+  }
+  if (unsent > 0) totals.queued = (totals.queued ?? 0) + unsent;
+  return totals;
+}
+
 export async function listDeliveries(deps: ApiDeps, { event, params }: OperationInput): Promise<ApiResult> {
   const parsed = DeliveryQuery.safeParse(event.queryStringParameters ?? {});
   if (!parsed.success)
@@ -407,18 +457,32 @@ export async function listDeliveries(deps: ApiDeps, { event, params }: Operation
   const query = parsed.data;
   const versions = await loadVersions(deps, params.id);
   const alertId = latest(versions).alertId;
-  const receipts = (await deps.store.listForAlert(alertId)).filter(
-    (r) =>
-      (query.version === undefined || r.version === query.version) &&
-      (query.channel === undefined || r.channel === query.channel) &&
-      (query.status === undefined || r.status === query.status),
-  );
-  const deliveries = receipts.map(toDelivery);
+  const filter: ReceiptFilter = {
+    version: query.version,
+    channel: query.channel as Channel | undefined,
+    status: query.status,
+  };
+  const page = async (cursor: string | undefined, limit: number) => {
+    try {
+      return await deps.store.listReceiptsPage(alertId, { ...filter, limit, cursor });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'InvalidCursorError')
+        throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
+      throw error;
+    }
+  };
   if (query.format === 'csv') {
-    const lines = [
-      CSV_COLUMNS.join(','),
-      ...deliveries.map((d) => CSV_COLUMNS.map((c) => csvCell(d[c])).join(',')),
-    ];
+    // Every row, read a page at a time so no single read is unbounded (the answer is one body either way).
+    const lines = [CSV_COLUMNS.join(',')];
+    let cursor = query.cursor;
+    do {
+      const next = await page(cursor, DELIVERIES_PAGE.max);
+      for (const r of next.items) {
+        const d = toDelivery(r);
+        lines.push(CSV_COLUMNS.map((c) => csvCell(d[c])).join(','));
+      }
+      cursor = next.cursor;
+    } while (cursor);
     return {
       statusCode: 200,
       headers: {
@@ -430,9 +494,15 @@ export async function listDeliveries(deps: ApiDeps, { event, params }: Operation
       body: `${lines.join('\r\n')}\r\n`,
     };
   }
-  const totals: Partial<Record<DeliveryStatus, number>> = {};
-  for (const d of deliveries) totals[d.status] = (totals[d.status] ?? 0) + 1;
-  return json(200, { totals, deliveries });
+  const [totals, receipts] = await Promise.all([
+    deliveryTotals(deps, alertId, filter),
+    page(query.cursor, query.limit),
+  ]);
+  return json(200, {
+    totals,
+    deliveries: receipts.items.map(toDelivery),
+    ...(receipts.cursor ? { cursor: receipts.cursor } : {}),
+  });
 }
 
 export interface AuditEntry {
@@ -495,7 +565,7 @@ export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promi
         action: `delivery.${h.status}`,
         version: r.version,
         channel: r.channel,
-        recipient: maskRecipient(r.channel, r.recipient),
+        recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
         ...(h.reason ? { detail: h.reason } : {}),
       });
   entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));

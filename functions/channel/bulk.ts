@@ -13,9 +13,17 @@ import type { SQSRecord } from 'aws-lambda';
 import type { ChannelJob } from '../../schemas/messages';
 import { toCapXml } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
-import { audienceKindOf } from '../core/fanout';
-import type { Receipt, ReceiptEvent, StoredVersion, Subscriber, SubscriberChannel } from '../core/model';
+import { audienceKindOf, rosterZonesOf } from '../core/fanout';
+import {
+  ALL_ZONES,
+  type Receipt,
+  type ReceiptEvent,
+  type StoredVersion,
+  type Subscriber,
+  type SubscriberChannel,
+} from '../core/model';
 import { renderContent } from '../core/render';
+import { subscriberReaches } from '../core/roster';
 import type { OutboundMessage, PiiCipher, ProviderAccepted, SendJobKey, SubscriberStore } from '../ports';
 import { channelQueue, type ProviderError } from '../ports';
 import { untilAborted } from '../shared/abort';
@@ -137,6 +145,8 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
   const test = version.content.status !== 'Actual';
   const provider = test ? deps.sandbox : deps.provider;
   const wantedAudience = audienceKindOf(version);
+  const alertZones =
+    version.msgType === 'Alert' ? rosterZonesOf(version).filter((z) => z !== ALL_ZONES) : undefined;
   const pacer = (deps.pacer ?? ((c) => defaultPacer(deps, c)))(channel);
 
   // ---- receipts, written in batches as outcomes arrive (a delivery callback may come within seconds of a send)
@@ -212,6 +222,15 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
       finish(
         recipient,
         receiptOf(recipient, 'failed', 0, { reason: `not in the ${wantedAudience} audience` }, masked),
+      );
+      return;
+    }
+    if (alertZones && !subscriberReaches(subscriber, { audience: wantedAudience, zones: alertZones })) {
+      // Planned from a roster that still held them after they left the alert's zones (a crash between the store's
+      // writes); updates are not checked: they follow whoever got the original.
+      finish(
+        recipient,
+        receiptOf(recipient, 'failed', 0, { reason: "no longer subscribed to the alert's zones" }, masked),
       );
       return;
     }
