@@ -3,10 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../functions/adapters/dynamo/client';
 import { DynamoStore } from '../../functions/adapters/dynamo/store';
+import { DynamoSubscriberStore } from '../../functions/adapters/dynamo/subscriber-store';
 import { ensureTable, startDynalite } from '../../local/dynalite';
 
 export interface DynaliteStore {
   store: DynamoStore;
+  /** Residents and media outlets, on the same table. */
+  subscribers: DynamoSubscriberStore;
   client: DynamoDBDocumentClient;
   tableName: string;
   endpoint: string;
@@ -27,6 +30,7 @@ export async function startDynaliteStore(options: { path?: string } = {}): Promi
   }
   return {
     store: new DynamoStore({ client, tableName }),
+    subscribers: new DynamoSubscriberStore({ client, tableName }),
     client,
     tableName,
     endpoint: server.endpoint,

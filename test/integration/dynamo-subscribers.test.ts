@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidCursorError, ROSTER_BUCKETS } from '../../functions/adapters/dynamo/keys';
-import { DynamoSubscriberStore } from '../../functions/adapters/dynamo/subscriber-store';
+import type { DynamoSubscriberStore } from '../../functions/adapters/dynamo/subscriber-store';
 import { LocalKeyCipher } from '../../functions/adapters/pii/local-key';
 import { countRequests } from '../../functions/adapters/request-counter';
 import type { Challenge, Subscriber } from '../../functions/core/model';
@@ -17,7 +17,7 @@ let store: DynamoSubscriberStore;
 let pii: LocalKeyCipher;
 beforeAll(async () => {
   db = await startDynaliteStore();
-  store = new DynamoSubscriberStore({ client: db.client, tableName: db.tableName });
+  store = db.subscribers;
   pii = await LocalKeyCipher.open(await mkdtemp(join(tmpdir(), 'herald-pii-')));
 });
 afterAll(async () => {
