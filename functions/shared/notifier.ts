@@ -8,8 +8,14 @@
 import { randomUUID } from 'node:crypto';
 import { emailFactory } from '../channel/providers/email';
 import { smsFactory } from '../channel/providers/sms';
-import type { ChannelContent, ChannelProvider, Notice, Notifier, OutboundMessage } from '../ports';
-import { awsSecrets } from './aws';
+import type {
+  ChannelContent,
+  ChannelProvider,
+  Notice,
+  Notifier,
+  OutboundMessage,
+  SecretSource,
+} from '../ports';
 import { logger } from './logger';
 
 /** The alert id notices are filed under in the outbox: no alert has it (alert ids are ULIDs). */
@@ -76,10 +82,12 @@ function lazily(make: () => Promise<ChannelProvider>): () => Promise<ChannelProv
  * The api function's notifier on AWS: SNS for SMS and SES for email, built by the same factories as the sms and
  * email channel functions (functions/channel/entries), with the function's role, on the first notice of each.
  */
-export function awsNotifier(): Notifier {
-  const options = { logger, env: process.env, awsAccess: 'role' as const, allowLoopbackWebhooks: false };
+export function awsNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
+  const options = { logger, env, awsAccess: 'role' as const, allowLoopbackWebhooks: false };
+  // With the role's access the factories read no secret: sender settings come from the environment.
+  const noSecrets: SecretSource = { get: async () => undefined };
   return providerNotifier({
-    sms: lazily(async () => smsFactory(options)(awsSecrets())),
-    email: lazily(async () => emailFactory(options)(awsSecrets())),
+    sms: lazily(async () => smsFactory(options)(noSecrets)),
+    email: lazily(async () => emailFactory(options)(noSecrets)),
   });
 }
