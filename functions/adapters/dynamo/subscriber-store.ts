@@ -8,9 +8,9 @@
  *   again finishes a crashed delete.
  * - Rosters may hold an id too many (after a crash: a stopped, moved or deleted subscriber), never one too few: a
  *   confirmed subscriber missing from a roster would silently miss alerts, an extra id costs one read. The sender
- *   reads every recipient back (getSubscribers, strongly consistent) and checks its status and audience before it
- *   sends, which is also how a STOP stored a moment ago wins over an alert already being planned; a deleted
- *   subscriber's leftover id finds no profile and gets nothing.
+ *   reads every recipient back (getSubscribers, strongly consistent) and checks its status, audience and zones
+ *   (subscriberReaches) before it sends, which is also how a STOP stored a moment ago wins over an alert already
+ *   being planned; a deleted subscriber's leftover id finds no profile and gets nothing.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -155,7 +155,8 @@ export class DynamoSubscriberStore implements SubscriberStore {
    * 4. ...and DELETE from the rosters the new version left (STOP, a zone removed), only after the put: removing
    *    first would, if the put then failed, take a still-confirmed subscriber off its rosters.
    * A crash between 2 and 4 leaves the id on a roster it has left: for a STOP the sender's status check covers it;
-   * for a zone removed it stays until the subscriber is deleted (see functions/core/roster.ts, subscriberReaches).
+   * for a zone removed the id stays on that roster (an id, no PII), and the sender drops it from an alert to that
+   * zone (functions/core/roster.ts, subscriberReaches).
    */
   async saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean> {
     const previous = await this.getSubscriber(next.id);
@@ -341,6 +342,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
       expiresAt: item[CHALLENGE_EXPIRES_AT] as string,
       triesLeft: item.triesLeft as number,
       createdAt: item.createdAt as string,
+      ...(item.request ? { request: item.request as Challenge['request'] } : {}),
     };
   }
 
