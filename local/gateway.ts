@@ -16,6 +16,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { capPathAlias } from '../functions/api/cap';
 import type { RouteSpec } from '../schemas/routes';
 import { TokenRejectedError } from './auth';
 
@@ -82,7 +83,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const rawTarget = req.url ?? '/';
     const queryAt = rawTarget.indexOf('?');
-    const encodedPath = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt);
+    // As the CDN in front of API Gateway does: the contract's …/{id}.cap URLs go to the whole-segment CAP routes.
+    const encodedPath = capPathAlias(queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt));
     const rawQueryString = queryAt === -1 ? '' : rawTarget.slice(queryAt + 1);
     const method = (req.method ?? 'GET').toUpperCase();
     const match = matchRoute(table, method, encodedPath);

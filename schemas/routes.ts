@@ -119,6 +119,48 @@ export const ROUTES = [
     roles: [],
     summary: "An Actual alert's current version as a public HTML page; ?lang= picks a translation",
   },
+  // CAP and feeds (public). API Gateway takes a path variable only as a whole segment, so the contract's
+  // /v1/alerts/{id}.cap and …/versions/{n}.cap are served here and mapped by capPathAlias (functions/api/cap.ts).
+  {
+    operationId: 'getAlertCap',
+    method: 'GET',
+    path: '/v1/alerts/{id}/cap',
+    auth: 'public',
+    roles: [],
+    summary: "CAP 1.2 XML of an Actual alert's current version (also at /v1/alerts/{id}.cap)",
+  },
+  {
+    operationId: 'getVersionCap',
+    method: 'GET',
+    path: '/v1/alerts/{id}/versions/{n}/cap',
+    auth: 'public',
+    roles: [],
+    summary: 'CAP 1.2 XML of one released version (also at /v1/alerts/{id}/versions/{n}.cap)',
+  },
+  {
+    operationId: 'feedAtom',
+    method: 'GET',
+    path: '/v1/feed.atom',
+    auth: 'public',
+    roles: [],
+    summary: 'Public alerts as an Atom CAP index feed',
+  },
+  {
+    operationId: 'feedRss',
+    method: 'GET',
+    path: '/v1/feed.rss',
+    auth: 'public',
+    roles: [],
+    summary: 'Public alerts as RSS 2.0',
+  },
+  {
+    operationId: 'feedJson',
+    method: 'GET',
+    path: '/v1/feed.json',
+    auth: 'public',
+    roles: [],
+    summary: 'Public alerts as JSON Feed 1.1',
+  },
   {
     operationId: 'listZones',
     method: 'GET',

@@ -21,6 +21,15 @@ import {
   type OperationInput,
   updateAlertOp,
 } from './alerts';
+import {
+  capPathAlias,
+  createAlertFromCap,
+  getAlertCap,
+  getVersionCap,
+  isCapRequest,
+  previewAlertFromCap,
+} from './cap';
+import { atomFeedOp, jsonFeedOp, rssFeedOp } from './feeds';
 import { type ApiResult, json, problemResult } from './http';
 import { confirmByGet, type InboundSmsRouteOptions, inboundSmsOperation } from './inbound-sms';
 import { previewAlert } from './preview';
@@ -42,9 +51,12 @@ type Operation = (deps: ApiDeps, input: OperationInput) => Promise<ApiResult>;
 const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   health: async () => json(200, { status: 'ok' }),
   openapi: async () => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' }),
-  createAlert,
+  // A CAP body (application/cap+xml) takes the CAP path, which ends in the same JSON operations.
+  createAlert: (deps, input) =>
+    isCapRequest(input.event) ? createAlertFromCap(deps, input) : createAlert(deps, input),
   listAlerts,
-  previewAlert,
+  previewAlert: (deps, input) =>
+    isCapRequest(input.event) ? previewAlertFromCap(deps, input) : previewAlert(deps, input),
   getAlert,
   getVersion,
   updateAlert: updateAlertOp,
@@ -53,6 +65,11 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   listDeliveries,
   getAudit,
   alertPage,
+  getAlertCap,
+  getVersionCap,
+  feedAtom: atomFeedOp,
+  feedRss: rssFeedOp,
+  feedJson: jsonFeedOp,
   listZones,
   requestSubscription,
   confirmSubscription,
@@ -128,7 +145,8 @@ export function createRouter(deps: ApiDeps, routes = compileRoutes(), options: R
   };
   return async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
     const method = event.requestContext.http.method.toUpperCase();
-    const path = event.rawPath;
+    // The contract's …/{id}.cap URLs, which API Gateway cannot route by themselves (see functions/api/cap.ts).
+    const path = capPathAlias(event.rawPath);
     try {
       const matching = routes
         .map((r) => ({ route: r, match: r.pattern.exec(path) }))
