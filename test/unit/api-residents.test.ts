@@ -600,6 +600,23 @@ describe('POST /v1/subscriptions and /confirm (double opt-in)', () => {
     expect(await subscriberOf('sms', phone)).toMatchObject({ status: 'confirmed', zones: ['eixample'] });
   });
 
+  it('adds the zones a subscribed resident asks for on the web only once the code comes back', async () => {
+    // Prepare
+    const { phone, ip } = fresh();
+    const { text, signUp, confirm, notices } = harness();
+    await text(phone, 'JOIN eixample');
+    await signUp({ channel: 'sms', address: phone, zones: ['gracia'], language: 'es' }, ip);
+    const beforeConfirm = await subscriberOf('sms', phone);
+
+    // Act
+    const res = await confirm({ address: phone, code: codeIn(notices()[1]) }, ip);
+
+    // Assess
+    expect(beforeConfirm?.zones).toEqual(['eixample']);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ zones: ['eixample', 'gracia'], language: 'es', status: 'confirmed' });
+  });
+
   it('names every bad field with 400 problem+json and stores and sends nothing', async () => {
     // Prepare
     const { ip } = fresh();
