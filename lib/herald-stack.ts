@@ -49,10 +49,12 @@ import {
 } from '../functions/adapters/dynamo/keys';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
+import { RECIPIENTS_PER_JOB } from '../functions/core/fanout';
 import { ROLES } from '../functions/core/model';
 import { channelQueue } from '../functions/ports';
 import { ENV } from '../functions/shared/config';
 import { CHANNELS, type Channel } from '../schemas/alert';
+import { MAX_RECIPIENTS_PER_JOB } from '../schemas/messages';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
 import { cardAssetCommands } from './bundling';
 import { EmailEvents } from './email-events';
@@ -83,8 +85,8 @@ export const SMS_SENDING_DEFAULTS = {
   smsMessagesPerSecond: 20,
   /** Concurrent SMS sender invocations, each sending at MPS / concurrency (2 is the SQS event source minimum). */
   smsSenderConcurrency: 2,
-  /** Recipients per subscriber-channel job (one SQS message). */
-  recipientsPerJob: 100,
+  /** Recipients per subscriber-channel job (one SQS message): the code's own default. */
+  recipientsPerJob: RECIPIENTS_PER_JOB,
 } as const;
 
 /**
@@ -181,8 +183,14 @@ export function smsSendingFrom(scope: Construct): SmsSending {
     smsMessagesPerSecond: contextInteger(scope, 'smsMessagesPerSecond', d.smsMessagesPerSecond, 1, 10_000),
     // 2 to 1000: the SQS event source's bounds for maximum concurrency.
     smsSenderConcurrency: contextInteger(scope, 'smsSenderConcurrency', d.smsSenderConcurrency, 2, 1000),
-    // A job is one SQS message: a thousand recipients stays well inside its size limit.
-    recipientsPerJob: contextInteger(scope, 'recipientsPerJob', d.recipientsPerJob, 1, 1000),
+    // No more than a job message may carry (its schema's bound, well inside SQS's size limit).
+    recipientsPerJob: contextInteger(
+      scope,
+      'recipientsPerJob',
+      d.recipientsPerJob,
+      1,
+      MAX_RECIPIENTS_PER_JOB,
+    ),
   };
 }
 
@@ -387,8 +395,8 @@ export class HeraldStack extends Stack {
     }
     for (const [name, value] of Object.entries(smsSenderSettings)) sms.addEnvironment(name, value);
     // The same numbers as the event source's maximum concurrency above: each sender paces itself at MPS / senders.
-    sms.addEnvironment(ENV.smsMessagesPerSecond, String(smsSending.smsMessagesPerSecond));
-    sms.addEnvironment(ENV.smsSenderConcurrency, String(smsSending.smsSenderConcurrency));
+    // (Every function is told the SMS numbers below, where the PII key id is set: the senders pace themselves at
+    // MPS / senders, the same senders the event source's maximum concurrency above allows.)
     grantSmsToPhoneNumbers(sms);
 
     const smsStatus = this.callbackFunction('SmsStatusFunction', {
@@ -473,7 +481,7 @@ export class HeraldStack extends Stack {
       .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem'])
       // Send jobs written 25 a call, and a taken-over plan's jobs deleted; job items only.
       .bindTableItems(table, ['BatchWriteItem'], [JOB_PREFIX]);
-    dispatch.addEnvironment(ENV.recipientsPerJob, String(smsSending.recipientsPerJob));
+
     for (const q of channelQueues) dispatch.bindQueue(q.name, q.queue);
     const dispatchQueue = new WorkQueue(this, 'Queue-dispatch', {
       name: 'dispatch',
@@ -671,12 +679,20 @@ export class HeraldStack extends Stack {
     // The only topic whose signed messages the route accepts.
     api.addEnvironment(ENV.inboundSmsTopicArn, inboundSms.topic.topicArn);
 
-    // ---------------------------------------------------------------- every function: the PII key's id
+    // ---------------------------------------------------------------- every function: PII key id, SMS numbers
     // Every composition root builds the KMS cipher (functions/shared/aws.ts), which calls KMS only when used;
     // the id grants nothing, so functions without grantUse above (dispatch, sweeper, the social channels, the
-    // receipt callbacks) are told it and can still not use the key.
+    // receipt callbacks) are told it and can still not use the key. The SMS numbers are configuration every
+    // function loads alike: the senders pace by them, dispatch sizes jobs and estimates the time to the last
+    // recipient by them, and no function's view can drift from the event source's concurrency.
+    const sharedEnvironment = {
+      [ENV.piiKeyId]: piiKey.key.keyArn,
+      [ENV.smsMessagesPerSecond]: String(smsSending.smsMessagesPerSecond),
+      [ENV.smsSenderConcurrency]: String(smsSending.smsSenderConcurrency),
+      [ENV.recipientsPerJob]: String(smsSending.recipientsPerJob),
+    };
     for (const fn of this.node.findAll().filter((c): c is HeraldFunction => c instanceof HeraldFunction)) {
-      fn.addEnvironment(ENV.piiKeyId, piiKey.key.keyArn);
+      for (const [name, value] of Object.entries(sharedEnvironment)) fn.addEnvironment(name, value);
     }
 
     // ---------------------------------------------------------------- outputs

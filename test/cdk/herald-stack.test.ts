@@ -1103,6 +1103,12 @@ describe('Stack: Herald', () => {
       expect(concurrency).toBe(SMS_SENDING_DEFAULTS.smsSenderConcurrency);
       expect(envOf(smsFn)[ENV.smsMessagesPerSecond]).toBe(String(SMS_SENDING_DEFAULTS.smsMessagesPerSecond));
       expect(envOf(dispatchFn)[ENV.recipientsPerJob]).toBe(String(SMS_SENDING_DEFAULTS.recipientsPerJob));
+      // Every function loads the same numbers (dispatch estimates the time to the last recipient with the MPS).
+      for (const [id] of heraldFunctions()) {
+        for (const name of [ENV.smsMessagesPerSecond, ENV.smsSenderConcurrency, ENV.recipientsPerJob]) {
+          expect(envOf(id)[name], `${id} ${name}`).toBe(envOf(smsFn)[name]);
+        }
+      }
     });
 
     it('gives an SMS sender time for its jobs at its share of the rate, with room to spare', () => {

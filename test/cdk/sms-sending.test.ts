@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/config';
 import { HeraldStack, SMS_JOBS_PER_INVOCATION } from '../../lib/herald-stack';
+import { MAX_RECIPIENTS_PER_JOB } from '../../schemas/messages';
 
 interface Fn {
   Properties: { Timeout: number; Environment?: { Variables?: Record<string, unknown> } };
@@ -47,7 +48,10 @@ describe('SMS sending numbers from the context', () => {
       ScalingConfig: { MaximumConcurrency: 4 },
     });
     const [, dispatch] = byService(template, 'herald-dispatch');
-    expect(dispatch.Properties.Environment!.Variables![ENV.recipientsPerJob]).toBe('200');
+    expect(dispatch.Properties.Environment!.Variables!).toMatchObject({
+      [ENV.recipientsPerJob]: '200',
+      [ENV.smsMessagesPerSecond]: '40',
+    });
     // 200 recipients at 40 / 4 = 10 per second: 20 s of sending, twice that plus 20 s.
     expect(sms.Properties.Timeout).toBe(60);
   });
@@ -56,6 +60,7 @@ describe('SMS sending numbers from the context', () => {
     [{ smsSenderConcurrency: 1 }, /smsSenderConcurrency must be a whole number from 2 to 1000/],
     [{ smsMessagesPerSecond: 'fast' }, /smsMessagesPerSecond must be a whole number/],
     [{ recipientsPerJob: 2.5 }, /recipientsPerJob must be a whole number/],
+    [{ recipientsPerJob: MAX_RECIPIENTS_PER_JOB + 1 }, /recipientsPerJob must be a whole number from 1 to/],
     [{ smsMessagesPerSecond: 1, recipientsPerJob: 1000 }, /over Lambda's 900 s/],
   ])('refuses %j at synth, saying why', (context, message) => {
     expect(() => synth(context)).toThrow(message);
