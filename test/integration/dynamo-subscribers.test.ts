@@ -132,6 +132,32 @@ describe('creating and finding subscribers', () => {
     expect(result).toEqual({ kind: 'created' });
     expect(await store.findSubscriber('sms', subscriber.addressHash)).toEqual(subscriber);
   });
+  it('waits for a sign-up still under way rather than taking its address over', async () => {
+    // Arrange: another create has just locked the address and not yet written its profile.
+    const first = await resident();
+    const second = { ...(await resident()), addressHash: first.addressHash };
+    await db.client.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: {
+          PK: `ADDR#sms#${first.addressHash}`,
+          SK: 'SUB',
+          subscriberId: first.id,
+          lockedAt: Date.now(),
+        },
+      }),
+    );
+
+    // Act: the second sign-up arrives, then the first finishes (a retry of its create, same id).
+    const racing = store.createSubscriber(second);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const finished = await store.createSubscriber(first);
+
+    // Assert
+    expect(finished).toEqual({ kind: 'created' });
+    expect(await racing).toEqual({ kind: 'exists', subscriber: first });
+    expect(await store.getSubscriber(second.id)).toBeUndefined();
+  });
 });
 
 describe('zone rosters', () => {
