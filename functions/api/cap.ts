@@ -33,7 +33,8 @@ import { type ApiResult, header, MAX_BODY_BYTES } from './http';
 import { previewAlert } from './preview';
 
 const ALERT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const CAP_BODY_TYPES = new Set([CAP_MEDIA_TYPE, 'application/xml', 'text/xml']);
+/** Only CAP's own media type: a plain application/xml body stays a 415, as before CAP was accepted. */
+const CAP_BODY_TYPES = new Set([CAP_MEDIA_TYPE]);
 
 /** `/v1/alerts/{id}.cap` → `/v1/alerts/{id}/cap`, `/v1/alerts/{id}/versions/{n}.cap` → `…/versions/{n}/cap`. */
 export function capPathAlias(path: string): string {
