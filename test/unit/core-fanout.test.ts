@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { newAlert, updateAlert, type VersionContext } from '../../functions/core/alerts';
-import { type Audience, planFanout, RECIPIENTS_PER_JOB } from '../../functions/core/fanout';
+import {
+  type Audience,
+  audienceKindOf,
+  originalOf,
+  planFanout,
+  RECIPIENTS_PER_JOB,
+  rosterZonesOf,
+} from '../../functions/core/fanout';
 import type { StoredVersion } from '../../functions/core/model';
 import { AlertDraft, type Channel, UpdatePatch } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
@@ -32,7 +39,8 @@ const nextOf = (
 
 const audience: Audience = { socialAccounts: testConfig().socialAccounts };
 
-const phones = (n: number) => Array.from({ length: n }, (_, i) => `+3460000${String(i).padStart(4, '0')}`);
+const ids = (n: number) =>
+  Array.from({ length: n }, (_, i) => `01JA00000000000000000${String(i).padStart(5, '0')}`);
 
 describe('planFanout', () => {
   it("gives each social channel one receipt and one job, for the agency's account from config", () => {
@@ -71,38 +79,99 @@ describe('planFanout', () => {
     const plan = planFanout(v1Of(['sms', 'email']), [], audience);
 
     // Assess
-    expect(plan).toEqual({ receipts: [], jobs: [] });
+    expect(plan).toEqual({ receipts: [], jobs: [], recipients: {} });
   });
 
   it.each([
-    [1, [1]],
-    [50, [50]],
-    [51, [50, 1]],
-    [120, [50, 50, 20]],
-  ])('splits %i SMS subscribers into jobs of at most 50: %j', (count, sizes) => {
-    // Prepare
-    const subscribers = phones(count);
+    [1, 100, [1]],
+    [100, 100, [100]],
+    [101, 100, [100, 1]],
+    [250, 100, [100, 100, 50]],
+    [120, 50, [50, 50, 20]],
+  ])(
+    'splits %i SMS subscribers into jobs of at most %i: %j, numbered, with no queued receipt',
+    (count, perJob, sizes) => {
+      // Prepare
+      const subscribers = ids(count);
 
+      // Act
+      const plan = planFanout(
+        v1Of(['sms']),
+        [],
+        { ...audience, subscribers: () => subscribers },
+        { recipientsPerJob: perJob },
+      );
+
+      // Assess
+      expect(plan.jobs.map((j) => j.recipients.length)).toEqual(sizes);
+      expect(plan.jobs.map((j) => j.job)).toEqual(sizes.map((_, i) => i));
+      expect(plan.jobs.flatMap((j) => j.recipients)).toEqual(subscribers);
+      expect(plan.recipients).toEqual({ sms: count });
+      expect(plan.receipts).toEqual([]);
+    },
+  );
+
+  it('uses 100 recipients per job when the configuration says nothing', () => {
     // Act
-    const plan = planFanout(v1Of(['sms']), [], { ...audience, subscribers: () => subscribers });
+    const plan = planFanout(v1Of(['sms']), [], { ...audience, subscribers: () => ids(201) });
 
     // Assess
-    expect(RECIPIENTS_PER_JOB).toBe(50);
-    expect(plan.jobs.map((j) => j.recipients.length)).toEqual(sizes);
-    expect(plan.jobs.flatMap((j) => j.recipients)).toEqual(subscribers);
-    expect(plan.receipts.map((r) => r.recipient)).toEqual(subscribers);
+    expect(RECIPIENTS_PER_JOB).toBe(100);
+    expect(plan.jobs.map((j) => j.recipients.length)).toEqual([100, 100, 1]);
   });
 
-  it('gives a subscriber listed twice one receipt', () => {
+  it('counts a subscriber reached through two zones once', () => {
     // Act
     const plan = planFanout(v1Of(['sms']), [], {
       ...audience,
-      subscribers: () => ['+34600000001', '+34600000001'],
+      subscribers: () => ['01JA0000000000000000000S01', '01JA0000000000000000000S01'],
     });
 
     // Assess
-    expect(plan.receipts).toHaveLength(1);
-    expect(plan.jobs[0]?.recipients).toEqual(['+34600000001']);
+    expect(plan.recipients).toEqual({ sms: 1 });
+    expect(plan.jobs[0]?.recipients).toEqual(['01JA0000000000000000000S01']);
+  });
+
+  it('reads the rosters of every zone the alert names and of * (outlets following every zone)', () => {
+    // Prepare
+    const v1 = v1Of(['sms'], {});
+    v1.content = { ...v1.content, areas: [{ zone: 'eixample' }, { areaDesc: 'Port' }, { zone: 'gracia' }] };
+
+    // Act
+    const zones = rosterZonesOf(v1);
+
+    // Assess
+    expect(zones).toEqual(['eixample', 'gracia', '*']);
+  });
+
+  it.each([
+    ['Actual', 'public'],
+    ['Exercise', 'test'],
+    ['Test', 'test'],
+  ] as const)('sends a %s alert to the %s audience', (status, kind) => {
+    // Prepare
+    const v1 = v1Of(['sms']);
+    v1.content = { ...v1.content, status };
+
+    // Act
+    const result = audienceKindOf(v1);
+
+    // Assess
+    expect(result).toBe(kind);
+  });
+
+  it("names the first released version on a channel as an update's original, and none for an alert", () => {
+    // Prepare
+    const v1 = v1Of(['sms', 'x'], { dispatchStatus: 'planned' });
+    const v2 = nextOf([v1], { headline: 'Seen at the station' }, { dispatchStatus: 'planned' });
+    const v3 = nextOf([v1, v2], { headline: 'Found' });
+
+    // Act
+    const original = originalOf(v3, [v2, v1], 'sms');
+
+    // Assess
+    expect(original?.version).toBe(1);
+    expect(originalOf(v1, [], 'sms')).toBeUndefined();
   });
 
   it('sends an update only on the channels an earlier version went out on, not those of a held one', () => {
@@ -153,7 +222,7 @@ describe('planFanout', () => {
     const plan = planFanout(v2, [v1], audience);
 
     // Assess
-    expect(plan).toEqual({ receipts: [], jobs: [] });
+    expect(plan).toEqual({ receipts: [], jobs: [], recipients: {} });
   });
 
   it('sends an update whose earlier version is released but not planned yet (both in one dispatch batch)', () => {
