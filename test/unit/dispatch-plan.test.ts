@@ -4,9 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAlert, updateAlert } from '../../functions/core/alerts';
-import type { StoredVersion } from '../../functions/core/model';
+import type { Audience, StoredVersion, Subscriber } from '../../functions/core/model';
 import { createDispatchHandler } from '../../functions/dispatch/handler';
 import { type DispatchDeps, dispatchVersion, sweep } from '../../functions/dispatch/plan';
+import { maskPhone } from '../../functions/shared/mask';
 import { createSweeperHandler } from '../../functions/sweeper/handler';
 import { AlertDraft, type Channel, type Severity, UpdatePatch } from '../../schemas/alert';
 import type { ChannelJob } from '../../schemas/messages';
@@ -21,6 +22,7 @@ import {
   testConfig,
   UnreachableQueue,
 } from '../helpers/fakes';
+import { residentsDeps } from '../helpers/residents';
 
 let db: DynaliteStore;
 beforeAll(async () => {
@@ -407,5 +409,175 @@ describe('createDispatchHandler', () => {
 
     // Assess
     expect(result).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('dispatchVersion to subscribers', () => {
+  let residents: Awaited<ReturnType<typeof residentsDeps>>;
+  let zones = 0;
+  let phones = 0;
+  beforeAll(async () => {
+    residents = await residentsDeps(db);
+  });
+
+  async function resident(zone: string, audience: Audience = 'public'): Promise<Subscriber> {
+    const phone = `+3463${String(phones++).padStart(7, '0')}`;
+    const subscriber: Subscriber = {
+      id: newUlid(),
+      channel: 'sms',
+      addressHash: await residents.pii.hash(phone),
+      addressCipher: await residents.pii.encrypt(phone),
+      addressMasked: maskPhone(phone),
+      zones: [zone],
+      language: 'en',
+      status: 'confirmed',
+      audience,
+      createdAt: T0,
+      updatedAt: T0,
+      confirmedAt: T0,
+    };
+    expect((await residents.subscribers.createSubscriber(subscriber)).kind).toBe('created');
+    return subscriber;
+  }
+
+  async function smsAlert(zone: string, status: 'Actual' | 'Test' | 'Exercise' = 'Actual') {
+    const v1 = newAlert(
+      AlertDraft.parse({ ...structuredClone(draftFixture), status, areas: [{ zone }], channels: ['sms'] }),
+      {
+        alertId: newUlid(),
+        actor: { id: 'officer-1', roles: ['officer'] },
+        now: new Date(T0),
+        sender: 'alerts@herald.example',
+        approvalSeverities: new Set(['Extreme']),
+      },
+    );
+    expect(await db.store.putVersion(v1)).toBe('created');
+    return v1;
+  }
+
+  function subscriberHarness() {
+    const h = harness();
+    return { ...h, deps: { ...h.deps, subscribers: residents.subscribers } };
+  }
+
+  /** What a sender leaves when every recipient of every job was sent. */
+  async function sendAll(alertId: string, version: number) {
+    for (const job of await db.store.listJobs(alertId, version, 'sms')) {
+      const claim = await db.store.claimJob(job, {
+        leaseId: 'w',
+        leaseUntil: '2099-01-01T00:00:00.000Z',
+        now: T0,
+      });
+      expect(claim.kind).toBe('claimed');
+      await db.store.finishJob(job, 'w', { status: 'done', at: T0, sent: job.recipients });
+    }
+  }
+
+  it('writes no receipt per subscriber but one job item per 100, queues the jobs and plans every recipient', async () => {
+    // Prepare
+    const zone = `plan-zone-${zones++}`;
+    const people = await Promise.all(Array.from({ length: 3 }, () => resident(zone)));
+    const v1 = await smsAlert(zone);
+    const { deps, queue } = subscriberHarness();
+
+    // Act
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+
+    // Assess
+    expect(await db.store.listForAlert(v1.alertId)).toEqual([]);
+    const jobs = queue.bodies<ChannelJob>('channel-sms');
+    expect(jobs).toHaveLength(1);
+    expect(new Set(jobs[0]!.recipients)).toEqual(new Set(people.map((p) => p.id)));
+    expect(await db.store.listJobs(v1.alertId, 1, 'sms')).toMatchObject([{ status: 'queued', index: 0 }]);
+    expect(await db.store.getVersion(v1.alertId, 1)).toMatchObject({
+      dispatchStatus: 'planned',
+      receiptsPlanned: 3,
+    });
+  });
+
+  it.each(['Test', 'Exercise'] as const)(
+    'sends a %s alert only to the test audience of its zone',
+    async (status) => {
+      // Prepare
+      const zone = `plan-zone-${zones++}`;
+      await resident(zone, 'public');
+      const tester = await resident(zone, 'test');
+      const v1 = await smsAlert(zone, status);
+      const { deps, queue } = subscriberHarness();
+
+      // Act
+      await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+
+      // Assess
+      expect(queue.bodies<ChannelJob>('channel-sms').flatMap((j) => j.recipients)).toEqual([tester.id]);
+    },
+  );
+
+  it('sends an update only to those the original reached, not to a resident who joined in between', async () => {
+    // Prepare
+    const zone = `plan-zone-${zones++}`;
+    const first = await Promise.all([resident(zone), resident(zone)]);
+    const v1 = await smsAlert(zone);
+    const { deps, queue } = subscriberHarness();
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+    await sendAll(v1.alertId, 1);
+    await resident(zone); // joins after the alert went out
+    const v2 = await storeUpdate([{ ...v1, dispatchStatus: 'planned' }], { headline: 'Update' }, T0);
+
+    // Act
+    await dispatchVersion(deps, { alertId: v1.alertId, version: v2.version });
+
+    // Assess
+    const updateJobs = queue.bodies<ChannelJob>('channel-sms').filter((j) => j.version === 2);
+    expect(new Set(updateJobs.flatMap((j) => j.recipients))).toEqual(new Set(first.map((p) => p.id)));
+  });
+
+  it("holds an update back while the original's jobs are still sending, and plans it once they are final", async () => {
+    // Prepare
+    const zone = `plan-zone-${zones++}`;
+    await Promise.all([resident(zone), resident(zone)]);
+    const v1 = await smsAlert(zone);
+    const { deps, queue, clock } = subscriberHarness();
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+    const v2 = await storeUpdate([{ ...v1, dispatchStatus: 'planned' }], { headline: 'Update' }, T0);
+
+    // Act
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 2 });
+    const waiting = await db.store.getVersion(v1.alertId, 2);
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 2 }); // the sweeper's copy, while one waits
+    await sendAll(v1.alertId, 1);
+    clock.advance(5_000);
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 2 }); // the delayed message
+
+    // Assess
+    expect(waiting?.dispatchStatus).toBe('pending');
+    const delayed = queue.sent.filter((s) => s.queue === 'dispatch').flatMap((s) => s.messages);
+    expect(delayed).toHaveLength(1);
+    expect(delayed[0]?.delaySeconds).toBeGreaterThanOrEqual(1);
+    expect(queue.bodies<ChannelJob>('channel-sms').filter((j) => j.version === v2.version)).toHaveLength(1);
+    expect((await db.store.getVersion(v1.alertId, 2))?.dispatchStatus).toBe('planned');
+  });
+
+  it('queues the jobs again, without rewriting them, when the dispatch is repeated after they were written', async () => {
+    // Prepare
+    const zone = `plan-zone-${zones++}`;
+    await resident(zone);
+    const v1 = await smsAlert(zone);
+    const failing = new UnreachableQueue();
+    const { deps, queue } = subscriberHarness();
+    await expect(
+      dispatchVersion({ ...deps, queue: failing }, { alertId: v1.alertId, version: 1 }),
+    ).rejects.toThrow();
+    await resident(zone); // joins after the jobs were written
+
+    // Act
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+
+    // Assess
+    expect(queue.bodies<ChannelJob>('channel-sms').flatMap((j) => j.recipients)).toHaveLength(1);
+    expect(await db.store.getVersion(v1.alertId, 1)).toMatchObject({
+      dispatchStatus: 'planned',
+      receiptsPlanned: 1,
+    });
   });
 });
