@@ -414,7 +414,7 @@ describe('double opt-in challenges', () => {
   });
 
   it('stores a challenge as given, its expiry also as the table TTL', async () => {
-    const c = challenge(randomUUID());
+    const c = { ...challenge(randomUUID()), request: { zones: ['gracia'], language: 'es' } };
 
     await store.putChallenge(c);
 
