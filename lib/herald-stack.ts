@@ -394,9 +394,8 @@ export class HeraldStack extends Stack {
       if (value) smsSenderSettings[name] = value;
     }
     for (const [name, value] of Object.entries(smsSenderSettings)) sms.addEnvironment(name, value);
-    // The same numbers as the event source's maximum concurrency above: each sender paces itself at MPS / senders.
-    // (Every function is told the SMS numbers below, where the PII key id is set: the senders pace themselves at
-    // MPS / senders, the same senders the event source's maximum concurrency above allows.)
+    // The senders pace themselves at MPS / senders, the senders being the event source's maximum concurrency
+    // above; every function is told both numbers further down, where the PII key id is set.
     grantSmsToPhoneNumbers(sms);
 
     const smsStatus = this.callbackFunction('SmsStatusFunction', {
