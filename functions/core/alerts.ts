@@ -25,9 +25,12 @@ export interface VersionContext {
   idempotencyKey?: string | undefined;
 }
 
-/** CAP writes date-times with an explicit offset and no fraction: 2026-11-21T07:05:00+00:00. */
+/**
+ * CAP writes date-times with an explicit offset and no fraction, and CAP 1.2 (3.3.2) spells UTC's offset "-00:00":
+ * 2026-11-21T07:05:00-00:00.
+ */
 export function capDateTime(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}+00:00`;
+  return `${date.toISOString().slice(0, 19)}-00:00`;
 }
 
 export const capIdentifier = (alertId: string, version: number) => `herald-${alertId}-v${version}`;

@@ -88,7 +88,7 @@ const draftArbitrary = fc
       areas: fc.array(area, { maxLength: 4 }),
       channels: fc.constant(['x', 'sms']),
       expires: seconds.map((s) =>
-        new Date(s * 1000).toISOString().replace('Z', '+00:00').replace('.000', ''),
+        new Date(s * 1000).toISOString().replace('Z', '-00:00').replace('.000', ''),
       ),
       web: fc.webUrl({ validSchemes: ['https'] }),
       contact: text(60),

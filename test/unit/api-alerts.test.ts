@@ -39,7 +39,7 @@ const SERGEANT = claimsFor('sergeant-1', ['officer', 'supervisor']);
 const AUDITOR = claimsFor('auditor-1', ['auditor']);
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const CAP_SENT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/;
+const CAP_SENT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00$/;
 
 const draft = (changes: Record<string, unknown> = {}) => ({ ...structuredClone(draftFixture), ...changes });
 
@@ -102,7 +102,7 @@ describe('POST /v1/alerts', () => {
       id,
       version: 1,
       msgType: 'Alert',
-      sent: '2030-03-04T10:00:00+00:00',
+      sent: '2030-03-04T10:00:00-00:00',
       sender: 'alerts@herald.example',
       references: [],
       state: 'dispatching',
@@ -499,8 +499,8 @@ describe('POST /v1/alerts/{id}/updates', () => {
       headline: 'Missing child seen at the station',
       description: draftFixture.description,
       author: 'officer-2',
-      sent: '2030-03-04T10:05:00+00:00',
-      references: [`alerts@herald.example,herald-${id}-v1,2030-03-04T10:00:00+00:00`],
+      sent: '2030-03-04T10:05:00-00:00',
+      references: [`alerts@herald.example,herald-${id}-v1,2030-03-04T10:00:00-00:00`],
     });
     expect(res.body).not.toHaveProperty('instruction');
     expect((queue as RecordingQueue).bodies('dispatch')).toEqual([

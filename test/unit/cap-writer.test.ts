@@ -78,7 +78,7 @@ describe('toCapXml', () => {
     expect(xml).toContain('<areaDesc>Ciutat Vella</areaDesc>');
     expect(xml).toContain('<polygon>41.37,2.17 41.38,2.18 41.36,2.19 41.37,2.17</polygon>');
     expect(xml).toContain('<circle>41.38,2.14 1.5</circle>');
-    expect(xml).toContain('<expires>2026-11-22T06:00:00+00:00</expires>');
+    expect(xml).toContain('<expires>2026-11-22T06:00:00-00:00</expires>');
   });
 
   it('escapes everything an officer typed, so no text becomes markup', async () => {

@@ -56,7 +56,7 @@ describe('newAlert', () => {
       version: 1,
       msgType: 'Alert',
       identifier: 'herald-01JA0000000000000000000001-v1',
-      sent: '2030-03-04T05:06:07+00:00',
+      sent: '2030-03-04T05:06:07-00:00',
       sender: 'alerts@police.example',
       references: [],
       author: 'officer-1',
@@ -69,14 +69,14 @@ describe('newAlert', () => {
     expect(v1.content).toEqual(input);
   });
 
-  it('writes CAP `sent` as YYYY-MM-DDTHH:MM:SS+00:00, without fraction or Z', () => {
+  it('writes CAP `sent` as YYYY-MM-DDTHH:MM:SS-00:00 (CAP 1.2 spells UTC so), without fraction or Z', () => {
     // Act
     const sent = newAlert(draft(), ctx(new Date('2031-12-31T23:59:59.999Z'))).sent;
 
     // Assess
-    expect(sent).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
-    expect(sent).toBe('2031-12-31T23:59:59+00:00');
-    expect(capDateTime(new Date('2030-01-02T03:04:05Z'))).toBe('2030-01-02T03:04:05+00:00');
+    expect(sent).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00$/);
+    expect(sent).toBe('2031-12-31T23:59:59-00:00');
+    expect(capDateTime(new Date('2030-01-02T03:04:05Z'))).toBe('2030-01-02T03:04:05-00:00');
   });
 
   it('gives a draft without areas, translations or image empty lists and no image', () => {
@@ -168,7 +168,7 @@ describe('updateAlert', () => {
       version: 2,
       msgType: 'Update',
       identifier: 'herald-01JA0000000000000000000001-v2',
-      sent: '2030-03-04T06:00:00+00:00',
+      sent: '2030-03-04T06:00:00-00:00',
       author: 'officer-2',
       dispatchStatus: 'pending',
     });
@@ -284,7 +284,7 @@ describe('updateAlert', () => {
     // Assess
     expect(v4.version).toBe(4);
     expect(v4.references).toEqual([
-      'alerts@police.example,herald-01JA0000000000000000000001-v1,2030-03-04T05:06:07+00:00',
+      'alerts@police.example,herald-01JA0000000000000000000001-v1,2030-03-04T05:06:07-00:00',
     ]);
   });
 
