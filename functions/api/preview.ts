@@ -10,6 +10,7 @@
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { drawCard } from '../channel/card-image';
 import { newAlert } from '../core/alerts';
+import { audienceKindOf, rosterZonesOf } from '../core/fanout';
 import type { StoredVersion } from '../core/model';
 import {
   alertImage,
@@ -112,6 +113,54 @@ async function previewCards(
   }
 }
 
+/** "2 h 47 min", "4 min 10 s", "12 s": how long an officer should expect the SMS fan-out to take. */
+export function humanDuration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h} h ${m} min`;
+  return `${m} min ${s % 60} s`;
+}
+
+/**
+ * Who the SMS would reach and how long the last of them waits: the confirmed subscribers of the draft's zones (and of
+ * `*`), counted once each, times the segments each message takes, over the account's messages per second (each
+ * segment counts against the quota). The longest of the draft's languages is counted, so the estimate errs long.
+ */
+async function smsReach(
+  deps: Pick<ApiDeps, 'subscribers' | 'config'>,
+  version: StoredVersion,
+  entry: Entry,
+): Promise<Entry> {
+  const audience = audienceKindOf(version);
+  const zones = rosterZonesOf(version);
+  const members = new Set<string>();
+  for (const zone of zones)
+    for (const id of await deps.subscribers.rosterMembers(zone, 'sms', audience)) members.add(id);
+  const segments = Math.max(
+    1,
+    ...[entry, ...Object.values((entry.languages as Record<string, Entry> | undefined) ?? {})].map((e) =>
+      typeof e.segments === 'number' ? e.segments : 1,
+    ),
+  );
+  const mps = deps.config.smsMessagesPerSecond;
+  const seconds = (members.size * segments) / mps;
+  const who = `${members.size.toLocaleString('en')} ${audience === 'test' ? 'test ' : ''}subscriber${members.size === 1 ? '' : 's'}`;
+  return {
+    recipients: members.size,
+    audience,
+    zones: zones.filter((z) => z !== '*'),
+    segments,
+    messagesPerSecond: mps,
+    secondsToLastRecipient: Math.round(seconds * 10) / 10,
+    summary:
+      members.size === 0
+        ? 'Nobody subscribed to these zones would get this SMS.'
+        : `${who} would get this SMS. At ${mps} messages per second and ${segments} segment${segments === 1 ? '' : 's'} each, the last one gets it about ${humanDuration(seconds)} after sending starts.`,
+  };
+}
+
 export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInput): Promise<ApiResult> {
   const draft = parseWith(AlertDraft, readBodyObject(event));
   const version = newAlert(draft, {
@@ -140,6 +189,7 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
     };
   }
   await previewCards(channels.instagram, version, deps.config.agencyName);
+  if (channels.sms) channels.sms.reach = await smsReach(deps, version, channels.sms);
   const warnings: string[] = [];
   if (draft.status !== 'Actual')
     warnings.push(
