@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
+import { XMLLINT_ASSET_DIR, xmllintAssetFiles } from '../functions/adapters/cap-schema';
 import {
   CARD_ASSET_DIR,
   CARD_LIBS_FILE,
@@ -77,5 +78,18 @@ export function cardAssetCommands(output: string, projectRoot: string): string[]
       `--outfile="${join(assets, CARD_LIBS_FILE)}"`,
       '--log-level=warning',
     ].join(' '),
+  ];
+}
+
+/**
+ * Shell commands that put xmllint-wasm's worker script and wasm in `xmllint-assets/` beside a bundle in `output`:
+ * the api validates posted CAP against the XSD by starting that worker (functions/adapters/cap-schema.ts), and a
+ * bundle has no node_modules to find it in.
+ */
+export function xmllintAssetCommands(output: string): string[] {
+  const assets = join(output, XMLLINT_ASSET_DIR);
+  return [
+    `mkdir -p "${assets}"`,
+    ...xmllintAssetFiles().map((f) => `cp "${f.source}" "${join(assets, f.name)}"`),
   ];
 }

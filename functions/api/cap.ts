@@ -29,6 +29,7 @@ import { released } from '../core/feeds';
 import type { StoredVersion } from '../core/model';
 import { decodeXml } from '../core/xml';
 import { type ApiDeps, cancelAlertOp, createAlert, type OperationInput, updateAlertOp } from './alerts';
+import { CAP_PATH_ALIAS } from './cap-path';
 import { type ApiResult, header, MAX_BODY_BYTES } from './http';
 import { previewAlert } from './preview';
 
@@ -38,8 +39,7 @@ const CAP_BODY_TYPES = new Set([CAP_MEDIA_TYPE]);
 
 /** `/v1/alerts/{id}.cap` → `/v1/alerts/{id}/cap`, `/v1/alerts/{id}/versions/{n}.cap` → `…/versions/{n}/cap`. */
 export function capPathAlias(path: string): string {
-  const m = /^\/v1\/alerts\/([^/]+?)(\/versions\/[^/]+?)?\.cap$/.exec(path);
-  return m ? `/v1/alerts/${m[1]}${m[2] ?? ''}/cap` : path;
+  return path.replace(CAP_PATH_ALIAS.pattern, CAP_PATH_ALIAS.replacement);
 }
 
 export const capUrl = (baseUrl: string, alertId: string, version?: number) =>
