@@ -40,6 +40,86 @@ out(
   'Everything runs in this one process: the HTTP gateway, the handlers and the queues on one thread, dynalite on a second, and for the throughput figures the load client on a third.',
 );
 
+const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+// ---------------------------------------------------------------- 5. fan-out at scale (first with `-- fanout`)
+const FANOUT_RECIPIENTS = 100_000;
+const FANOUT_NAIVE_RECIPIENTS = 2_000;
+const FANOUT_SENDERS = 4;
+const FANOUT_TARGETS = { plannedPerSecond: 10_000, requestsPer1000: 100, peakRssMb: 512 } as const;
+
+async function fanoutSection() {
+  const { measureFanout } = await import('./fanout');
+  progress(`fan-out: ${FANOUT_RECIPIENTS} SMS subscribers of one zone, 100 per job`);
+  const bulk = await measureFanout({
+    recipients: FANOUT_RECIPIENTS,
+    recipientsPerJob: 100,
+    senders: FANOUT_SENDERS,
+  });
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  progress(`fan-out, naive: ${FANOUT_NAIVE_RECIPIENTS} subscribers, one per job`);
+  const naive = await measureFanout({
+    recipients: FANOUT_NAIVE_RECIPIENTS,
+    recipientsPerJob: 1,
+    senders: FANOUT_SENDERS,
+  });
+  const commands = [
+    ...new Set([...Object.keys(bulk.byCommandPer1000), ...Object.keys(naive.byCommandPer1000)]),
+  ].sort();
+  out(
+    section(
+      `5. Fan-out at scale: one SMS alert to ${FANOUT_RECIPIENTS.toLocaleString('en')} confirmed subscribers of one zone (sandbox, no delay)`,
+      [
+        table(
+          ['measure', `${bulk.recipientsPerJob} per job`, `naive: ${naive.recipientsPerJob} per job`],
+          [
+            ['recipients', String(bulk.recipients), String(naive.recipients)],
+            [
+              'planning (rosters → job items → queued), s',
+              fixed(bulk.planningSeconds, 3),
+              fixed(naive.planningSeconds, 3),
+            ],
+            ['planning rate, subscribers/s', String(bulk.plannedPerSecond), String(naive.plannedPerSecond)],
+            ['POST → last receipt sent, s', fixed(bulk.endToEndSeconds, 1), fixed(naive.endToEndSeconds, 1)],
+            ['end to end, recipients/s', String(bulk.recipientsPerSecond), String(naive.recipientsPerSecond)],
+            ...commands.map((k) => [
+              `  ${k} per 1,000`,
+              fixed(bulk.byCommandPer1000[k] ?? 0),
+              fixed(naive.byCommandPer1000[k] ?? 0),
+            ]),
+            ['AWS requests per 1,000 recipients', fixed(bulk.requestsPer1000), fixed(naive.requestsPer1000)],
+            [
+              'messages in the outbox (duplicates)',
+              `${bulk.outboxWrites} (${bulk.duplicates})`,
+              `${naive.outboxWrites} (${naive.duplicates})`,
+            ],
+          ],
+        ),
+        '',
+        `planning rate target ≥ ${FANOUT_TARGETS.plannedPerSecond}/s: ${pass(bulk.plannedPerSecond >= FANOUT_TARGETS.plannedPerSecond)}`,
+        `requests per 1,000 recipients besides the SMS publishes, target ≤ ${FANOUT_TARGETS.requestsPer1000}: ${fixed(bulk.requestsPer1000)} ${pass(bulk.requestsPer1000 <= FANOUT_TARGETS.requestsPer1000)}; naive ${fixed(naive.requestsPer1000)}, ${fixed(naive.requestsPer1000 / bulk.requestsPer1000, 1)}× as many`,
+        `peak memory (maxRSS of the whole process, dynalite's thread included, after the ${FANOUT_RECIPIENTS.toLocaleString('en')} run), target ≤ ${FANOUT_TARGETS.peakRssMb} MB: ${fixed(peakRssMb, 0)} MB ${pass(peakRssMb <= FANOUT_TARGETS.peakRssMb)} (peak once seeded, before the alert: ${bulk.maxRssAfterSeedMb} MB)`,
+        `naive = the same code with HERALD_RECIPIENTS_PER_JOB=1 (one SQS message, claim, subscriber read, receipt write, settled count and job update per recipient), on ${FANOUT_NAIVE_RECIPIENTS.toLocaleString('en')} subscribers`,
+        `requests: DynamoDB at the SDK middleware, SQS at the queue port; the sandbox's outbox PutItem per message (standing in for SNS Publish) is left out; Lambda's own polling is not counted`,
+        `${FANOUT_SENDERS} SMS senders (HERALD_SMS_SENDER_CONCURRENCY), HERALD_SMS_MPS high enough that pacing never waits: the rate is the embedded mode's, bound by dynalite's one thread (two writes per message: receipt and outbox)`,
+        `subscribers seeded in bulk by bench/seed-subscribers.ts (the store's items written 25 to a BatchWriteItem): ${fixed(bulk.seedSeconds, 1)} s, not measured`,
+      ].join('\n'),
+    ),
+  );
+  return { bulk, naive, peakRssMb: Math.round(peakRssMb), targets: FANOUT_TARGETS };
+}
+
+if (process.argv[2] === 'fanout') {
+  const fanout = await fanoutSection();
+  await mkdir('.bench', { recursive: true });
+  await writeFile(
+    '.bench/fanout.json',
+    `${JSON.stringify({ at: new Date().toISOString(), fanout }, null, 2)}\n`,
+  );
+  out('\nwrote .bench/fanout.json');
+  process.exit(0);
+}
+
 // ---------------------------------------------------------------- 1. latency
 progress('latency, one alert at a time');
 const sequential = await measureLatency({
@@ -71,7 +151,6 @@ const latencyRow = (name: string, s: typeof sequential.latencyMs) => [
   ms(s.p99),
   ms(s.max),
 ];
-const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 out(
   section(
     '1. Embedded latency: accept → all three channels `sent` (x, facebook, instagram; sandbox delay 0)',
@@ -298,6 +377,9 @@ const { initSection, measureInit } = await import('./init');
 const init = await measureInit({ runs: 15 });
 out(initSection(init));
 
+// ---------------------------------------------------------------- 5. fan-out at scale
+const fanout = await fanoutSection();
+
 // ---------------------------------------------------------------- results
 const { sampleVersion: _sample, ...apiFigures } = api;
 const { sampleVersion: _sampleAlone, ...apiAloneFigures } = apiAlone;
@@ -328,6 +410,7 @@ const results = {
   },
   requests,
   init,
+  fanout,
   durationSeconds: Math.round((Date.now() - started) / 100) / 10,
 };
 await mkdir('.bench', { recursive: true });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSmsSubscribers, seedSubscribers } from '../../bench/seed-subscribers';
+import type { Subscriber } from '../../functions/core/model';
 import { newId } from '../../functions/shared/ids';
 import { DRAFT, startTestHerald, type TestHerald, waitFor } from '../helpers/embedded';
 
@@ -12,21 +13,20 @@ const RESIDENTS = 10_000;
 const ZONE = 'eixample';
 
 let herald: TestHerald;
+let residents: Subscriber[];
 beforeAll(async () => {
   // A route fast enough that the test measures Herald, not the pacing (which the unit tests check).
   herald = await startTestHerald({ env: { HERALD_SMS_MPS: '100000', HERALD_SMS_SENDER_CONCURRENCY: '4' } });
-}, 30_000);
+  // In bulk (the store's own items, written in batches): 10,000 sign-ups one by one would take most of a minute.
+  residents = await makeSmsSubscribers(herald.pii, { count: RESIDENTS, zones: [ZONE] });
+  await seedSubscribers(herald.table, residents);
+}, 40_000);
 afterAll(async () => {
   await herald?.cleanup();
 });
 
 describe('fan-out to a whole zone', () => {
   it('sends an alert to 10,000 residents of a zone exactly once each, in their language, and reports them all sent', async () => {
-    // Prepare
-    // In bulk (the store's own items, written in batches): 10,000 sign-ups one by one would take most of a minute.
-    const residents = await makeSmsSubscribers(herald.pii, { count: RESIDENTS, zones: [ZONE] });
-    await seedSubscribers(herald.table, residents);
-
     // Act
     const created = await herald.call('POST', '/v1/alerts', {
       role: 'officer',
@@ -82,4 +82,27 @@ describe('fan-out to a whole zone', () => {
     };
     expect(alert.state).toBe('sent');
   }, 60_000);
+
+  it("previews how many residents the SMS reaches and how long the last of them waits at the account's rate", async () => {
+    // Act
+    const response = await herald.call('POST', '/v1/alerts/preview', {
+      role: 'officer',
+      body: { ...DRAFT, areas: [{ zone: ZONE }, { zone: 'gracia' }], channels: ['sms'] },
+    });
+
+    // Assess
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      channels: { sms: { segments: number; reach: Record<string, unknown> } };
+    };
+    const { segments, reach } = body.channels.sms;
+    expect(reach).toMatchObject({
+      recipients: RESIDENTS,
+      audience: 'public',
+      messagesPerSecond: 100_000,
+      segments,
+    });
+    expect(reach.secondsToLastRecipient).toBeCloseTo((RESIDENTS * segments) / 100_000, 1);
+    expect(reach.summary).toMatch(/^10,000 subscribers would get this SMS\. At 100000 messages per second/);
+  });
 });
