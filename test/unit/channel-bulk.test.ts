@@ -4,7 +4,7 @@
  * receipts, the job item and the queue are left saying.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BulkDeps, deliverBulkJob } from '../../functions/channel/bulk';
+import { type BulkDeps, deliverBulkJob, subscriberSigningSecret } from '../../functions/channel/bulk';
 import { RetryLater } from '../../functions/channel/deliver';
 import { TokenBucket, UNPACED } from '../../functions/channel/rate';
 import { newAlert } from '../../functions/core/alerts';
@@ -371,6 +371,75 @@ describe('deliverBulkJob', () => {
     expect(job).toMatchObject({ status: 'failed', retryable: true });
     // Final: an update waiting for the original does not wait for this job forever.
     expect((await db.store.getVersion(v1.alertId, 1))?.receiptsSettled).toBe(2);
+  });
+});
+
+describe('deliverBulkJob to webhooks', () => {
+  it("hands the webhook provider each outlet's own signing secret, decrypted for that message only", async () => {
+    // Prepare
+    const zone = newZone();
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const outlet: Subscriber = {
+      id: newUlid(),
+      channel: 'webhook',
+      addressHash: await residents.pii.hash('https://news.example.org/hooks/herald'),
+      addressCipher: await residents.pii.encrypt('https://news.example.org/hooks/herald'),
+      addressMasked: 'https://news.example.org/…',
+      secretCipher: await residents.pii.encrypt(secret),
+      name: 'City News',
+      zones: [zone],
+      language: 'en',
+      status: 'confirmed',
+      audience: 'public',
+      createdAt: T0,
+      updatedAt: T0,
+      confirmedAt: T0,
+    };
+    expect((await residents.subscribers.createSubscriber(outlet)).kind).toBe('created');
+    const v1 = newAlert(
+      AlertDraft.parse({ ...structuredClone(draftFixture), areas: [{ zone }], channels: ['webhook'] }),
+      {
+        alertId: newUlid(),
+        actor: { id: 'officer-1', roles: ['officer'] },
+        now: new Date(T0),
+        sender: 'alerts@herald.example',
+        approvalSeverities: new Set(['Extreme']),
+      },
+    );
+    expect(await db.store.putVersion(v1)).toBe('created');
+    const queue = new RecordingQueue();
+    await dispatchVersion(
+      {
+        store: db.store,
+        subscribers: residents.subscribers,
+        queue,
+        config: testConfig(),
+        clock: new ManualClock(T0),
+        logger: new RecordingLogger(),
+      },
+      { alertId: v1.alertId, version: 1 },
+    );
+    const seen: { recipient: string; secret: string | undefined }[] = [];
+    const webhook: ChannelProvider = {
+      channel: 'webhook',
+      mode: 'real',
+      send: async (message) => {
+        seen.push({ recipient: message.recipient, secret: subscriberSigningSecret(message) });
+        return { providerMessageId: 'msg_1' };
+      },
+    };
+    const { deps } = harness();
+    const [job] = queue.bodies<ChannelJob>('channel-webhook');
+
+    // Act
+    await deliverBulkJob({ ...deps, provider: webhook }, job!, sqsRecord(job));
+
+    // Assess
+    expect(seen).toEqual([{ recipient: 'https://news.example.org/hooks/herald', secret }]);
+    expect((await receiptsOf(v1.alertId)).get(outlet.id)).toMatchObject({
+      status: 'sent',
+      recipientMasked: 'https://news.example.org/…',
+    });
   });
 });
 
