@@ -7,7 +7,15 @@
  * them or sign them up may use it), and residents' texts arriving from End User Messaging through an SNS topic
  * to the API's POST /v1/inbound/sms.
  */
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -56,12 +64,13 @@ import { ENV } from '../functions/shared/config';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { MAX_RECIPIENTS_PER_JOB } from '../schemas/messages';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
-import { cardAssetCommands } from './bundling';
+import { cardAssetCommands, xmllintAssetCommands } from './bundling';
 import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
 import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
 import { PiiKey } from './pii-key';
+import { PublicReads } from './public-reads';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { WorkQueue } from './work-queue';
 
@@ -158,6 +167,15 @@ const cardAssetHooks = {
   afterBundling: (input: string, output: string) => cardAssetCommands(output, input),
 };
 
+/** The api function draws cards (preview) and validates posted CAP against the XSD: it carries both sets of assets. */
+const apiAssetHooks = {
+  ...cardAssetHooks,
+  afterBundling: (input: string, output: string) => [
+    ...cardAssetCommands(output, input),
+    ...xmllintAssetCommands(output),
+  ],
+};
+
 function contextString(scope: Construct, key: string): string | undefined {
   const value: unknown = scope.node.tryGetContext(key);
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -197,7 +215,6 @@ export function smsSendingFrom(scope: Construct): SmsSending {
 const CONTEXT_ENV = {
   agencyName: ENV.agencyName,
   sender: ENV.sender,
-  publicBaseUrl: ENV.publicBaseUrl,
   approvalSeverities: ENV.approvalSeverities,
 } as const;
 
@@ -375,7 +392,20 @@ export class HeraldStack extends Stack {
 
     // ---------------------------------------------------------------- images (Instagram needs a public URL)
 
-    const images = new ImageCdn(this, 'Images');
+    // The public host: the agency's own (publicBaseUrl, with publicCertificateArn for CloudFront to answer for it),
+    // else the distribution's *.cloudfront.net name. Feeds, CAP links, alert pages and card images all use it.
+    const customPublicUrl = contextString(this, 'publicBaseUrl')?.replace(/\/+$/, '');
+    const publicCertificateArn = contextString(this, 'publicCertificateArn');
+    const images = new ImageCdn(this, 'Images', {
+      ...(customPublicUrl && publicCertificateArn
+        ? {
+            customDomain: {
+              domainName: new URL(customPublicUrl).hostname,
+              certificateArn: publicCertificateArn,
+            },
+          }
+        : {}),
+    });
     images.grantPut(channelFunctions.instagram);
     channelFunctions.instagram.addEnvironment(ENV.imageBucket, images.bucket.bucketName);
     channelFunctions.instagram.addEnvironment(ENV.imageBaseUrl, images.baseUrl);
@@ -499,7 +529,7 @@ export class HeraldStack extends Stack {
       // API Gateway gives up after 30 s; a request that needs more than 10 s is broken, not slow.
       timeout: Duration.seconds(10),
       environment: agencyEnvironment,
-      bundling: { commandHooks: cardAssetHooks },
+      bundling: { commandHooks: apiAssetHooks },
     })
       // Versions, heads, approvals, idempotency records and receipt listings; listAlerts batch-reads heads.
       .bindTable(table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'])
@@ -668,6 +698,19 @@ export class HeraldStack extends Stack {
       }
     }
 
+    // ---------------------------------------------------------------- public reads behind CloudFront
+
+    // Behaviours of the image distribution: the functions are told its URL (below), which refers to the HTTP API's
+    // id only, while the API's routes and integration refer to the api function: no cycle.
+    new PublicReads(this, 'PublicReads', { distribution: images.distribution, httpApi });
+    const publicBaseUrl = customPublicUrl ?? images.baseUrl;
+    if (customPublicUrl && !publicCertificateArn) {
+      Annotations.of(this).addWarningV2(
+        'herald:publicBaseUrl',
+        `Links use publicBaseUrl ${customPublicUrl}, which the distribution does not answer for without publicCertificateArn: proxy it to the distribution's own URL (output ImageBaseUrl) yourself, or give the certificate (ACM, us-east-1).`,
+      );
+    }
+
     // ---------------------------------------------------------------- inbound SMS
 
     const inboundSms = new InboundSms(this, 'InboundSms', {
@@ -678,13 +721,15 @@ export class HeraldStack extends Stack {
     // The only topic whose signed messages the route accepts.
     api.addEnvironment(ENV.inboundSmsTopicArn, inboundSms.topic.topicArn);
 
-    // ---------------------------------------------------------------- every function: PII key id, SMS numbers
+    // ---------------------------------------------------------------- every function: public URL, PII key id, SMS numbers
+    // The public base URL makes the links in messages, feeds and CAP (pages, .cap files).
     // Every composition root builds the KMS cipher (functions/shared/aws.ts), which calls KMS only when used;
     // the id grants nothing, so functions without grantUse above (dispatch, sweeper, the social channels, the
     // receipt callbacks) are told it and can still not use the key. The SMS numbers are configuration every
     // function loads alike: the senders pace by them, dispatch sizes jobs and estimates the time to the last
     // recipient by them, and no function's view can drift from the event source's concurrency.
     const sharedEnvironment = {
+      [ENV.publicBaseUrl]: publicBaseUrl,
       [ENV.piiKeyId]: piiKey.key.keyArn,
       [ENV.smsMessagesPerSecond]: String(smsSending.smsMessagesPerSecond),
       [ENV.smsSenderConcurrency]: String(smsSending.smsSenderConcurrency),
@@ -701,6 +746,14 @@ export class HeraldStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: consoleClient.userPoolClientId });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'ImageBaseUrl', { value: images.baseUrl });
+    new CfnOutput(this, 'PublicBaseUrl', {
+      value: publicBaseUrl,
+      description: 'Where the public reads are: alert pages, CAP, zones and feeds, through CloudFront',
+    });
+    new CfnOutput(this, 'FeedUrl', {
+      value: `${publicBaseUrl}/v1/feed.atom`,
+      description: 'The CAP index feed (Atom) for media and aggregators; feed.rss and feed.json beside it',
+    });
     new CfnOutput(this, 'SecretsPrefix', {
       value: secretsPrefix,
       description: `Fill in the secrets ${SECRET_CHANNELS.map((c) => secretsPrefix + c).join(', ')}`,

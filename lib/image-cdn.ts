@@ -1,15 +1,18 @@
 /**
  * Where alert-card images live and are served from: a private S3 bucket that only CloudFront may read
  * (Origin Access Control), behind an HTTPS-only distribution. Instagram fetches the image from this URL
- * when it publishes, so the URL must be public while the bucket is not.
+ * when it publishes, so the URL must be public while the bucket is not. The same distribution serves the API's
+ * public reads (feeds, CAP, zones, alert pages: lib/public-reads.ts), so Herald's public URLs share one host.
  */
 import { Duration } from 'aws-cdk-lib';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AllowedMethods,
   CachePolicy,
   Distribution,
   HttpVersion,
   ResponseHeadersPolicy,
+  SecurityPolicyProtocol,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -19,14 +22,23 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
+export interface ImageCdnProps {
+  /**
+   * The agency's own host name for the distribution, with an ACM certificate for it in us-east-1: CloudFront then
+   * answers for that name and only with TLS 1.2 or later. Without it the distribution has its *.cloudfront.net name.
+   */
+  customDomain?: { domainName: string; certificateArn: string };
+}
+
 export class ImageCdn extends Construct {
   readonly bucket: Bucket;
   readonly distribution: Distribution;
   /** `https://<distribution domain>`: an image's public URL is this plus `/<key>`. */
   readonly baseUrl: string;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: ImageCdnProps = {}) {
     super(scope, id);
+    const { customDomain } = props;
 
     // One bucket for both access logs: the image bucket's server access logs and the distribution's.
     const accessLogs = new Bucket(this, 'AccessLogs', {
@@ -62,7 +74,7 @@ export class ImageCdn extends Construct {
     });
 
     this.distribution = new Distribution(this, 'Distribution', {
-      comment: 'Herald alert images',
+      comment: 'Herald public reads: alert images, feeds, CAP, alert pages',
       defaultBehavior: {
         // OAC (SigV4-signed origin requests), not the legacy OAI; the bucket policy names this distribution.
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
@@ -76,6 +88,13 @@ export class ImageCdn extends Construct {
       enableLogging: true,
       logBucket: accessLogs,
       logFilePrefix: 'cdn/',
+      ...(customDomain
+        ? {
+            domainNames: [customDomain.domainName],
+            certificate: Certificate.fromCertificateArn(this, 'Certificate', customDomain.certificateArn),
+            minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
     });
     this.baseUrl = `https://${this.distribution.distributionDomainName}`;
 
@@ -83,19 +102,23 @@ export class ImageCdn extends Construct {
       {
         id: 'AwsSolutions-CFR1',
         reason:
-          'Public alerts are for anyone, wherever they are: residents travelling, media abroad and Instagram’s own fetchers. No geo restriction.',
+          'Public alerts are for anyone, wherever they are: residents travelling, media and aggregators abroad, and Instagram’s own fetchers. No geo restriction.',
       },
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'Serves static, public, immutable images with GET/HEAD only; the cache absorbs floods and there is nothing to inject into. A WAF web ACL would cost more than it protects.',
-      },
-      {
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'Uses the default *.cloudfront.net certificate, with which CloudFront does not let the minimum viewer TLS version be set. A custom domain with its own certificate would allow TLSv1.2_2021.',
+          'Serves only public reads with GET/HEAD: immutable images from S3, and feeds, CAP, zones and alert pages that the API marks cacheable, with no cookie, Authorization or body reaching the origin. The cache absorbs polling and floods of the same URLs; what misses it (unknown ids) is bounded by the API stage throttle. A WAF web ACL (rate rules) is the next step if that throttle is ever reached by abuse.',
       },
     ]);
+    if (!customDomain) {
+      NagSuppressions.addResourceSuppressions(this.distribution, [
+        {
+          id: 'AwsSolutions-CFR4',
+          reason:
+            'Uses the default *.cloudfront.net certificate, with which CloudFront does not let the minimum viewer TLS version be set. Given the context publicCertificateArn (a certificate for publicBaseUrl’s host), the distribution answers for that host with TLSv1.2_2021.',
+        },
+      ]);
+    }
   }
 
   /** Lets `fn` write objects into the image bucket: s3:PutObject there and nothing else. */

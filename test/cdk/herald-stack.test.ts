@@ -8,6 +8,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { XMLLINT_ASSET_DIR, xmllintAssetFiles } from '../../functions/adapters/cap-schema';
 import { CARD_ASSET_DIR, CARD_LIBS_FILE, cardAssetFiles } from '../../functions/adapters/card/alert-card';
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
 import { PII_ENCRYPTION_CONTEXT } from '../../functions/adapters/pii/kms';
@@ -782,14 +783,21 @@ describe('Stack: Herald', () => {
       );
 
       const config = distribution.Properties.DistributionConfig as {
-        Origins: { DomainName: unknown; OriginAccessControlId: unknown; S3OriginConfig: unknown }[];
+        Origins: {
+          Id: string;
+          DomainName: unknown;
+          OriginAccessControlId: unknown;
+          S3OriginConfig: unknown;
+        }[];
         DefaultCacheBehavior: Record<string, unknown>;
         Logging?: { Bucket: unknown };
       };
-      expect(config.Origins).toHaveLength(1);
-      expect(idOf(config.Origins[0]!.DomainName)).toBe(bucketId);
-      expect(config.Origins[0]!.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
-      const oac = resource(idOf(config.Origins[0]!.OriginAccessControlId));
+      // The bucket, and the HTTP API for the public reads (test/cdk/public-reads.test.ts); images are the default.
+      expect(config.Origins).toHaveLength(2);
+      const bucketOrigin = config.Origins.find((o) => o.S3OriginConfig)!;
+      expect(idOf(bucketOrigin.DomainName)).toBe(bucketId);
+      expect(bucketOrigin.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+      const oac = resource(idOf(bucketOrigin.OriginAccessControlId));
       expect(oac.Properties.OriginAccessControlConfig).toMatchObject({
         OriginAccessControlOriginType: 's3',
         SigningBehavior: 'always',
@@ -797,6 +805,7 @@ describe('Stack: Herald', () => {
       });
       expect(ofType('AWS::CloudFront::CloudFrontOriginAccessIdentity')).toEqual([]);
       expect(config.DefaultCacheBehavior).toMatchObject({
+        TargetOriginId: bucketOrigin.Id,
         ViewerProtocolPolicy: 'https-only',
         AllowedMethods: ['GET', 'HEAD'],
         ResponseHeadersPolicyId: expect.any(String),
@@ -816,6 +825,21 @@ describe('Stack: Herald', () => {
       const [apiFn] = heraldFunctions().find(([id]) => id.startsWith('ApiFunction')) ?? [];
       expect(readdirSync(join(assetDirOf(apiFn!), CARD_ASSET_DIR)).length).toBe(cardAssetFiles().length + 1);
       expect(existsSync(join(assetDirOf(channelFn('x')), CARD_ASSET_DIR))).toBe(false);
+    });
+
+    it('ships the xmllint worker and wasm beside the api bundle only: the api validates posted CAP against the XSD', () => {
+      const assetDirOf = (id: string) => {
+        const key = (resource(id).Properties.Code as { S3Key: string }).S3Key;
+        return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      };
+      expect(readdirSync(join(assetDirOf(apiFn), XMLLINT_ASSET_DIR)).sort()).toEqual(
+        xmllintAssetFiles()
+          .map((f) => f.name)
+          .sort(),
+      );
+      for (const [id] of heraldFunctions().filter(([id]) => id !== apiFn)) {
+        expect(existsSync(join(assetDirOf(id), XMLLINT_ASSET_DIR)), id).toBe(false);
+      }
     });
 
     it('lets only the instagram function write images, by PutObject alone, and tells it the https CDN URL', () => {
