@@ -82,8 +82,13 @@ function idOf(value: unknown): string {
 }
 const ofType = (s: Synthesized, type: string) =>
   Object.entries(s.resources).filter(([, r]) => r.Type === type);
+/** The distribution that serves the public reads (a console distribution of its own may stand beside it). */
 const distributionOf = (s: Synthesized): [string, DistributionConfig] => {
-  const found = ofType(s, 'AWS::CloudFront::Distribution');
+  const found = ofType(s, 'AWS::CloudFront::Distribution').filter(([, r]) =>
+    (r.Properties.DistributionConfig as DistributionConfig).CacheBehaviors?.some(
+      (b) => b.PathPattern === '/v1/feed.atom',
+    ),
+  );
   expect(found).toHaveLength(1);
   const [id, r] = found[0]!;
   return [id, r.Properties.DistributionConfig as DistributionConfig];
@@ -375,7 +380,8 @@ describe('Public reads behind CloudFront', () => {
       // The check itself finds a cycle where there is one: the function's environment naming the distribution,
       // were the distribution to depend on the function.
       const [fnId] = heraldFunctions(withoutPublicUrl).find(([id]) => id.startsWith('ApiFunction'))!;
-      const [distributionId, distribution] = ofType(withoutPublicUrl, 'AWS::CloudFront::Distribution')[0]!;
+      const [distributionId] = distributionOf(withoutPublicUrl);
+      const distribution = withoutPublicUrl.resources[distributionId]!;
       const looped = {
         ...withoutPublicUrl.resources,
         [distributionId]: { ...distribution, DependsOn: [fnId] },
