@@ -13,7 +13,7 @@
  * dependency runs one way (distribution → API id; app client → distribution; authorizer → app client), where
  * CORS on the API naming the distribution while the distribution names the API would be a cycle.
  */
-import { cpSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AssetHashType, Aws, DockerImage, Duration, Stack } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -52,7 +52,6 @@ import {
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 
 /** The repository's root: web/ (the console's sources) sits under it. */
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -78,38 +77,27 @@ export interface ConsoleProps {
   client: UserPoolClient;
   /** The HTTP API (served at its `$default` stage), reached through this distribution under /v1/*. */
   httpApi: IHttpApi;
-  /** Origins the console may show images from besides its own (the alert-card image CDN). */
-  imageOrigins?: string[];
-  /** The console's sources, built with esbuild at synth (buildConsole); web/ unless a test names another. */
-  webDir?: string;
 }
 
 /**
- * Builds the console into `outDir`: web/index.html and any files under web/public copied as they are, and
- * web/src/main.ts(x) bundled for the browser by esbuild's JS API (no Docker, so synth runs offline).
+ * Builds the console into `outDir` with the console's own build (web/build.ts: the one the embedded mode serves
+ * from memory), run as `tsx web/build.ts <dir>` because the CDK's local bundling is synchronous and that build is
+ * not. esbuild only: no Docker, so synth runs offline.
  */
-export function buildConsole(outDir: string, webDir = join(PROJECT_ROOT, 'web')): void {
-  const entry = ['main.ts', 'main.tsx'].map((f) => join(webDir, 'src', f)).find((f) => existsSync(f));
-  if (!entry) throw new Error(`the console's entry point is missing: ${webDir}/src/main.ts(x)`);
-  buildSync({
-    entryPoints: [entry],
-    outdir: join(outDir, 'assets'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    logLevel: 'warning',
-  });
-  copyStatic(webDir, outDir);
-}
-
-function copyStatic(webDir: string, outDir: string): void {
-  cpSync(join(webDir, 'index.html'), join(outDir, 'index.html'));
-  const publicDir = join(webDir, 'public');
-  if (existsSync(publicDir)) cpSync(publicDir, outDir, { recursive: true });
+export function buildConsole(outDir: string): void {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(PROJECT_ROOT, 'web', 'build.ts'), outDir],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) {
+    throw new Error(
+      `the console build failed (web/build.ts): ${result.stderr || result.error?.message || ''}`,
+    );
+  }
 }
 
 /**
@@ -125,22 +113,26 @@ export const SPA_FALLBACK_FUNCTION = `function handler(event) {
   return request;
 }`;
 
-/** The console's Content-Security-Policy: its own scripts only, talking to itself and to the hosted UI. */
-export function consoleCsp(cognitoBaseUrl: string, imageOrigins: readonly string[] = []): string {
+/**
+ * The console's Content-Security-Policy on AWS: the embedded mode's (local/console.ts, contentSecurityPolicy) with
+ * the hosted UI's domain added to connect-src, where the console exchanges the code for tokens. Same-origin
+ * scripts and stylesheets only; inline style attributes for the email preview's HTML, shown in a sandboxed srcdoc
+ * frame; images from the alert's own https URL, the preview's card (data:) or the console itself.
+ */
+export function consoleCsp(cognitoBaseUrl: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    ["img-src 'self' data: blob:", ...imageOrigins].join(' '),
-    "font-src 'self'",
-    // 'self' covers the API (/v1/* on this origin); the hosted UI's domain is where the code is exchanged.
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data: https:",
+    // 'self' covers the API (/v1/* on this origin).
     `connect-src 'self' ${cognitoBaseUrl}`,
-    "manifest-src 'self'",
-    "form-action 'self'",
+    "font-src 'self'",
+    "frame-src 'self'",
     "base-uri 'none'",
-    "object-src 'none'",
+    "form-action 'self'",
     "frame-ancestors 'none'",
-    'upgrade-insecure-requests',
   ].join('; ');
 }
 
@@ -222,7 +214,7 @@ export class Console extends Construct {
       comment: 'Herald console: strict CSP, HSTS, no framing, no sniffing, same-origin referrers',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: consoleCsp(cognitoBaseUrl, props.imageOrigins),
+          contentSecurityPolicy: consoleCsp(cognitoBaseUrl),
           override: true,
         },
         strictTransportSecurity: {
@@ -339,36 +331,54 @@ export class Console extends Construct {
       redirectUri,
       apiBaseUrl: this.url,
     };
-    const webDir = props.webDir ?? join(PROJECT_ROOT, 'web');
-    const files = Source.asset(webDir, {
-      // The bundle also pulls in shared code from outside web/ (schemas, the channel budgets), so the asset
-      // is identified by what was built, not by web/'s sources.
+    const built = Source.asset(join(PROJECT_ROOT, 'web'), {
+      // The bundle also pulls in code from outside web/ (schemas, the channels' budgets), so the asset is
+      // identified by what was built, not by web/'s sources.
       assetHashType: AssetHashType.OUTPUT,
       bundling: {
         // Never used: local bundling always answers (or throws), so synth needs no Docker.
         image: DockerImage.fromRegistry('scratch'),
         local: {
           tryBundle(outputDir: string): boolean {
-            buildConsole(outputDir, webDir);
+            buildConsole(outputDir);
             return true;
           },
         },
       },
     });
-    const deployment = new BucketDeployment(this, 'Deployment', {
-      sources: [files, Source.jsonData('config.json', this.config)],
+    // Two copies into the one bucket. The hashed script and stylesheet under assets/ never change content:
+    // browsers keep them a year, and old ones stay (no pruning) for pages still open on the previous build.
+    const assets = new BucketDeployment(this, 'Assets', {
+      sources: [built],
       destinationBucket: this.bucket,
-      // Every file revalidates (ETag, 304): a deploy is seen at once, and the bundle is small.
+      include: ['assets/*'],
+      exclude: ['*'],
+      prune: false,
+      cacheControl: [
+        CacheControl.setPublic(),
+        CacheControl.maxAge(Duration.days(365)),
+        CacheControl.immutable(),
+      ],
+      memoryLimit: 512,
+    });
+    // Then index.html (naming those files) and config.json: revalidated on every load, so a deploy is seen at
+    // once, and the edge copies invalidated.
+    const pages = new BucketDeployment(this, 'Pages', {
+      sources: [built, Source.jsonData('config.json', this.config)],
+      destinationBucket: this.bucket,
+      exclude: ['assets/*'],
+      prune: false,
       cacheControl: [CacheControl.noCache()],
       distribution: this.distribution,
       distributionPaths: ['/*'],
       memoryLimit: 512,
     });
+    pages.node.addDependency(assets);
 
     // The deployment's handler is one function per stack (a SingletonFunction at the stack's root, its id
     // starting with Custom::CDKBucketDeployment): the findings are its, so the suppressions are put there.
     const handler = stack.node.children.find(
-      (c) => c.node.id.startsWith('Custom::CDKBucketDeployment') && deployment.handlerRole.node.scope === c,
+      (c) => c.node.id.startsWith('Custom::CDKBucketDeployment') && pages.handlerRole.node.scope === c,
     );
     if (!handler) throw new Error("the BucketDeployment's handler function was not found beside the stack");
     NagSuppressions.addResourceSuppressions(

@@ -1,10 +1,9 @@
 /**
  * The console on AWS, read as CloudFormation: a private bucket behind CloudFront with OAC, the SPA fallback only
  * on the console's own paths, a strict CSP, /v1/* forwarded to the HTTP API, the app client's redirects at the
- * console's URL, and the config.json the deployment writes. The console is built for real (esbuild) from a
- * small web/ of the test's own, so these tests do not wait on the console's sources.
+ * console's URL, and the config.json the deployment writes. The console is built for real, by web/build.ts.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
@@ -16,6 +15,7 @@ import { Mfa, OAuthScope, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, Console, SPA_FALLBACK_FUNCTION } from '../../lib/console';
+import { contentSecurityPolicy } from '../../local/console';
 
 interface CfnResource {
   Type: string;
@@ -49,26 +49,6 @@ function joined(value: unknown): string {
     })
     .join(join[0]);
 }
-
-/** A web/ of the test's own: an index.html and an entry that imports a second module (so bundling shows). */
-function fixtureWeb(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-console-web-'));
-  mkdirSync(join(dir, 'src'));
-  mkdirSync(join(dir, 'public'));
-  writeFileSync(
-    join(dir, 'index.html'),
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Herald</title><script type="module" src="/assets/main.js"></script></head><body><main id="app"></main></body></html>\n',
-  );
-  writeFileSync(join(dir, 'src', 'greeting.ts'), "export const GREETING: string = 'Herald console ready';\n");
-  writeFileSync(
-    join(dir, 'src', 'main.ts'),
-    "import { GREETING } from './greeting';\nconst app = document.getElementById('app');\nif (app) app.textContent = GREETING;\n",
-  );
-  writeFileSync(join(dir, 'public', 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>\n');
-  return dir;
-}
-
-let webDir: string;
 
 /** A stack like Herald's where it matters here: a pool, its console client as the API authorizer's audience. */
 function synth(
@@ -105,7 +85,7 @@ function synth(
       jwtAudience: [client.userPoolClientId],
     }),
   });
-  new Console(stack, 'Console', { userPool, client, httpApi, webDir, imageOrigins: ['https://img.example'] });
+  new Console(stack, 'Console', { userPool, client, httpApi });
   Aspects.of(app).add(new AwsSolutionsChecks());
   const template = Template.fromStack(stack);
   return {
@@ -174,29 +154,31 @@ const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 let base: Synthesized;
 
 beforeAll(() => {
-  webDir = fixtureWeb();
   base = synth();
 });
 
+/** The files index.html loads: its stylesheet and module script, by their URL paths. */
+function loadedBy(html: string): string[] {
+  return [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+}
+
 describe('buildConsole', () => {
-  it('bundles the entry for the browser and copies index.html and public/ beside it', () => {
+  it("writes web/build.ts's build: index.html and the hashed script and stylesheet it loads", () => {
     // Prepare
     const out = mkdtempSync(join(tmpdir(), 'herald-console-out-'));
 
     // Act
-    buildConsole(out, webDir);
+    buildConsole(out);
 
     // Assess
-    const bundle = readFileSync(join(out, 'assets', 'main.js'), 'utf8');
-    expect(bundle).toContain('Herald console ready');
-    expect(bundle).not.toMatch(/\bimport\b/);
-    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('/assets/main.js');
-    expect(readFileSync(join(out, 'favicon.svg'), 'utf8')).toContain('<svg');
-  });
-
-  it('refuses a web/ without an entry point', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'herald-console-empty-'));
-    expect(() => buildConsole(mkdtempSync(join(tmpdir(), 'o-')), empty)).toThrow(/entry point is missing/);
+    const loaded = loadedBy(readFileSync(join(out, 'index.html'), 'utf8'));
+    expect(loaded).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\/assets\/main-\w+\.js$/),
+        expect.stringMatching(/\.css$/),
+      ]),
+    );
+    for (const path of loaded) expect(existsSync(join(out, path)), path).toBe(true);
   });
 });
 
@@ -335,21 +317,18 @@ describe('the distribution', () => {
     expect(security.ReferrerPolicy.ReferrerPolicy).toBe('same-origin');
 
     const [domainId] = only(base, 'AWS::Cognito::UserPoolDomain');
-    const directives = Object.fromEntries(
-      joined(security.ContentSecurityPolicy.ContentSecurityPolicy)
-        .split('; ')
-        .map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]),
-    );
-    expect(directives).toMatchObject({
+    const directives = (csp: string) =>
+      Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
+    const onAws = directives(joined(security.ContentSecurityPolicy.ContentSecurityPolicy));
+    expect(onAws).toMatchObject({
       'default-src': "'none'",
       'script-src': "'self'",
-      'style-src': "'self'",
       'connect-src': `'self' https://<${domainId}>.auth.<AWS::Region>.amazoncognito.com`,
-      'img-src': "'self' data: blob: https://img.example",
       'frame-ancestors': "'none'",
-      'object-src': "'none'",
       'base-uri': "'none'",
     });
+    // The embedded mode's policy, the one the browser tests run the console under, but for the hosted UI.
+    expect({ ...onAws, 'connect-src': "'self'" }).toEqual(directives(contentSecurityPolicy()));
   });
 
   it('keeps the default certificate unless a custom domain and its certificate are given, then requires TLS 1.2', () => {
@@ -421,35 +400,54 @@ describe('the deployment', () => {
     SourceObjectKeys: string[];
     SourceMarkers: Record<string, unknown>[];
     DestinationBucketName: unknown;
-    DistributionId: unknown;
-    DistributionPaths: string[];
+    DistributionId?: unknown;
+    DistributionPaths?: string[];
+    Include?: string[];
+    Exclude?: string[];
+    Prune: boolean;
     SystemMetadata?: Record<string, string>;
   }
-  function deployment(s: Synthesized): DeploymentProperties {
-    const [, d] = only(s, 'Custom::CDKBucketDeployment');
-    return d.Properties as unknown as DeploymentProperties;
+  function deployment(s: Synthesized, name: 'Assets' | 'Pages'): [string, DeploymentProperties] {
+    const [id, d] = ofType(s, 'Custom::CDKBucketDeployment').find(([id]) => id.startsWith(`Console${name}`))!;
+    return [id, d.Properties as unknown as DeploymentProperties];
   }
+  const assetDir = (s: Synthesized, key: string) => join(s.assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
 
-  it('copies the built console and config.json into the bucket, uncached by browsers, and invalidates the distribution', () => {
-    const d = deployment(base);
-    expect(idOf(d.DestinationBucketName)).toBe(filesBucket(base));
-    expect(idOf(d.DistributionId)).toBe(only(base, 'AWS::CloudFront::Distribution')[0]);
-    expect(d.DistributionPaths).toEqual(['/*']);
-    expect(d.SystemMetadata).toMatchObject({ 'cache-control': 'no-cache' });
+  it('copies the hashed assets first, cached for good and never pruned while older pages may still load them', () => {
+    const [assetsId, assets] = deployment(base, 'Assets');
+    expect(idOf(assets.DestinationBucketName)).toBe(filesBucket(base));
+    expect(assets).toMatchObject({ Include: ['assets/*'], Exclude: ['*'], Prune: false });
+    expect(assets.SystemMetadata).toEqual({ 'cache-control': 'public, max-age=31536000, immutable' });
+    expect(assets.DistributionId).toBeUndefined();
 
-    const built = join(base.assemblyDir, `asset.${d.SourceObjectKeys[0]!.replace(/\.zip$/, '')}`);
-    expect(readFileSync(join(built, 'index.html'), 'utf8')).toContain('/assets/main.js');
-    expect(readFileSync(join(built, 'assets', 'main.js'), 'utf8')).toContain('Herald console ready');
+    const [pagesId] = deployment(base, 'Pages');
+    const pagesDependsOn = (base.template.toJSON().Resources[pagesId] as { DependsOn?: string[] }).DependsOn;
+    expect(pagesDependsOn).toEqual(expect.arrayContaining([assetsId]));
+  });
+
+  it('then copies index.html and config.json, revalidated on every load, and invalidates the distribution', () => {
+    const [, pages] = deployment(base, 'Pages');
+    expect(idOf(pages.DestinationBucketName)).toBe(filesBucket(base));
+    expect(pages).toMatchObject({ Exclude: ['assets/*'], SystemMetadata: { 'cache-control': 'no-cache' } });
+    expect(idOf(pages.DistributionId)).toBe(only(base, 'AWS::CloudFront::Distribution')[0]);
+    expect(pages.DistributionPaths).toEqual(['/*']);
+
+    // The same build in both: what index.html loads is in the assets copy.
+    const [, assets] = deployment(base, 'Assets');
+    expect(pages.SourceObjectKeys[0]).toBe(assets.SourceObjectKeys[0]);
+    const built = assetDir(base, pages.SourceObjectKeys[0]!);
+    const loaded = loadedBy(readFileSync(join(built, 'index.html'), 'utf8'));
+    expect(loaded.length).toBeGreaterThanOrEqual(2);
+    for (const path of loaded) expect(existsSync(join(built, path)), path).toBe(true);
   });
 
   it('writes config.json for the Cognito mode: hosted UI domain, client id, redirect to the console, API on its origin', () => {
     // Prepare: the asset holds config.json with a marker per deploy-time value, SourceMarkers says which.
-    const d = deployment(base);
-    const asset = join(base.assemblyDir, `asset.${d.SourceObjectKeys[1]!.replace(/\.zip$/, '')}`);
-    let text = readFileSync(join(asset, 'config.json'), 'utf8');
+    const [, pages] = deployment(base, 'Pages');
+    let text = readFileSync(join(assetDir(base, pages.SourceObjectKeys[1]!), 'config.json'), 'utf8');
 
     // Act: put each value back in its marker's place, written as <logical id> or <AWS::pseudo>.
-    for (const [marker, value] of Object.entries(d.SourceMarkers[1]!)) {
+    for (const [marker, value] of Object.entries(pages.SourceMarkers[1]!)) {
       const resolved =
         typeof value === 'object' && value && 'Fn::Join' in value ? joined(value) : `<${idOf(value)}>`;
       text = text.split(marker).join(resolved);
