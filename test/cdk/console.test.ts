@@ -15,6 +15,7 @@ import { Mfa, OAuthScope, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, Console, SPA_FALLBACK_FUNCTION } from '../../lib/console';
+import { HeraldStack } from '../../lib/herald-stack';
 import { contentSecurityPolicy } from '../../local/console';
 
 interface CfnResource {
@@ -464,6 +465,75 @@ describe('the deployment', () => {
       redirectUri: `https://<${distributionId}>/`,
       apiBaseUrl: `https://<${distributionId}>`,
     });
+  });
+});
+
+describe('in the Herald stack', () => {
+  let herald: Synthesized;
+  beforeAll(() => {
+    // The stack as `cdk synth` builds it, with its own context, but no asset built: only the wiring is read here.
+    const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context: Record<string, unknown>;
+    };
+    const app = new App({
+      outdir: mkdtempSync(join(tmpdir(), 'herald-console-stack-')),
+      context: {
+        ...context,
+        '@aws-cdk/core:annotationsInValidationReport': false,
+        'aws:cdk:bundling-stacks': [],
+      },
+    });
+    const stack = new HeraldStack(app, 'Herald');
+    Aspects.of(app).add(new AwsSolutionsChecks());
+    const template = Template.fromStack(stack);
+    herald = {
+      template,
+      resources: template.toJSON().Resources as Record<string, CfnResource>,
+      assemblyDir: app.synth().directory,
+      annotations: Annotations.fromStack(stack),
+      stack,
+    };
+  });
+
+  function consoleDistribution(): string {
+    const [id] = ofType(herald, 'AWS::CloudFront::Distribution').find(([id]) => id.startsWith('Console'))!;
+    return id;
+  }
+
+  it("signs in with the client the API's authorizer trusts, whose redirects are the console's URL", () => {
+    const [clientId, client] = only(herald, 'AWS::Cognito::UserPoolClient');
+    const [, authorizer] = only(herald, 'AWS::ApiGatewayV2::Authorizer');
+    const audience = (authorizer.Properties.JwtConfiguration as { Audience: unknown[] }).Audience;
+    expect(audience).toContainEqual(ref(clientId));
+    expect(client.Properties).toMatchObject({
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: expect.arrayContaining(['openid', 'email', 'profile']),
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+    const consoleRoot = `https://<${consoleDistribution()}>/`;
+    expect((client.Properties.CallbackURLs as unknown[]).map(joined)).toEqual([consoleRoot]);
+    expect((client.Properties.LogoutURLs as unknown[]).map(joined)).toEqual([consoleRoot]);
+  });
+
+  it('forwards /v1/* to the stack’s HTTP API and outputs the console URL', () => {
+    const [apiId] = only(herald, 'AWS::ApiGatewayV2::Api');
+    const config = (
+      herald.resources[consoleDistribution()]!.Properties as { DistributionConfig: DistributionConfig }
+    ).DistributionConfig;
+    const api = config.CacheBehaviors!.find((b) => b.PathPattern === 'v1/*')!;
+    const origin = config.Origins.find((o) => o.Id === api.TargetOriginId)!;
+    expect(joined(origin.DomainName)).toBe(`<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>`);
+    const outputs = herald.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(joined(outputs.ConsoleUrl!.Value)).toBe(`https://<${consoleDistribution()}>/`);
+  });
+
+  it('leaves cdk-nag nothing to report in the console or its deployment handler', () => {
+    const findings = [
+      ...herald.annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-')),
+      ...herald.annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
+    ].filter((f) => f.id.startsWith('/Herald/Console/') || f.id.includes('CDKBucketDeployment'));
+    expect(findings.map((f) => `${f.id}: ${String(f.entry.data).slice(0, 120)}`)).toEqual([]);
   });
 });
 
