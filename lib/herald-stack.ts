@@ -65,6 +65,7 @@ import { CHANNELS, type Channel } from '../schemas/alert';
 import { MAX_RECIPIENTS_PER_JOB } from '../schemas/messages';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
 import { cardAssetCommands, xmllintAssetCommands } from './bundling';
+import { Console } from './console';
 import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
@@ -711,6 +712,10 @@ export class HeraldStack extends Stack {
       );
     }
 
+    // ---------------------------------------------------------------- console (lib/console.ts)
+    // Its own distribution, forwarding /v1/* to this API; sets the console client's redirect URLs to its URL.
+    const webConsole = new Console(this, 'Console', { userPool, client: consoleClient, httpApi });
+
     // ---------------------------------------------------------------- inbound SMS
 
     const inboundSms = new InboundSms(this, 'InboundSms', {
@@ -744,6 +749,10 @@ export class HeraldStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the Herald API' });
     new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: consoleClient.userPoolClientId });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `${webConsole.url}/`,
+      description: 'The officer console; sign in with a user of the pool, in the group of your role',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'ImageBaseUrl', { value: images.baseUrl });
     new CfnOutput(this, 'PublicBaseUrl', {

@@ -141,6 +141,17 @@ function imageBucket(): [string, CfnResource] {
   const id = idOf(envOf(channelFn('instagram'))[ENV.imageBucket]);
   return [id, resource(id)];
 }
+/** The distribution in front of the image bucket (the console has one of its own, lib/console.ts). */
+function imageDistribution(): [string, CfnResource] {
+  const [bucketId] = imageBucket();
+  const found = ofType('AWS::CloudFront::Distribution').filter(([, d]) =>
+    (d.Properties.DistributionConfig as { Origins: { DomainName: unknown }[] }).Origins.some((o) =>
+      JSON.stringify(o.DomainName).includes(`"${bucketId}"`),
+    ),
+  );
+  expect(found, 'the image distribution').toHaveLength(1);
+  return found[0]!;
+}
 /** Statements of a policy document that apply to the given resource, by type. */
 function policyStatements(type: string, property: string, target: string): Statement[] {
   return ofType(type)
@@ -356,7 +367,10 @@ describe('Stack: Herald', () => {
     });
 
     it('grants no DynamoDB Scan or action wildcard to anyone', () => {
-      const actions = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      // Except the CDK's BucketDeployment handler (the console's files, lib/console.ts), which syncs keys it
+      // cannot know in advance with the CDK's own s3:GetObject*/List*/… grants, each named in its cdk-nag suppression.
+      const herald = ofType('AWS::IAM::Policy').filter(([id]) => !id.startsWith('CustomCDKBucketDeployment'));
+      const actions = herald.flatMap(([, p]) =>
         (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.flatMap((s) =>
           asList(s.Action),
         ),
@@ -760,7 +774,7 @@ describe('Stack: Herald', () => {
 
     it("lets only CloudFront's service principal read it, for this one distribution, through OAC", () => {
       const [bucketId] = imageBucket();
-      const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
+      const [distributionId, distribution] = imageDistribution();
       const statements = policyStatements('AWS::S3::BucketPolicy', 'Bucket', bucketId);
       const allows = statements.filter((s) => s.Effect === 'Allow');
       expect(allows).toHaveLength(1);
@@ -844,7 +858,7 @@ describe('Stack: Herald', () => {
 
     it('lets only the instagram function write images, by PutObject alone, and tells it the https CDN URL', () => {
       const [bucketId] = imageBucket();
-      const [distributionId] = only('AWS::CloudFront::Distribution');
+      const [distributionId] = imageDistribution();
       const instagramFn = channelFn('instagram');
       expect(envOf(instagramFn)[ENV.imageBaseUrl]).toEqual({
         'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]],
