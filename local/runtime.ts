@@ -37,6 +37,7 @@ import { createSweeperHandler } from '../functions/sweeper/handler';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { ROUTES } from '../schemas/routes';
 import { EmbeddedIdentity } from './auth';
+import { consoleRoutes } from './console';
 import { ensureTable, startDynalite } from './dynalite';
 import { startGateway } from './gateway';
 import { LocalImageStore, mediaRoute } from './images';
@@ -250,6 +251,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     });
     const api = createApiHandler({ ...services, notifier });
     const media = mediaRoute(mediaDir);
+    const officerConsole = await consoleRoutes({ identity, publicBaseUrl: config.publicBaseUrl });
     const sandbox = sandboxRoutes({
       store,
       faults,
@@ -262,7 +264,10 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       routes: ROUTES,
       identity,
       invoke: (event, ctx) => api(event, ctx),
-      intercept: async (req, res, url) => (await media(req, res, url)) || sandbox(req, res, url),
+      intercept: async (req, res, url) =>
+        (await media(req, res, url)) ||
+        (await officerConsole.handle(req, res, url)) ||
+        sandbox(req, res, url),
     });
     stops.push(() => gateway.close());
 

@@ -1,0 +1,134 @@
+/**
+ * What each channel would carry (POST /v1/alerts/preview), with its budget. Texts are shown as text; the email's
+ * HTML (escaped by the server) is shown in an iframe with an empty sandbox, so nothing in it can run.
+ */
+import { h, safeUrl } from './dom';
+import { CHANNEL_NAMES, type Channel } from './types';
+
+type Entry = Record<string, unknown> & { warnings?: string[]; languages?: Record<string, Entry> };
+
+export interface Preview {
+  channels: Partial<Record<Channel, Entry>>;
+  approvalRequired: boolean;
+  languages: string[];
+  link?: string;
+  warnings: string[];
+}
+
+export interface SmsReach {
+  recipients: number;
+  audience: string;
+  secondsToLastRecipient: number;
+  summary: string;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** "2 h 47 min", "4 min 10 s", "12 s" */
+export function humanDuration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  return hours > 0 ? `${hours} h ${minutes} min` : `${minutes} min ${s % 60} s`;
+}
+
+function fits(entry: Entry): HTMLElement {
+  const ok = entry.fits !== false;
+  return h('span', { class: ok ? 'badge ok' : 'badge bad' }, ok ? 'fits' : 'too long');
+}
+
+function budget(...parts: (string | HTMLElement)[]): HTMLElement {
+  return h(
+    'p',
+    { class: 'budget' },
+    parts.flatMap((p, i) => (i ? [' · ', p] : [p])),
+  );
+}
+
+const pre = (text: string) => h('p', { class: 'message' }, text);
+
+function body(channel: Channel, entry: Entry): HTMLElement[] {
+  switch (channel) {
+    case 'x':
+      return [
+        budget(`${num(entry.weightedLength)} / ${num(entry.limit) || 280} weighted characters`, fits(entry)),
+        pre(str(entry.text)),
+      ];
+    case 'facebook':
+      return [budget(`${num(entry.characters)} characters`, fits(entry)), pre(str(entry.text))];
+    case 'instagram': {
+      const image = (entry.image ?? {}) as { url?: string; alt?: string; source?: string };
+      const src = image.url?.startsWith('data:image/') ? image.url : safeUrl(image.url);
+      return [
+        budget(`caption ${num(entry.characters)} / ${num(entry.limit) || 2200} characters`, fits(entry)),
+        src
+          ? h('img', {
+              class: 'card-image',
+              src,
+              alt: image.alt ?? '',
+              width: '270',
+              height: '338',
+            })
+          : h('p', null, 'The alert card is drawn when the post is sent.'),
+        image.source === 'card' ? h('p', { class: 'hint' }, 'Alert card (1080×1350 JPEG)') : null,
+        pre(str(entry.caption)),
+      ].filter((e): e is HTMLElement => e !== null);
+    }
+    case 'sms': {
+      const reach = entry.reach as SmsReach | undefined;
+      return [
+        budget(
+          `${str(entry.encoding)}`,
+          `${num(entry.characters)} characters`,
+          `${num(entry.segments)} of at most ${num(entry.maxSegments) || 2} segments`,
+          fits(entry),
+        ),
+        pre(str(entry.text)),
+        ...(reach
+          ? [
+              h('p', { class: 'reach' }, reach.summary),
+              h(
+                'p',
+                { class: 'reach' },
+                `Time to reach the last SMS recipient: ${humanDuration(reach.secondsToLastRecipient)}`,
+              ),
+            ]
+          : []),
+      ];
+    }
+    case 'email':
+      return [
+        h('p', null, h('strong', null, 'Subject: '), str(entry.subject)),
+        h('details', null, h('summary', null, 'Plain text version'), pre(str(entry.text))),
+        h('iframe', {
+          class: 'email-frame',
+          title: 'Email as recipients see it',
+          sandbox: '',
+          srcdoc: str(entry.html),
+          loading: 'lazy',
+        }),
+      ];
+    case 'webhook':
+      return [h('pre', { class: 'payload' }, JSON.stringify(entry.payload, null, 2))];
+  }
+}
+
+export function renderChannelPreview(channel: Channel, entry: Entry, language: string): HTMLElement {
+  const shown = entry.language === language ? entry : (entry.languages?.[language] ?? entry);
+  const warnings = shown.warnings ?? [];
+  return h(
+    'section',
+    { class: 'channel-preview', 'aria-labelledby': `preview-${channel}` },
+    h('h3', { id: `preview-${channel}` }, CHANNEL_NAMES[channel]),
+    body(channel, shown),
+    warnings.length
+      ? h(
+          'ul',
+          { class: 'warnings' },
+          warnings.map((w) => h('li', null, w)),
+        )
+      : null,
+  );
+}

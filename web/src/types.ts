@@ -1,0 +1,134 @@
+/** The API's shapes as the console reads them (schemas/alert.ts and schemas/delivery.ts are the source). */
+export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const CHANNEL_NAMES: Record<Channel, string> = {
+  x: 'X',
+  facebook: 'Facebook',
+  instagram: 'Instagram',
+  sms: 'SMS',
+  email: 'Email',
+  webhook: 'Webhooks',
+};
+export const STATUSES = ['Actual', 'Exercise', 'Test'] as const;
+export const CATEGORIES = [
+  'Safety',
+  'Security',
+  'Rescue',
+  'Fire',
+  'Health',
+  'Transport',
+  'Infra',
+  'Met',
+  'Geo',
+  'Env',
+  'CBRNE',
+  'Other',
+] as const;
+export const URGENCIES = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as const;
+export const SEVERITIES = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
+export const CERTAINTIES = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
+export const ALERT_STATES = ['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired'] as const;
+export const DELIVERY_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'failed',
+  'retrying',
+  'unknown',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface Translation {
+  language: string;
+  event?: string;
+  headline: string;
+  description: string;
+  instruction?: string;
+}
+
+export interface Area {
+  zone?: string;
+  areaDesc?: string;
+}
+
+export interface Draft {
+  status: string;
+  category: string;
+  event: string;
+  urgency: string;
+  severity: string;
+  certainty: string;
+  headline: string;
+  description: string;
+  instruction?: string;
+  language: string;
+  translations?: Translation[];
+  areas?: Area[];
+  channels: Channel[];
+  expires?: string;
+  web?: string;
+  contact?: string;
+  image?: { url: string; alt?: string };
+}
+
+export interface VersionSummary {
+  version: number;
+  msgType: string;
+  sent: string;
+  author: string;
+  headline: string;
+  state: string;
+}
+
+export interface AlertVersion extends Draft {
+  id: string;
+  version: number;
+  msgType: 'Alert' | 'Update' | 'Cancel';
+  sent: string;
+  author: string;
+  note?: string;
+  approval: { required: boolean; approvedBy?: string; approvedAt?: string; note?: string };
+  state: string;
+  translations: Translation[];
+  areas: Area[];
+}
+
+export interface Alert extends AlertVersion {
+  createdAt: string;
+  updatedAt: string;
+  versions: VersionSummary[];
+}
+
+export interface Delivery {
+  version: number;
+  channel: Channel;
+  recipient: string;
+  status: DeliveryStatus;
+  attempts: number;
+  providerMessageId?: string;
+  reason?: string;
+  nextAttemptAt?: string;
+  updatedAt: string;
+}
+
+export interface DeliveryReport {
+  totals: Partial<Record<DeliveryStatus, number>>;
+  deliveries: Delivery[];
+  cursor?: string;
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  version: number;
+  channel?: string;
+  recipient?: string;
+  detail?: string;
+}
+
+export interface Zone {
+  id: string;
+  name: string;
+}

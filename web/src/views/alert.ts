@@ -1,0 +1,517 @@
+/**
+ * One alert: live delivery status per channel (polled every 2 s until settled), its versions as a thread with what
+ * changed, update / cancel / approve in one step each, and for auditors the receipts, CSV export and audit log.
+ */
+import { ApiError, call, newIdempotencyKey, rawCall } from '../api';
+import type { Context } from '../context';
+import { versionChanges } from '../diff';
+import { formatTime, h, safeUrl, show } from '../dom';
+import { clearErrors, errorSummary, field, input, select, showFieldErrors, textarea } from '../form';
+import { can } from '../session';
+import {
+  type Alert,
+  type AlertVersion,
+  type AuditEntry,
+  CERTAINTIES,
+  CHANNEL_NAMES,
+  type Channel,
+  DELIVERY_STATUSES,
+  type DeliveryReport,
+  type DeliveryStatus,
+  SEVERITIES,
+  URGENCIES,
+} from '../types';
+import { testBanner } from './compose';
+
+const POLL_MS = 2000;
+const ACTIVE: DeliveryStatus[] = ['queued', 'sending', 'retrying'];
+const RECEIPTS_PAGE = 50;
+
+export function stateBadge(state: string): HTMLElement {
+  return h('span', { class: `badge state-${state}` }, state);
+}
+
+function table(caption: string, head: string[], rows: (string | Node)[][]): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      null,
+      h('caption', null, caption),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          head.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((r) =>
+          h(
+            'tr',
+            null,
+            r.map((c) => h('td', null, c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export function alertView(main: HTMLElement, ctx: Context): () => void {
+  const id = ctx.params[0]!;
+  const session = ctx.session!;
+  let alert: Alert | undefined;
+  let etag: string | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let shownVersions = 0;
+  let wasSettled = false;
+
+  const header = h('div');
+  const status = h('section', { 'aria-labelledby': 'status-title' });
+  const statusLive = h('p', { role: 'status', class: 'live' });
+  const statusBody = h('div');
+  const actions = h('div');
+  const thread = h('section', { 'aria-labelledby': 'thread-title' });
+  const receipts = h('section', { 'aria-labelledby': 'receipts-title' });
+  const audit = h('section', { 'aria-labelledby': 'audit-title' });
+  show(status, h('h2', { id: 'status-title' }, 'Delivery'), statusLive, statusBody);
+  show(main, h('h1', { tabindex: '-1', id: 'alert-title' }, 'Alert'), header, status, actions, thread);
+  if (can.audit(session)) main.append(receipts, audit);
+  else main.append(receipts);
+
+  async function load(): Promise<void> {
+    const res = await call<Alert>('GET', `/v1/alerts/${id}`);
+    alert = res.body;
+    etag = res.etag;
+  }
+
+  function renderHeader(a: Alert): void {
+    show(main.querySelector('#alert-title')!, a.headline);
+    const web = safeUrl(a.web);
+    show(
+      header,
+      testBanner(a.status),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', null, 'State'),
+        h('dd', { id: 'alert-state' }, stateBadge(a.state)),
+        h('dt', null, 'Event'),
+        h('dd', null, `${a.event} · ${a.severity} · ${a.urgency} · ${a.certainty}`),
+        h('dt', null, 'Status'),
+        h('dd', null, a.status),
+        h('dt', null, 'Version'),
+        h('dd', null, `${a.version} (${a.msgType}), ${formatTime(a.sent)}`),
+        h('dt', null, 'Channels'),
+        h('dd', null, a.channels.map((c) => CHANNEL_NAMES[c]).join(', ')),
+        h('dt', null, 'Areas'),
+        h('dd', null, a.areas.map((x) => x.areaDesc ?? x.zone).join(', ') || 'none'),
+        web ? [h('dt', null, 'Link'), h('dd', null, h('a', { href: web, rel: 'noopener' }, web))] : null,
+      ),
+      h('p', { class: 'message' }, a.description),
+      a.instruction ? h('p', { class: 'message' }, h('strong', null, 'Instruction: '), a.instruction) : null,
+    );
+  }
+
+  async function refreshStatus(): Promise<boolean> {
+    const a = alert!;
+    const v = a.version;
+    const perChannel = await Promise.all(
+      a.channels.map(async (c) => {
+        const { body } = await call<DeliveryReport>(
+          'GET',
+          `/v1/alerts/${id}/deliveries?version=${v}&channel=${c}&limit=1`,
+        );
+        return [c, body.totals] as const;
+      }),
+    );
+    const [failed, retrying] = await Promise.all(
+      (['failed', 'retrying'] as const).map(
+        async (s) =>
+          (await call<DeliveryReport>('GET', `/v1/alerts/${id}/deliveries?version=${v}&status=${s}&limit=20`))
+            .body.deliveries,
+      ),
+    );
+    const active = perChannel.some(([, t]) => ACTIVE.some((s) => (t[s] ?? 0) > 0));
+    const total = (s: DeliveryStatus) => perChannel.reduce((n, [, t]) => n + (t[s] ?? 0), 0);
+    const shown = DELIVERY_STATUSES.filter((s) => total(s) > 0 || s === 'sent' || s === 'failed');
+    show(
+      statusBody,
+      a.state === 'pending-approval'
+        ? h('p', { class: 'notice' }, 'Waiting for a supervisor’s approval: nothing has gone out yet.')
+        : null,
+      table(
+        `Version ${v}: receipts per channel`,
+        ['Channel', ...shown],
+        perChannel.map(([c, t]) => [CHANNEL_NAMES[c as Channel], ...shown.map((s) => String(t[s] ?? 0))]),
+      ),
+      failed!.length
+        ? [
+            h('h3', null, 'Failures'),
+            h(
+              'ul',
+              { class: 'failures' },
+              failed!.map((d) =>
+                h(
+                  'li',
+                  null,
+                  `${CHANNEL_NAMES[d.channel]} → ${d.recipient}: ${d.reason ?? 'no reason given'}`,
+                ),
+              ),
+            ),
+          ]
+        : null,
+      retrying!.length
+        ? [
+            h('h3', null, 'Retrying'),
+            h(
+              'ul',
+              null,
+              retrying!.map((d) =>
+                h(
+                  'li',
+                  null,
+                  `${CHANNEL_NAMES[d.channel]} → ${d.recipient}: attempt ${d.attempts}${d.reason ? ` (${d.reason})` : ''}${d.nextAttemptAt ? `, next at ${formatTime(d.nextAttemptAt)}` : ''}`,
+                ),
+              ),
+            ),
+          ]
+        : null,
+    );
+    const settled = !active && ['sent', 'cancelled', 'expired'].includes(a.state);
+    const line = `State: ${a.state}. ${total('sent') + total('delivered')} sent, ${total('failed')} failed, ${
+      total('queued') + total('sending') + total('retrying')
+    } in progress.`;
+    if (statusLive.textContent !== line) show(statusLive, line);
+    return settled;
+  }
+
+  async function renderThread(a: Alert): Promise<void> {
+    if (a.versions.length === shownVersions) return;
+    shownVersions = a.versions.length;
+    const versions = await Promise.all(
+      a.versions.map(
+        async (s) => (await call<AlertVersion>('GET', `/v1/alerts/${id}/versions/${s.version}`)).body,
+      ),
+    );
+    show(
+      thread,
+      h('h2', { id: 'thread-title' }, 'Versions'),
+      h(
+        'ol',
+        { class: 'thread' },
+        versions.map((v, i) => {
+          const changes = versionChanges(versions[i - 1], v);
+          return h(
+            'li',
+            { class: `version msg-${v.msgType}` },
+            h('h3', null, `Version ${v.version}: ${v.msgType}`),
+            h(
+              'p',
+              { class: 'meta' },
+              `${formatTime(v.sent)} · written by ${v.author}`,
+              v.approval.required
+                ? v.approval.approvedBy
+                  ? ` · approved by ${v.approval.approvedBy} at ${formatTime(v.approval.approvedAt)}${v.approval.note ? ` (“${v.approval.note}”)` : ''}`
+                  : ' · awaiting approval'
+                : '',
+              ` · ${v.state}`,
+            ),
+            h('p', { class: 'message' }, v.headline),
+            v.note ? h('p', null, `Reason: ${v.note}`) : null,
+            i > 0
+              ? h(
+                  'details',
+                  { open: can.audit(session) },
+                  h('summary', null, `What changed from version ${versions[i - 1]!.version}`),
+                  changes.length
+                    ? table(
+                        `Changes in version ${v.version}`,
+                        ['Field', 'Before', 'After'],
+                        changes.map((c) => [c.field, c.before, c.after]),
+                      )
+                    : h('p', null, 'No field changed.'),
+                )
+              : null,
+          );
+        }),
+      ),
+    );
+  }
+
+  function renderActions(a: Alert): void {
+    const parts: HTMLElement[] = [];
+    const live = a.state !== 'cancelled' && a.state !== 'expired';
+    if (live && a.state === 'pending-approval' && can.approve(session)) parts.push(approveForm());
+    if (live && can.update(session)) parts.push(updateForm(a));
+    if (live && can.cancel(session)) parts.push(cancelForm());
+    show(actions, parts.length ? [h('h2', null, 'Actions'), ...parts] : null);
+  }
+
+  function approveForm(): HTMLElement {
+    const result = h('p', { role: 'alert', class: 'result' });
+    const form = h(
+      'form',
+      {
+        class: 'card',
+        'aria-labelledby': 'approve-title',
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          const note = (form.querySelector('#approve-note') as HTMLTextAreaElement).value.trim();
+          try {
+            await call('POST', `/v1/alerts/${id}/approve`, { body: note ? { note } : {} });
+            ctx.announce('Approved: the alert is going out.');
+            await refresh(true);
+          } catch (error) {
+            show(result, `Not approved: ${(error as Error).message}`);
+          }
+        },
+      },
+      h('h3', { id: 'approve-title' }, 'Approve'),
+      field('Note (optional)', textarea('approve-note', 2, { maxlength: '1000' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Approve and send'),
+      result,
+    );
+    return form;
+  }
+
+  function updateForm(a: Alert): HTMLElement {
+    const summary = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
+    const result = h('p', { role: 'status', class: 'result' });
+    let pending: { body: string; key: string } | undefined;
+    const form = h(
+      'form',
+      { novalidate: true, 'aria-labelledby': 'update-title' },
+      summary,
+      field('Headline', input('u-headline', { value: a.headline, maxlength: '160' })),
+      field('Description', textarea('u-description', 4, { value: a.description })),
+      field('Instruction', textarea('u-instruction', 2, { value: a.instruction ?? '' })),
+      h(
+        'div',
+        { class: 'row' },
+        field('Severity', select('u-severity', SEVERITIES, a.severity)),
+        field('Urgency', select('u-urgency', URGENCIES, a.urgency)),
+        field('Certainty', select('u-certainty', CERTAINTIES, a.certainty)),
+      ),
+      h('button', { type: 'submit', class: 'primary' }, 'Send update'),
+      result,
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      summary.hidden = true;
+      const current = alert!;
+      const patch: Record<string, string | null> = {};
+      for (const key of [
+        'headline',
+        'description',
+        'instruction',
+        'severity',
+        'urgency',
+        'certainty',
+      ] as const) {
+        const v = (form.querySelector(`#u-${key}`) as HTMLInputElement).value.trim();
+        const was = (current[key] as string | undefined) ?? '';
+        if (v !== was) patch[key] = v === '' && key === 'instruction' ? null : v;
+      }
+      if (Object.keys(patch).length === 0) {
+        show(result, 'Nothing changed: edit a field first.');
+        return;
+      }
+      const body = JSON.stringify(patch);
+      if (pending?.body !== body) pending = { body, key: newIdempotencyKey() };
+      try {
+        await call('POST', `/v1/alerts/${id}/updates`, {
+          body: patch,
+          headers: { 'if-match': etag ?? `"${current.version}"`, 'idempotency-key': pending.key },
+        });
+        pending = undefined;
+        ctx.announce('Update sent.');
+        show(result, 'Update sent.');
+        await refresh(true);
+      } catch (error) {
+        if (error instanceof ApiError && error.errors.length) {
+          errorSummary(
+            summary,
+            'The update was not sent: fix the marked fields.',
+            showFieldErrors(form, 'u-', error.errors),
+          );
+        } else if (error instanceof ApiError && error.status === 412) {
+          show(result, `Not sent: ${error.detail} The alert has been reloaded; check it and send again.`);
+          await refresh(true);
+        } else show(result, `Not sent: ${(error as Error).message}`);
+      }
+    });
+    return h('details', { class: 'card' }, h('summary', { id: 'update-title' }, 'Update this alert'), form);
+  }
+
+  function cancelForm(): HTMLElement {
+    const result = h('p', { role: 'status', class: 'result' });
+    const key = newIdempotencyKey();
+    const form = h(
+      'form',
+      { 'aria-labelledby': 'cancel-title', class: 'card' },
+      h('h3', { id: 'cancel-title' }, 'Cancel'),
+      field(
+        'Reason (optional)',
+        input('c-reason', { maxlength: '500' }),
+        'Sent to every channel as a cancellation notice.',
+      ),
+      h('button', { type: 'submit', class: 'danger' }, 'Cancel this alert'),
+      result,
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const reason = (form.querySelector('#c-reason') as HTMLInputElement).value.trim();
+      try {
+        await call('POST', `/v1/alerts/${id}/cancel`, {
+          body: reason ? { reason } : {},
+          headers: { 'idempotency-key': key },
+        });
+        ctx.announce('Alert cancelled.');
+        await refresh(true);
+      } catch (error) {
+        show(result, `Not cancelled: ${(error as Error).message}`);
+      }
+    });
+    return form;
+  }
+
+  function renderReceipts(a: Alert): void {
+    const list = h('div');
+    const more = h('div');
+    const filters = h(
+      'form',
+      { class: 'filters', 'aria-label': 'Receipt filters' },
+      field('Version', select('r-version', ['all', ...a.versions.map((v) => String(v.version))], 'all')),
+      field('Channel', select('r-channel', ['all', ...a.channels], 'all')),
+      field('Status', select('r-status', ['all', ...DELIVERY_STATUSES], 'all')),
+      h('button', { type: 'submit', class: 'secondary' }, 'Show receipts'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => exportCsv() }, 'Download CSV'),
+    );
+    const query = () => {
+      const params = new URLSearchParams();
+      for (const key of ['version', 'channel', 'status']) {
+        const v = (filters.querySelector(`#r-${key}`) as HTMLSelectElement).value;
+        if (v !== 'all') params.set(key, v);
+      }
+      return params;
+    };
+    const rows: (string | Node)[][] = [];
+    async function page(cursor?: string): Promise<void> {
+      const params = query();
+      params.set('limit', String(RECEIPTS_PAGE));
+      if (cursor) params.set('cursor', cursor);
+      else rows.length = 0;
+      const { body } = await call<DeliveryReport>('GET', `/v1/alerts/${id}/deliveries?${params}`);
+      for (const d of body.deliveries)
+        rows.push([
+          String(d.version),
+          CHANNEL_NAMES[d.channel],
+          d.recipient,
+          d.status,
+          String(d.attempts),
+          d.reason ?? '',
+          formatTime(d.updatedAt),
+        ]);
+      show(
+        list,
+        h(
+          'p',
+          { role: 'status' },
+          `${rows.length} receipt${rows.length === 1 ? '' : 's'} shown (totals: ${
+            Object.entries(body.totals)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', ') || 'none'
+          }).`,
+        ),
+        table(
+          'Receipts',
+          ['Version', 'Channel', 'Recipient', 'Status', 'Attempts', 'Reason', 'Updated'],
+          rows,
+        ),
+      );
+      show(
+        more,
+        body.cursor
+          ? h('button', { type: 'button', class: 'secondary', onclick: () => page(body.cursor) }, 'Next page')
+          : null,
+      );
+    }
+    async function exportCsv(): Promise<void> {
+      const params = query();
+      params.set('format', 'csv');
+      const res = await rawCall('GET', `/v1/alerts/${id}/deliveries?${params}`);
+      const url = URL.createObjectURL(await res.blob());
+      const link = h('a', { href: url, download: `deliveries-${id}.csv`, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      ctx.announce('CSV downloaded.');
+    }
+    filters.addEventListener('submit', (e) => {
+      e.preventDefault();
+      page().catch((error: unknown) => show(list, h('p', { class: 'error' }, (error as Error).message)));
+    });
+    show(receipts, h('h2', { id: 'receipts-title' }, 'Receipts'), filters, list, more);
+    page().catch((error: unknown) => show(list, h('p', { class: 'error' }, (error as Error).message)));
+  }
+
+  async function renderAudit(): Promise<void> {
+    const { body } = await call<{ entries: AuditEntry[] }>('GET', `/v1/alerts/${id}/audit`);
+    show(
+      audit,
+      h('h2', { id: 'audit-title' }, 'Audit log'),
+      table(
+        `${body.entries.length} entries, oldest first`,
+        ['When', 'Who', 'What', 'Version', 'Channel', 'Recipient', 'Detail'],
+        body.entries.map((e) => [
+          formatTime(e.at),
+          e.actor,
+          e.action,
+          String(e.version),
+          e.channel ?? '',
+          e.recipient ?? '',
+          e.detail ?? '',
+        ]),
+      ),
+    );
+  }
+
+  async function refresh(reloadForms: boolean): Promise<void> {
+    clearTimeout(timer);
+    const before = alert?.version;
+    await load();
+    const a = alert!;
+    renderHeader(a);
+    if (reloadForms || before !== a.version) renderActions(a);
+    const settled = await refreshStatus();
+    await renderThread(a);
+    // Receipts and the audit log are read once per version, and again when its fan-out has settled.
+    if (reloadForms || before !== a.version || (settled && !wasSettled)) {
+      renderReceipts(a);
+      if (can.audit(session)) await renderAudit();
+    }
+    wasSettled = settled;
+    if (!settled && !stopped)
+      timer = setTimeout(() => {
+        refresh(false).catch(() => undefined);
+      }, POLL_MS);
+  }
+
+  refresh(true).catch((error: unknown) => {
+    show(statusBody, h('p', { class: 'error' }, (error as Error).message));
+  });
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
