@@ -43,13 +43,10 @@ export const DeliveryReport = z
   .object({
     totals: z.partialRecord(DeliveryStatus, z.number().int().nonnegative()),
     deliveries: z.array(Delivery),
-    cursor: z
-      .string()
-      .optional()
-      .meta({
-        description:
-          'more receipts follow: pass it as ?cursor= (pages of ?limit=, 1000 by default, 5000 at most)',
-      }),
+    cursor: z.string().optional().meta({
+      description:
+        'more receipts follow: pass it as ?cursor= (pages of ?limit=, 1000 by default, 5000 at most)',
+    }),
   })
   .meta({ id: 'DeliveryReport' });
 export type DeliveryReport = z.infer<typeof DeliveryReport>;
