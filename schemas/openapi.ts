@@ -139,10 +139,22 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
       { name: 'channel', in: 'query', schema: ref('Channel') },
       { name: 'status', in: 'query', schema: ref('DeliveryStatus') },
       { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'] } },
+      {
+        name: 'limit',
+        in: 'query',
+        description: 'Receipts per page (JSON only; CSV carries every row)',
+        schema: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
+      },
+      {
+        name: 'cursor',
+        in: 'query',
+        description: 'The `cursor` of the previous page',
+        schema: { type: 'string' },
+      },
     ],
     responses: {
       '200': {
-        description: 'Receipts with totals, or CSV',
+        description: 'Receipts with totals for the whole alert (recipients not yet sent count as queued), or CSV',
         content: {
           'application/json': { schema: ref('DeliveryReport') },
           'text/csv': { schema: { type: 'string' } },
