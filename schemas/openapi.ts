@@ -154,7 +154,8 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     ],
     responses: {
       '200': {
-        description: 'Receipts with totals for the whole alert (recipients not yet sent count as queued), or CSV',
+        description:
+          'Receipts with totals for the whole alert (recipients not yet sent count as queued), or CSV',
         content: {
           'application/json': { schema: ref('DeliveryReport') },
           'text/csv': { schema: { type: 'string' } },
