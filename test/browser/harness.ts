@@ -63,10 +63,11 @@ export async function startBrowserRig(): Promise<BrowserRig> {
 }
 
 export async function signIn(page: Page, role: 'officer' | 'supervisor' | 'auditor', name: string) {
+  // A fresh tab's session: whoever was signed in before is forgotten.
   await page.goto('/');
+  await page.evaluate('sessionStorage.clear()');
+  await page.reload();
   await page.getByRole('heading', { name: 'Sign in to Herald' }).waitFor();
-  const signOut = page.getByRole('button', { name: 'Sign out' });
-  if (await signOut.isVisible()) await signOut.click();
   await page.getByLabel(role[0]!.toUpperCase() + role.slice(1), { exact: true }).check();
   await page.getByLabel('Your name (optional)').fill(name);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -105,9 +106,10 @@ export async function scrollsSideways(page: Page): Promise<boolean> {
   )) as boolean;
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, options: { top?: boolean } = {}): Promise<void> {
   const directory = process.env.HERALD_SCREENSHOTS;
   if (!directory) return;
+  if (options.top) await page.evaluate('window.scrollTo(0, 0)');
   await mkdir(resolve(directory), { recursive: true });
   await page.screenshot({ path: join(resolve(directory), `${name}.png`), fullPage: false });
 }

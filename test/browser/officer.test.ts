@@ -78,7 +78,7 @@ describe('Console: the officer', () => {
     // Act: the preview follows the form
     await page.getByText('Preview up to date.').waitFor();
     const violationsCompose = await seriousViolations(page);
-    await screenshot(page, 'console-compose-preview');
+    await screenshot(page, 'console-compose-preview', { top: true });
 
     // Assess: each channel with its budget
     const preview = page.getByRole('region', { name: 'Preview per channel' });
@@ -113,7 +113,7 @@ describe('Console: the officer', () => {
       .getByText(/State: sent\. 3 sent, 0 failed, 0 in progress\./)
       .waitFor();
     expect(await seriousViolations(page)).toEqual([]);
-    await screenshot(page, 'console-alert-status');
+    await screenshot(page, 'console-alert-status', { top: true });
   });
 
   it('updates the alert in one step, shown as the next version in the thread, then cancels it in one step', async () => {

@@ -284,6 +284,8 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
   async function review(event: Event): Promise<void> {
     event.preventDefault();
     summary.hidden = true;
+    // The review renders the draft as it is now; a preview still waiting to start would abort it.
+    clearTimeout(previewTimer);
     let preview: Preview | undefined;
     try {
       preview = await runPreview();
