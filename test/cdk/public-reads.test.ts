@@ -173,15 +173,15 @@ function runCapAlias(code: string, uri: string): string {
   return sandbox.result!.uri;
 }
 
-// The context of cdk.json (which names an example publicBaseUrl), without it, and with a certificate for it.
-let asConfigured: Synthesized;
+// The context of cdk.json (it names no public host), with the agency's host but no certificate, and with one.
+let withHostOnly: Synthesized;
 let withoutPublicUrl: Synthesized;
 let withCertificate: Synthesized;
 const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
 beforeAll(() => {
-  asConfigured = synth({});
   withoutPublicUrl = synth({ publicBaseUrl: '' });
+  withHostOnly = synth({ publicBaseUrl: 'https://alerts.city.example' });
   withCertificate = synth({
     publicBaseUrl: 'https://alerts.city.example',
     publicCertificateArn: CERTIFICATE_ARN,
@@ -392,11 +392,11 @@ describe('Public reads behind CloudFront', () => {
     });
 
     it("uses the agency's host and warns that the distribution does not answer for it without a certificate", () => {
-      for (const [fnId, fn] of heraldFunctions(asConfigured))
-        expect(envOf(fn)[ENV.publicBaseUrl], fnId).toBe(cdkContext.publicBaseUrl);
-      expect(asConfigured.outputs.FeedUrl!.Value).toBe(`${cdkContext.publicBaseUrl}/v1/feed.atom`);
+      for (const [fnId, fn] of heraldFunctions(withHostOnly))
+        expect(envOf(fn)[ENV.publicBaseUrl], fnId).toBe('https://alerts.city.example');
+      expect(withHostOnly.outputs.FeedUrl!.Value).toBe('https://alerts.city.example/v1/feed.atom');
       expect(
-        asConfigured.annotations.findWarning('*', Match.stringLikeRegexp('publicCertificateArn')),
+        withHostOnly.annotations.findWarning('*', Match.stringLikeRegexp('publicCertificateArn')),
       ).toHaveLength(1);
       expect(
         withCertificate.annotations.findWarning('*', Match.stringLikeRegexp('publicCertificateArn')),

@@ -102,7 +102,7 @@ describe('renderWebhook', () => {
     // Assess
     expect(payload).toMatchObject({
       type,
-      timestamp: '2030-01-01T00:00:00+00:00',
+      timestamp: '2030-01-01T00:00:00-00:00',
       data: { id: ALERT_ID, version: 1, headline: draftFixture.headline, link: draftFixture.web, msgType },
     });
     expect(payload.data).not.toHaveProperty('author');
