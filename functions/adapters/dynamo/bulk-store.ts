@@ -31,7 +31,14 @@ import type {
   SendJobClaim,
   SendJobKey,
 } from '../../ports';
-import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import {
+  claimLease,
+  conditionalWrite,
+  type DynamoContext,
+  type Item,
+  isConditionFailure,
+  queryAll,
+} from './context';
 import {
   decodeCursor,
   encodeCursor,
@@ -172,40 +179,7 @@ export class DynamoBulkStore implements BulkStore {
     lease: { leaseId: string; leaseUntil: string; now: string },
   ): Promise<SendJobClaim> {
     try {
-      const { Attributes } = await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: jobKey(key),
-          UpdateExpression:
-            'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now',
-          ConditionExpression:
-            '#status = :queued' +
-            ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
-            ' OR (#status = :sending AND #leaseUntil < :now)' +
-            ' OR (#status = :failed AND #retryable = :true)',
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#attempts': 'attempts',
-            '#leaseId': 'leaseId',
-            '#leaseUntil': 'leaseUntil',
-            '#updatedAt': 'updatedAt',
-            '#nextAttemptAt': 'nextAttemptAt',
-            '#retryable': 'retryable',
-          },
-          ExpressionAttributeValues: {
-            ':sending': 'sending',
-            ':queued': 'queued',
-            ':retrying': 'retrying',
-            ':failed': 'failed',
-            ':true': true,
-            ':one': 1,
-            ':leaseId': lease.leaseId,
-            ':leaseUntil': lease.leaseUntil,
-            ':now': lease.now,
-          },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
+      const { Attributes } = await this.ctx.client.send(claimLease(this.ctx, jobKey(key), lease));
       const previous = toJob(Attributes ?? {});
       return {
         kind: 'claimed',

@@ -1,6 +1,6 @@
 /** What every part of the DynamoDB adapter shares: the client, the table, and how to read a partition. */
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoContext {
   client: DynamoDBDocumentClient;
@@ -66,4 +66,48 @@ export async function countAll(
     start = page.LastEvaluatedKey;
   } while (start);
   return total;
+}
+
+/**
+ * The one rule for taking the lease of a receipt or a send job for one attempt: it is free when queued, due for a
+ * retry, abandoned by a dead worker (lease over) or failed-but-retryable (a dead-letter redrive). The old image
+ * comes back so the caller can tell whether a previous attempt may have posted already.
+ */
+export function claimLease(
+  ctx: DynamoContext,
+  key: Record<string, string>,
+  lease: { leaseId: string; leaseUntil: string; now: string },
+): UpdateCommand {
+  return new UpdateCommand({
+    TableName: ctx.tableName,
+    Key: key,
+    UpdateExpression:
+      'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now',
+    ConditionExpression:
+      '#status = :queued' +
+      ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
+      ' OR (#status = :sending AND #leaseUntil < :now)' +
+      ' OR (#status = :failed AND #retryable = :true)',
+    ExpressionAttributeNames: {
+      '#status': 'status',
+      '#attempts': 'attempts',
+      '#leaseId': 'leaseId',
+      '#leaseUntil': 'leaseUntil',
+      '#updatedAt': 'updatedAt',
+      '#nextAttemptAt': 'nextAttemptAt',
+      '#retryable': 'retryable',
+    },
+    ExpressionAttributeValues: {
+      ':sending': 'sending',
+      ':queued': 'queued',
+      ':retrying': 'retrying',
+      ':failed': 'failed',
+      ':true': true,
+      ':one': 1,
+      ':leaseId': lease.leaseId,
+      ':leaseUntil': lease.leaseUntil,
+      ':now': lease.now,
+    },
+    ReturnValues: 'ALL_OLD',
+  });
 }

@@ -7,7 +7,14 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import type { Channel } from '../../../schemas/alert';
 import type { Receipt, ReceiptEvent, ReceiptKey } from '../../core/model';
 import type { ClaimResult, ReceiptOutcome, ReceiptStore } from '../../ports';
-import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import {
+  claimLease,
+  conditionalWrite,
+  type DynamoContext,
+  type Item,
+  isConditionFailure,
+  queryAll,
+} from './context';
 import { GSI1, PROVIDER_INDEX_SK, providerIndexPk, receiptPk, receiptSk, stripKeys } from './keys';
 
 /** Enough parallel writes to plan a large fan-out quickly without one call hogging the connection pool. */
@@ -75,41 +82,7 @@ export class DynamoReceiptStore implements ReceiptStore {
     lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
   ): Promise<ClaimResult> {
     try {
-      const { Attributes } = await this.ctx.client.send(
-        new UpdateCommand({
-          TableName: this.ctx.tableName,
-          Key: keyOf(key),
-          UpdateExpression:
-            'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now',
-          ConditionExpression:
-            '#status = :queued' +
-            ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
-            ' OR (#status = :sending AND #leaseUntil < :now)' +
-            ' OR (#status = :failed AND #retryable = :true)',
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#attempts': 'attempts',
-            '#leaseId': 'leaseId',
-            '#leaseUntil': 'leaseUntil',
-            '#updatedAt': 'updatedAt',
-            '#nextAttemptAt': 'nextAttemptAt',
-            '#retryable': 'retryable',
-          },
-          ExpressionAttributeValues: {
-            ':sending': 'sending',
-            ':queued': 'queued',
-            ':retrying': 'retrying',
-            ':failed': 'failed',
-            ':true': true,
-            ':one': 1,
-            ':leaseId': lease.leaseId,
-            ':leaseUntil': lease.leaseUntil,
-            ':now': lease.now,
-          },
-          // The old image tells the caller whether a previous attempt may have posted already.
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
+      const { Attributes } = await this.ctx.client.send(claimLease(this.ctx, keyOf(key), lease));
       const previous = toReceipt(Attributes ?? {});
       const receipt: Receipt = {
         ...previous,
