@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
-import { PROBLEM_BASE } from '../functions/core/errors';
 import { ROLES } from '../functions/core/model';
 import { buildConsole, type ConsoleBuild, type ConsoleFile } from '../web/build';
 import type { EmbeddedIdentity } from './auth';
+import { problem, readJsonBody, sendJson } from './http-replies';
 
 const MAX_BODY = 4 * 1024;
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
@@ -66,41 +66,6 @@ function send(
   return true as const;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, type = 'application/json') {
-  return send(
-    res,
-    status,
-    { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' },
-    JSON.stringify(body),
-  );
-}
-
-function problem(res: ServerResponse, status: number, title: string, detail: string, errors?: unknown[]) {
-  return sendJson(
-    res,
-    status,
-    {
-      type: `${PROBLEM_BASE}${status === 400 ? 'validation' : 'sandbox'}`,
-      title,
-      status,
-      detail,
-      ...(errors ? { errors } : {}),
-    },
-    'application/problem+json',
-  );
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export interface ConsoleOptions {
   identity: Pick<EmbeddedIdentity, 'issue'>;
   /** Where this instance's media are served from (HERALD_PUBLIC_BASE_URL), allowed as image sources. */
@@ -143,17 +108,9 @@ export async function consoleRoutes(options: ConsoleOptions): Promise<ConsoleRou
         'Forbidden',
         'Console sign-in tokens are handed out only to this machine. Use npm run token on the server instead.',
       );
-    const raw = await readBody(req);
-    if (raw === undefined)
-      return problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      return problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
-        { path: '', message: 'is not valid JSON' },
-      ]);
-    }
+    const read = await readJsonBody(req, res, MAX_BODY);
+    if ('answered' in read) return read.answered;
+    const body = read.body;
     const parsed = TokenRequest.safeParse(body);
     if (!parsed.success)
       return problem(

@@ -8,11 +8,10 @@ import * as z from 'zod';
 import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
 import { fieldErrors } from '../functions/api/http';
 import type { InboundOutcome, InboundSms } from '../functions/api/inbound-sms';
-import { PROBLEM_BASE } from '../functions/core/errors';
 import type { OutboxStore } from '../functions/ports';
 import { Channel } from '../schemas/alert';
-import type { FieldError } from '../schemas/problem';
 import { SandboxInboundSms } from '../schemas/subscriptions';
+import { problem, readJsonBody, sendJson } from './http-replies';
 
 const MAX_BODY = 16 * 1024;
 
@@ -33,74 +32,6 @@ const FaultsBody = z.partialRecord(Channel, FaultSpec).superRefine((v, ctx) => {
       ctx.addIssue({ code: 'custom', path: [key], message: 'is not a channel' });
 });
 
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  type = 'application/json; charset=utf-8',
-): true {
-  res.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(JSON.stringify(body));
-  // True, so a route can `return send(…)` to say it answered the request.
-  return true;
-}
-
-function problem(
-  res: ServerResponse,
-  status: number,
-  title: string,
-  detail: string,
-  errors?: FieldError[],
-): true {
-  return send(
-    res,
-    status,
-    {
-      type: `${PROBLEM_BASE}${status === 400 ? 'validation' : 'sandbox'}`,
-      title,
-      status,
-      detail,
-      ...(errors ? { errors } : {}),
-    },
-    'application/problem+json; charset=utf-8',
-  );
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function readJsonBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<{ body: unknown } | { answered: true }> {
-  const raw = await readBody(req);
-  if (raw === undefined)
-    return {
-      answered: problem(res, 413, 'Payload too large', `The body must be at most ${MAX_BODY} bytes.`),
-    };
-  try {
-    return { body: JSON.parse(raw) };
-  } catch {
-    return {
-      answered: problem(res, 400, 'Invalid request', 'The body is not valid JSON.', [
-        { path: '', message: 'is not valid JSON' },
-      ]),
-    };
-  }
-}
-
 export interface SandboxDeps {
   store: OutboxStore;
   faults: InMemoryFaults;
@@ -120,12 +51,16 @@ export function sandboxRoutes(deps: SandboxDeps) {
       }
       const page = await deps.store.list(parsed.data);
       const items = page.items.map(({ idempotencyKey: _key, ...item }) => item);
-      return send(res, 200, { items, total: page.total, ...(page.cursor ? { cursor: page.cursor } : {}) });
+      return sendJson(res, 200, {
+        items,
+        total: page.total,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      });
     }
     if (url.pathname === '/v1/sandbox/faults') {
-      if (req.method === 'GET') return send(res, 200, deps.faults.snapshot());
+      if (req.method === 'GET') return sendJson(res, 200, deps.faults.snapshot());
       if (req.method !== 'PUT') return problem(res, 405, 'Method not allowed', 'Use GET or PUT.');
-      const read = await readJsonBody(req, res);
+      const read = await readJsonBody(req, res, MAX_BODY);
       if ('answered' in read) return true;
       const parsed = FaultsBody.safeParse(read.body);
       if (!parsed.success)
@@ -138,18 +73,18 @@ export function sandboxRoutes(deps: SandboxDeps) {
         );
       for (const [channel, fault] of Object.entries(parsed.data))
         if (fault) deps.faults.set(channel as Channel, fault);
-      return send(res, 200, deps.faults.snapshot());
+      return sendJson(res, 200, deps.faults.snapshot());
     }
     if (url.pathname === '/v1/sandbox/inbound/sms' && deps.inboundSms) {
       if (req.method !== 'POST') return problem(res, 405, 'Method not allowed', 'Use POST.');
-      const read = await readJsonBody(req, res);
+      const read = await readJsonBody(req, res, MAX_BODY);
       if ('answered' in read) return true;
       const parsed = SandboxInboundSms.safeParse(read.body);
       if (!parsed.success)
         return problem(res, 400, 'Invalid request', 'The text failed validation.', fieldErrors(parsed.error));
       // The reply (no personal data in it) is in the answer as well as in the outbox, for a quick demo.
       const outcome = await deps.inboundSms({ ...parsed.data, via: 'sandbox' });
-      return send(res, 200, outcome);
+      return sendJson(res, 200, outcome);
     }
     return false;
   };
