@@ -67,7 +67,9 @@ function renderFor(deps: BulkDeps, version: StoredVersion, channel: SubscriberCh
   return renderings(`${version.alertId}#${version.version}#${channel}#${language}`, async () => {
     const rendered = renderContent(channel, version, deps.config, {
       language,
-      ...(channel === 'email' ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) } : {}),
+      ...(channel === 'email' || channel === 'webhook'
+        ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) }
+        : {}),
     });
     return { text: rendered.text, content: rendered.content };
   });

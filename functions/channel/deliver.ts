@@ -146,7 +146,9 @@ async function render(
   try {
     const rendered = renderContent(channel, version, deps.config, {
       image,
-      ...(channel === 'email' ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) } : {}),
+      ...(channel === 'email' || channel === 'webhook'
+        ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) }
+        : {}),
     });
     return { text: rendered.text, content: rendered.content, image };
   } catch (error) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newAlert } from '../../functions/core/alerts';
+import { toCapXml } from '../../functions/core/cap';
 import type { StoredVersion } from '../../functions/core/model';
 import {
   MissingImage,
@@ -108,6 +109,25 @@ describe('renderWebhook', () => {
     expect(payload.data).not.toHaveProperty('author');
     expect(payload.data).not.toHaveProperty('approval');
     expect(JSON.parse(JSON.stringify(payload))).toEqual(payload);
+  });
+
+  it('carries the version as CAP: its public URL always, and the XML through renderContent', () => {
+    // Arrange
+    const v = version();
+    const xml = toCapXml(v, { agencyName: 'Herald Police Department' });
+
+    // Act
+    const bare = renderWebhook(v, testConfig());
+    const rendered = renderContent('webhook', v, testConfig(), { cap: xml });
+
+    // Assess
+    expect(bare.data.cap).toEqual({
+      url: `${testConfig().publicBaseUrl}/v1/alerts/${ALERT_ID}/versions/1.cap`,
+    });
+    const payload = (rendered.content as { payload: { data: { cap: { url: string; xml: string } } } })
+      .payload;
+    expect(payload.data.cap.xml).toBe(xml);
+    expect(payload.data.cap.xml).toContain('<identifier>');
   });
 });
 

@@ -26,7 +26,7 @@ export interface ContentOptions {
   language?: string | undefined;
   /** Instagram's image when the alert has none: the alert card. */
   image?: PublicImage | undefined;
-  /** The version's CAP XML, attached to email. */
+  /** The version's CAP XML: attached to email, carried in webhook payloads. */
   cap?: string | undefined;
 }
 
@@ -69,7 +69,7 @@ export function renderContent(
     }
     case 'webhook':
       return {
-        content: { channel, payload: renderWebhook(version, config) },
+        content: { channel, payload: renderWebhook(version, config, options.cap) },
         text: alertPlainText(localise(version, config, language), config.agencyName),
       };
   }

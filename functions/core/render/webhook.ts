@@ -16,11 +16,26 @@ const EVENT_TYPE: Record<MsgType, WebhookEventType> = {
   Cancel: 'alert.cancelled',
 };
 
-export function renderWebhook(version: StoredVersion, config: Pick<RenderConfig, 'publicBaseUrl'>) {
+/**
+ * `data.cap` is where the version's CAP 1.2 lives: its public URL always, and the XML itself when the caller
+ * passes it, so a receiver that speaks CAP (a neighbouring agency, an aggregator) needs no second request.
+ */
+export function renderWebhook(
+  version: StoredVersion,
+  config: Pick<RenderConfig, 'publicBaseUrl'>,
+  capXml?: string,
+) {
   const { author: _author, approval: _approval, state: _state, ...data } = toApiVersion(version, true);
   return {
     type: EVENT_TYPE[version.msgType],
     timestamp: version.sent,
-    data: { ...data, link: alertLink(config, version.alertId, version.content) },
+    data: {
+      ...data,
+      link: alertLink(config, version.alertId, version.content),
+      cap: {
+        url: `${config.publicBaseUrl}/v1/alerts/${version.alertId}/versions/${version.version}.cap`,
+        ...(capXml ? { xml: capXml } : {}),
+      },
+    },
   } satisfies Record<string, unknown>;
 }
