@@ -18,9 +18,13 @@ const positive = (name: string): number | undefined => {
   return n;
 };
 
+const port = positive('PORT') ?? 3000;
+// Links in messages, feeds and CAP point at this server unless the agency says where it is published.
+process.env.HERALD_PUBLIC_BASE_URL ??= `http://localhost:${port}`;
+
 const herald = await startHerald({
   dataDir: process.env.HERALD_DATA_DIR ?? '.data',
-  port: positive('PORT') ?? 3000,
+  port,
   host: process.env.HOST ?? '127.0.0.1',
   functionTimeoutSeconds: positive('HERALD_FUNCTION_TIMEOUT_SECONDS'),
   sweepIntervalMs: positive('HERALD_SWEEP_INTERVAL_MS'),
@@ -30,6 +34,7 @@ const herald = await startHerald({
 console.info(
   [
     `Herald is running at ${herald.url}`,
+    `  console          ${herald.url}/  (sign in as officer, supervisor or auditor)`,
     `  data directory   ${herald.dataDir}`,
     `  API description  ${herald.url}/v1/openapi.json`,
     `  sandbox outbox   ${herald.url}/v1/sandbox/outbox`,
