@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CHANNELS, type Channel } from '../../schemas/alert';
 import { capSchemaErrors } from '../adapters/cap-schema';
-import { CAP_MEDIA_TYPE, toCapXml } from '../core/cap';
+import { CAP_MEDIA_TYPE, toCapXml, zoneNamesFrom } from '../core/cap';
 import { capAlertId, importCap, referencedAlerts, updatePatchFrom } from '../core/cap-import';
 import { CapRefused, parseCap, pathAtLine } from '../core/cap-parse';
 import { capRuleProblems } from '../core/cap-rules';
@@ -49,7 +49,7 @@ export const capUrl = (baseUrl: string, alertId: string, version?: number) =>
 
 const capOptions = (deps: ApiDeps) => ({
   agencyName: deps.config.agencyName,
-  zoneName: (id: string) => deps.zones.get(id)?.name,
+  zoneName: zoneNamesFrom(deps.zones),
 });
 
 function capResult(
@@ -161,7 +161,7 @@ async function importBody(deps: ApiDeps, event: APIGatewayProxyEventV2) {
     return importCap(message, {
       now: deps.clock.now(),
       channels: channelsOf(event),
-      zoneName: (id) => deps.zones.get(id)?.name,
+      zoneName: zoneNamesFrom(deps.zones),
     });
   } catch (error) {
     if (error instanceof CapRefused) throw problemFor(error);

@@ -27,7 +27,7 @@ import { subscriberReaches } from '../core/roster';
 import type { OutboundMessage, PiiCipher, ProviderAccepted, SendJobKey, SubscriberStore } from '../ports';
 import { channelQueue, type ProviderError } from '../ports';
 import { untilAborted } from '../shared/abort';
-import { boundedMemo, type ChannelDeps, loadVersion, RetryLater } from './deliver';
+import { boundedMemo, type ChannelDeps, capOptionsOf, loadVersion, RetryLater } from './deliver';
 import { type Pacer, TokenBucket, UNPACED } from './rate';
 
 export interface BulkDeps extends ChannelDeps {
@@ -67,9 +67,7 @@ function renderFor(deps: BulkDeps, version: StoredVersion, channel: SubscriberCh
   return renderings(`${version.alertId}#${version.version}#${channel}#${language}`, async () => {
     const rendered = renderContent(channel, version, deps.config, {
       language,
-      ...(channel === 'email' || channel === 'webhook'
-        ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) }
-        : {}),
+      ...(channel === 'email' || channel === 'webhook' ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
     });
     return { text: rendered.text, content: rendered.content };
   });

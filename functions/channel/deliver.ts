@@ -6,10 +6,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { FINAL_STATUSES } from '../../schemas/delivery';
 import type { ChannelJob } from '../../schemas/messages';
-import { toCapXml } from '../core/cap';
+import { type CapOptions, toCapXml, zoneNamesFrom } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
 import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
 import { MissingImage, renderContent } from '../core/render';
+import type { ZoneCatalog } from '../core/zones';
 import type {
   AlertStore,
   BulkStore,
@@ -46,7 +47,15 @@ export interface ChannelDeps {
   pii?: PiiCipher | undefined;
   /** Instagram's image for an alert that has none: the alert card, stored at a public URL. */
   cardImage?: ((version: StoredVersion) => Promise<PublicImage>) | undefined;
+  /** The agency's zones, so the CAP that email and webhooks carry names an area given as a zone id. */
+  zones?: ZoneCatalog | undefined;
 }
+
+/** The CAP writer's options for what a channel carries: the agency, and the zones' names when the catalogue is wired. */
+export const capOptionsOf = (deps: Pick<ChannelDeps, 'config' | 'zones'>): CapOptions => ({
+  agencyName: deps.config.agencyName,
+  ...(deps.zones ? { zoneName: zoneNamesFrom(deps.zones) } : {}),
+});
 
 /** The record must come back later: SQS redelivers it after `seconds`; the batch reports it as failed. */
 export class RetryLater extends Error {
@@ -146,9 +155,7 @@ async function render(
   try {
     const rendered = renderContent(channel, version, deps.config, {
       image,
-      ...(channel === 'email' || channel === 'webhook'
-        ? { cap: toCapXml(version, { agencyName: deps.config.agencyName }) }
-        : {}),
+      ...(channel === 'email' || channel === 'webhook' ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
     });
     return { text: rendered.text, content: rendered.content, image };
   } catch (error) {

@@ -21,8 +21,8 @@ export interface CapImportOptions {
   now: Date;
   /** CAP names no channels: the caller says which (default: all). */
   channels?: readonly Channel[] | undefined;
-  /** A zone's display name, so an area written as "zone + its name" reads back as the zone alone. */
-  zoneName?: ((zoneId: string) => string | undefined) | undefined;
+  /** A zone's display name (in the <info>'s language), so an area written as "zone + its name" reads back as the zone alone. */
+  zoneName?: ((zoneId: string, language: string) => string | undefined) | undefined;
   zoneGeocodeName?: string | undefined;
 }
 
@@ -70,7 +70,8 @@ function areasOf(
           `${area.path}: the geocode ${g.valueName}=${g.value} is not carried (Herald keeps zones, polygons and circles)`,
         );
     const desc = present(area.areaDesc)?.value;
-    const descIsZoneName = zone !== undefined && (desc === zone || desc === options.zoneName?.(zone));
+    const descIsZoneName =
+      zone !== undefined && (desc === zone || desc === options.zoneName?.(zone, info.language.value));
     const base: Area = {
       ...(zone !== undefined ? { zone } : {}),
       ...(desc !== undefined && !descIsZoneName ? { areaDesc: desc } : {}),

@@ -6,6 +6,7 @@
 import type { AlertContent, Area } from '../../schemas/alert';
 import { capDateTime } from './alerts';
 import type { StoredVersion } from './model';
+import type { ZoneCatalog } from './zones';
 
 export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 export const CAP_MEDIA_TYPE = 'application/cap+xml';
@@ -32,15 +33,18 @@ const point = ([lat, lon]: readonly [number, number]) => `${lat},${lon}`;
 export interface CapOptions {
   /** CAP senderName: the agency as people know it. */
   agencyName: string;
-  /** A zone's display name, for areas given only as a zone id. */
-  zoneName?: (zoneId: string) => string | undefined;
+  /**
+   * A zone's display name, for areas given only as a zone id; `language` is the <info>'s own, so each language's
+   * areaDesc can read as its residents know the place. Undefined for a zone it does not know (the id is written).
+   */
+  zoneName?: (zoneId: string, language: string) => string | undefined;
   /** The geocode valueName under which zone ids are published. */
   zoneGeocodeName?: string;
 }
 
-function areaXml(area: Area, options: CapOptions): string {
+function areaXml(area: Area, language: string, options: CapOptions): string {
   const indent = '      ';
-  const desc = area.areaDesc ?? (area.zone ? (options.zoneName?.(area.zone) ?? area.zone) : '');
+  const desc = area.areaDesc ?? (area.zone ? (options.zoneName?.(area.zone, language) ?? area.zone) : '');
   let xml = `${indent.slice(2)}<area>\n${element('areaDesc', desc, indent)}`;
   if (area.polygon) xml += element('polygon', area.polygon.map(point).join(' '), indent);
   if (area.circle) xml += element('circle', `${point(area.circle.center)} ${area.circle.radiusKm}`, indent);
@@ -85,10 +89,16 @@ function infoXml(
     element('web', content.web, i),
     element('contact', content.contact, i),
     resourceXml(content),
-    ...content.areas.map((a) => areaXml(a, options)),
+    ...content.areas.map((a) => areaXml(a, text.language, options)),
     '  </info>\n',
   ].join('');
 }
+
+/** CapOptions.zoneName from the zone catalogue: the zone's name in the <info>'s language, else its own name. */
+export const zoneNamesFrom =
+  (zones: Pick<ZoneCatalog, 'has' | 'nameIn'>) =>
+  (zoneId: string, language: string): string | undefined =>
+    zones.has(zoneId) ? zones.nameIn(zoneId, language) : undefined;
 
 export function toCapXml(version: StoredVersion, options: CapOptions): string {
   const { content } = version;
