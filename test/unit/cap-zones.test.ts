@@ -222,7 +222,7 @@ describe('CAP areas from zones', () => {
 
     // Assess
     expect(sent).toHaveLength(1);
-    const payload = (sent[0]!.content as { payload: { data: { cap: { xml: string } } } }).payload;
+    const payload = (sent[0]!.content as unknown as { payload: { data: { cap: { xml: string } } } }).payload;
     expect(areasByLanguage(payload.data.cap.xml)).toEqual({ en: [area('Ciutat Vella', 'ciutat-vella')] });
   });
 });
