@@ -283,10 +283,51 @@ export interface PiiCipher {
   decrypt(cipher: string): Promise<string>;
 }
 
+/** What a change of subscription state was (invariant 6): the subscription audit's actions. */
+export type SubscriptionAction =
+  | 'requested'
+  | 'confirmed'
+  | 'changed'
+  | 'stopped'
+  | 'started'
+  | 'imported'
+  | 'added'
+  | 'deleted'
+  | 'webhook-created'
+  | 'webhook-deleted';
+export type SubscriptionMethod = 'sms-keyword' | 'web' | 'import' | 'officer';
+
+/** Who made a change and how; the store stamps the rest (subscriber id, channel, time). */
+export interface SubscriptionChange {
+  action: SubscriptionAction;
+  /** `resident`, or the officer's id. */
+  actor: string;
+  method: SubscriptionMethod;
+  /** ISO 8601; the subscriber's `updatedAt` (or now, for a deletion) when absent. */
+  at?: string | undefined;
+}
+
+/**
+ * One stored audit entry of a subscription: no address, no address hash, no masked address, so it outlives the
+ * subscriber's deletion and still shows that they existed, consented and were removed, by whom and when.
+ */
+export interface SubscriptionEvent {
+  at: string;
+  action: SubscriptionAction;
+  actor: string;
+  method: SubscriptionMethod;
+  subscriberId: string;
+  channel: SubscriberChannel;
+}
+
 export interface SubscriberStore {
-  /** Creates a subscriber, unique per (channel, addressHash); `exists` hands back the one already there. */
+  /**
+   * Creates a subscriber, unique per (channel, addressHash); `exists` hands back the one already there. Every
+   * state-changing method appends a SubscriptionEvent (from `change`, or one derived from the state when absent).
+   */
   createSubscriber(
     subscriber: Subscriber,
+    change?: SubscriptionChange,
   ): Promise<{ kind: 'created' } | { kind: 'exists'; subscriber: Subscriber }>;
   getSubscriber(id: string): Promise<Subscriber | undefined>;
   findSubscriber(channel: SubscriberChannel, addressHash: string): Promise<Subscriber | undefined>;
@@ -299,9 +340,19 @@ export interface SubscriberStore {
    * Replaces a subscriber if its `updatedAt` is still `expectedUpdatedAt` (false when someone changed it first), and
    * keeps the zone rosters in step: on every roster of its zones while confirmed, on none otherwise.
    */
-  saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean>;
-  /** Removes the subscriber, its roster entries and its address lookup: no PII is left. False when absent. */
-  deleteSubscriber(id: string): Promise<boolean>;
+  saveSubscriber(next: Subscriber, expectedUpdatedAt: string, change?: SubscriptionChange): Promise<boolean>;
+  /**
+   * Removes the subscriber, its roster entries and its address lookup: no PII is left. False when absent. Its
+   * audit trail stays (it holds no PII).
+   */
+  deleteSubscriber(id: string, change?: SubscriptionChange): Promise<boolean>;
+  /** One subscriber's audit trail, oldest first (one Query); empty for an id never seen. */
+  subscriberAudit(id: string): Promise<SubscriptionEvent[]>;
+  /** Every subscription event, newest first, a page at a time. */
+  listSubscriptionAudit(filter: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<SubscriptionEvent>>;
   /** Officers' and auditors' listing, oldest first. */
   listSubscribers(filter: {
     channel?: SubscriberChannel | undefined;

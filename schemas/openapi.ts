@@ -249,6 +249,21 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     },
   },
   deleteSubscriber: { responses: { '204': { description: 'Removed, with their personal data' } } },
+  getSubscriberAudit: {
+    responses: {
+      '200': jsonBody(
+        'SubscriptionAuditList',
+        'Oldest first, never paged (a trail is short); empty for an unknown id',
+      ),
+    },
+  },
+  listSubscriptionAudit: {
+    parameters: [
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' } },
+    ],
+    responses: { '200': jsonBody('SubscriptionAuditList', 'Newest first; no address in any event') },
+  },
   listWebhooks: {
     parameters: [
       { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },

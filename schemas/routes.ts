@@ -226,6 +226,22 @@ export const ROUTES = [
     summary: 'Remove a subscriber and their personal data (receipts stay, anonymous)',
   },
   {
+    operationId: 'getSubscriberAudit',
+    method: 'GET',
+    path: '/v1/subscribers/{id}/audit',
+    auth: 'jwt',
+    roles: ['supervisor', 'auditor'],
+    summary: "One subscriber's changes, oldest first: who, how, when (kept after the subscriber is deleted)",
+  },
+  {
+    operationId: 'listSubscriptionAudit',
+    method: 'GET',
+    path: '/v1/subscriptions/audit',
+    auth: 'jwt',
+    roles: ['supervisor', 'auditor'],
+    summary: 'Every subscription change, newest first; ?limit=&cursor=',
+  },
+  {
     operationId: 'listWebhooks',
     method: 'GET',
     path: '/v1/webhooks',
@@ -275,6 +291,15 @@ export const ROUTES = [
     roles: [],
     embeddedOnly: true,
     summary: "Act as a resident texting the agency's number; replies go to the outbox",
+  },
+  {
+    operationId: 'sandboxToken',
+    method: 'POST',
+    path: '/v1/sandbox/token',
+    auth: 'public',
+    roles: [],
+    embeddedOnly: true,
+    summary: "The console's sign-in in the embedded mode: a token for a role, to this machine only (Cognito on AWS)",
   },
 ] as const satisfies readonly RouteSpec[];
 

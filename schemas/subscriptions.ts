@@ -99,6 +99,40 @@ export const SubscriberList = z
   })
   .meta({ id: 'SubscriberList' });
 
+/** One stored change of a subscription (invariant 6): never the address, its hash or its mask. */
+export const SubscriptionEventView = z
+  .object({
+    at: isoDateTime,
+    action: z.enum([
+      'requested',
+      'confirmed',
+      'changed',
+      'stopped',
+      'started',
+      'imported',
+      'added',
+      'deleted',
+      'webhook-created',
+      'webhook-deleted',
+    ]),
+    actor: z.string().meta({ description: "`resident`, or the officer's id" }),
+    method: z.enum(['sms-keyword', 'web', 'import', 'officer']),
+    subscriberId: z.string(),
+    channel: z.enum(['sms', 'email', 'webhook']),
+  })
+  .meta({ id: 'SubscriptionEvent' });
+export type SubscriptionEventView = z.infer<typeof SubscriptionEventView>;
+
+export const SubscriptionAuditList = z
+  .object({
+    items: z.array(SubscriptionEventView),
+    cursor: z
+      .string()
+      .optional()
+      .meta({ description: 'pass as ?cursor= for the next page; absent on the last' }),
+  })
+  .meta({ id: 'SubscriptionAuditList' });
+
 const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const consentText = z
   .string()

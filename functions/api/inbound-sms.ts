@@ -107,26 +107,39 @@ export async function handleInboundSms(deps: ResidentDeps, sms: InboundSms): Pro
   switch (command.kind) {
     case 'stop': {
       if (!existing) return reply(stopReply(ctx));
-      const stopped = await updateSubscriber(deps, existing, (s) =>
-        s.status === 'stopped' ? undefined : { ...s, status: 'stopped', stoppedAt: now, updatedAt: now },
+      const stopped = await updateSubscriber(
+        deps,
+        existing,
+        (s) =>
+          s.status === 'stopped' ? undefined : { ...s, status: 'stopped', stoppedAt: now, updatedAt: now },
+        { action: 'stopped', actor: ACTOR, method: 'sms-keyword' },
       );
       audit(deps, 'subscription.stopped', { actor: ACTOR, subscriber: stopped, keyword: command.keyword });
       return reply(stopReply(ctx), stopped.id);
     }
     case 'start': {
       if (!existing || existing.zones.length === 0) return reply(noZoneReply(ctx, zoneIds));
-      const resumed = await updateSubscriber(deps, existing, (s) =>
-        s.status === 'confirmed'
-          ? undefined
-          : {
-              ...s,
-              status: 'confirmed',
-              confirmedAt: now,
-              stoppedAt: undefined,
-              updatedAt: now,
-              // START after a web sign-up that was never confirmed proves the number as well as a code would.
-              consent: consentOf(command.keyword, startReplyText(deps, ctx, s), now, sms.via),
-            },
+      const resumed = await updateSubscriber(
+        deps,
+        existing,
+        (s) =>
+          s.status === 'confirmed'
+            ? undefined
+            : {
+                ...s,
+                status: 'confirmed',
+                confirmedAt: now,
+                stoppedAt: undefined,
+                updatedAt: now,
+                // START after a web sign-up that was never confirmed proves the number as well as a code would.
+                consent: consentOf(command.keyword, startReplyText(deps, ctx, s), now, sms.via),
+              },
+        // START after STOP starts again; after a web sign-up never confirmed, it is the confirmation.
+        (base) => ({
+          action: base.status === 'stopped' ? 'started' : 'confirmed',
+          actor: ACTOR,
+          method: 'sms-keyword',
+        }),
       );
       audit(deps, 'subscription.resumed', { actor: ACTOR, subscriber: resumed, keyword: command.keyword });
       return reply(startReplyText(deps, ctx, resumed), resumed.id);
@@ -198,21 +211,34 @@ async function join(
   };
   let existing = await deps.subscribers.findSubscriber('sms', j.addressHash);
   if (!existing) {
-    const created = await deps.subscribers.createSubscriber(fresh);
+    const created = await deps.subscribers.createSubscriber(fresh, {
+      action: 'confirmed',
+      actor: ACTOR,
+      method: 'sms-keyword',
+    });
     if (created.kind === 'created') return fresh;
     existing = created.subscriber;
   }
-  return updateSubscriber(deps, existing, (s) => ({
-    ...s,
-    // A stopped resident who JOINs again starts over with this zone; everyone else adds it.
-    zones: s.status === 'stopped' ? [j.zone] : unionZones(s.zones, [j.zone]),
-    language: j.explicit ?? s.language,
-    status: 'confirmed',
-    confirmedAt: s.status === 'confirmed' ? s.confirmedAt : j.now,
-    stoppedAt: undefined,
-    consent: j.consent,
-    updatedAt: j.now,
-  }));
+  return updateSubscriber(
+    deps,
+    existing,
+    (s) => ({
+      ...s,
+      // A stopped resident who JOINs again starts over with this zone; everyone else adds it.
+      zones: s.status === 'stopped' ? [j.zone] : unionZones(s.zones, [j.zone]),
+      language: j.explicit ?? s.language,
+      status: 'confirmed',
+      confirmedAt: s.status === 'confirmed' ? s.confirmedAt : j.now,
+      stoppedAt: undefined,
+      consent: j.consent,
+      updatedAt: j.now,
+    }),
+    (base) => ({
+      action: base.status === 'confirmed' ? 'changed' : base.status === 'stopped' ? 'started' : 'confirmed',
+      actor: ACTOR,
+      method: 'sms-keyword',
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- AWS: SNS HTTPS subscription

@@ -2,15 +2,17 @@
  * What the resident and media operations share: how a subscriber is shown (masked, always), how a change of
  * subscription state is written (conditionally, then audited), the rate limits, and the public zone list.
  *
- * Audit: subscription changes are not alerts, so they do not join GET /v1/alerts/{id}/audit (assembled from an
- * alert's own items). Each change writes one structured log line instead, `subscription.<action>` with the actor
- * and the subscriber id, never the address; the subscriber item keeps the consent (when, how, what text, who).
+ * Audit: subscription changes are not alerts, so they do not join GET /v1/alerts/{id}/audit. The subscriber store
+ * appends a stored SubscriptionEvent in the same operation that changes the state (who, how, which subscriber,
+ * never the address), read by GET /v1/subscribers/{id}/audit and GET /v1/subscriptions/audit; each change also
+ * writes one structured log line, `subscription.<action>`; the subscriber item keeps the consent's text.
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { SubscriberView } from '../../schemas/subscriptions';
 import { conflict, HttpProblem } from '../core/errors';
 import type { Subscriber } from '../core/model';
+import type { SubscriptionChange } from '../ports';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, header, json } from './http';
 
@@ -81,6 +83,8 @@ export async function updateSubscriber(
   deps: Pick<ResidentDeps, 'subscribers'>,
   current: Subscriber,
   change: (s: Subscriber) => Subscriber | undefined,
+  /** The audit event the store writes with the change: fixed, or chosen from the state it changes. */
+  auditAs: SubscriptionChange | ((base: Subscriber, next: Subscriber) => SubscriptionChange),
 ): Promise<Subscriber> {
   let base = current;
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -91,7 +95,8 @@ export async function updateSubscriber(
       changed.updatedAt > base.updatedAt
         ? changed
         : { ...changed, updatedAt: new Date(Date.parse(base.updatedAt) + 1).toISOString() };
-    if (await deps.subscribers.saveSubscriber(next, base.updatedAt)) return next;
+    const event = typeof auditAs === 'function' ? auditAs(base, next) : auditAs;
+    if (await deps.subscribers.saveSubscriber(next, base.updatedAt, event)) return next;
     const reread = await deps.subscribers.getSubscriber(current.id);
     if (!reread) throw conflict('The subscriber was removed a moment ago.');
     base = reread;

@@ -36,6 +36,7 @@ import { previewAlert } from './preview';
 import { alertPage } from './public-page';
 import { listZones } from './residents';
 import { createSnsVerifier } from './sns-signature';
+import { getSubscriberAudit, listSubscriptionAudit } from './subscription-audit';
 import { confirmSubscription, importSubscriptions, requestSubscription } from './subscriptions';
 import {
   createSubscriber,
@@ -77,6 +78,8 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   listSubscribers,
   createSubscriber,
   deleteSubscriber,
+  getSubscriberAudit,
+  listSubscriptionAudit,
   listWebhooks,
   createWebhook,
   deleteWebhook,

@@ -62,6 +62,7 @@ export const WEB_CONSENT_TEXT =
   'until I unsubscribe (reply STOP or follow the link in any email).';
 
 const ACTOR = 'resident';
+const WEB_REQUEST = { action: 'requested', actor: ACTOR, method: 'web' } as const;
 
 function invalidAddress(channel: string, message: string): HttpProblem {
   return validationFailed(
@@ -158,18 +159,23 @@ export async function requestSubscription(
           createdAt: at,
           updatedAt: at,
         };
-        const created = await deps.subscribers.createSubscriber(pending);
+        const created = await deps.subscribers.createSubscriber(pending, WEB_REQUEST);
         justCreated = created.kind === 'created';
         subscriber = created.kind === 'created' ? pending : created.subscriber;
       }
       // A pending sign-up takes the latest request; a subscribed address changes only once the code comes back.
       if (subscriber.status === 'pending' && !justCreated)
-        subscriber = await updateSubscriber(deps, subscriber, (s) => ({
-          ...s,
-          zones: [...new Set(request.zones)],
-          language,
-          updatedAt: at,
-        }));
+        subscriber = await updateSubscriber(
+          deps,
+          subscriber,
+          (s) => ({
+            ...s,
+            zones: [...new Set(request.zones)],
+            language,
+            updatedAt: at,
+          }),
+          WEB_REQUEST,
+        );
 
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const expiresAt = new Date(now.getTime() + CODE_TTL_MINUTES * 60_000).toISOString();
@@ -289,17 +295,27 @@ export async function confirmSubscription(deps: ApiDeps, { event }: OperationInp
     evidence: `web:${client}`,
   };
   const asked = challenge.request;
-  const confirmed = await updateSubscriber(deps, subscriber, (s) => ({
-    ...s,
-    // A confirmed subscriber adds the zones asked for; a pending or stopped one gets exactly them.
-    zones: asked ? (s.status === 'confirmed' ? unionZones(s.zones, asked.zones) : asked.zones) : s.zones,
-    language: asked?.language ?? s.language,
-    status: 'confirmed',
-    confirmedAt: at,
-    stoppedAt: undefined,
-    consent,
-    updatedAt: at,
-  }));
+  const confirmed = await updateSubscriber(
+    deps,
+    subscriber,
+    (s) => ({
+      ...s,
+      // A confirmed subscriber adds the zones asked for; a pending or stopped one gets exactly them.
+      zones: asked ? (s.status === 'confirmed' ? unionZones(s.zones, asked.zones) : asked.zones) : s.zones,
+      language: asked?.language ?? s.language,
+      status: 'confirmed',
+      confirmedAt: at,
+      stoppedAt: undefined,
+      consent,
+      updatedAt: at,
+    }),
+    // A confirmed subscriber confirming more zones changes them; anyone else becomes confirmed.
+    (base) => ({
+      action: base.status === 'confirmed' ? 'changed' : 'confirmed',
+      actor: ACTOR,
+      method: 'web',
+    }),
+  );
   await deps.subscribers.deleteChallenge(channel, addressHash);
   audit(deps, 'subscription.confirmed', { actor: ACTOR, subscriber: confirmed, method: 'web' });
   return json(200, toSubscriberView(confirmed));
@@ -507,7 +523,11 @@ async function importRow(
       updatedAt: at,
       confirmedAt: at,
     };
-    const created = await deps.subscribers.createSubscriber(fresh);
+    const created = await deps.subscribers.createSubscriber(fresh, {
+      action: 'imported',
+      actor: actorId,
+      method: 'import',
+    });
     if (created.kind === 'created') {
       audit(deps, 'subscription.imported', { actor: actorId, subscriber: fresh, row: row.row });
       return 'imported';
@@ -519,14 +539,23 @@ async function importRow(
     return {
       stopped: 'unsubscribed (STOP) here: not re-subscribed by an import; they can text START or JOIN',
     };
-  const next = await updateSubscriber(deps, existing, (s) => ({
-    ...s,
-    zones: unionZones(s.zones, row.zones),
-    status: 'confirmed',
-    confirmedAt: s.confirmedAt ?? at,
-    consent: s.consent ?? consent,
-    updatedAt: at,
-  }));
+  const next = await updateSubscriber(
+    deps,
+    existing,
+    (s) => ({
+      ...s,
+      zones: unionZones(s.zones, row.zones),
+      status: 'confirmed',
+      confirmedAt: s.confirmedAt ?? at,
+      consent: s.consent ?? consent,
+      updatedAt: at,
+    }),
+    (base) => ({
+      action: base.status === 'confirmed' ? 'changed' : 'imported',
+      actor: actorId,
+      method: 'import',
+    }),
+  );
   audit(deps, 'subscription.updated', { actor: actorId, subscriber: next, row: row.row });
   return 'updated';
 }

@@ -62,8 +62,12 @@ export const listSubscribers = (deps: ApiDeps, { event }: OperationInput) => lis
 export const listWebhooks = (deps: ApiDeps, { event }: OperationInput) => list(deps, event, 'webhook');
 
 /** Stores a new subscriber, or says which one already has this address (409): officers edit, never duplicate. */
-async function create(deps: ApiDeps, subscriber: Subscriber): Promise<void> {
-  const created = await deps.subscribers.createSubscriber(subscriber);
+async function create(deps: ApiDeps, subscriber: Subscriber, actorId: string): Promise<void> {
+  const created = await deps.subscribers.createSubscriber(subscriber, {
+    action: subscriber.channel === 'webhook' ? 'webhook-created' : 'added',
+    actor: actorId,
+    method: 'officer',
+  });
   if (created.kind === 'exists')
     throw conflict(
       `This ${subscriber.channel} address is already subscriber ${created.subscriber.id} (${created.subscriber.status}).`,
@@ -116,7 +120,7 @@ export async function createSubscriber(deps: ApiDeps, { event, actor }: Operatio
         updatedAt: at,
         confirmedAt: at,
       };
-      await create(deps, subscriber);
+      await create(deps, subscriber, actor.id);
       audit(deps, 'subscription.created', { actor: actor.id, subscriber });
       return json(201, toSubscriberView(subscriber), { location: `/v1/subscribers/${id}` });
     },
@@ -129,7 +133,12 @@ async function remove(deps: ApiDeps, { actor, params }: OperationInput, only?: S
   const found = id.length <= 64 ? await deps.subscribers.getSubscriber(id) : undefined;
   if (!found || (only && found.channel !== only))
     throw notFound(`There is no ${only ?? 'subscriber'} ${JSON.stringify(id.slice(0, 64))}.`);
-  await deps.subscribers.deleteSubscriber(found.id);
+  await deps.subscribers.deleteSubscriber(found.id, {
+    action: found.channel === 'webhook' ? 'webhook-deleted' : 'deleted',
+    actor: actor.id,
+    method: 'officer',
+    at: deps.clock.now().toISOString(),
+  });
   audit(deps, 'subscription.deleted', { actor: actor.id, subscriber: found });
   return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' } satisfies ApiResult;
 }
@@ -176,7 +185,7 @@ export async function createWebhook(deps: ApiDeps, { event, actor }: OperationIn
     updatedAt: at,
     confirmedAt: at,
   };
-  await create(deps, subscriber);
+  await create(deps, subscriber, actor.id);
   audit(deps, 'subscription.created', { actor: actor.id, subscriber });
   return json(
     201,

@@ -149,3 +149,16 @@ export function rosterBucketSk(subscriberId: string): string {
   }
   return `${ROSTER_BUCKET_PREFIX}${String((hash >>> 0) % ROSTER_BUCKETS).padStart(2, '0')}`;
 }
+
+/**
+ * Subscription audit: one item per change of a subscriber's state, kept after the subscriber is deleted (it holds
+ * no PII). A subscriber's trail is one partition; GSI1 lists every event by time.
+ */
+export const SUBSCRIPTION_AUDIT_PREFIX = 'SUBAUDIT#';
+export const SUBSCRIPTION_AUDIT_INDEX_PK = 'SUBAUDIT';
+export const subscriptionAuditPk = (subscriberId: string): string =>
+  `${SUBSCRIPTION_AUDIT_PREFIX}${subscriberId}`;
+/** `<at>#<unique>`: time order inside the trail, and two events of one millisecond never overwrite each other. */
+export const subscriptionAuditSk = (at: string, unique: string): string => `${at}#${unique}`;
+export const subscriptionAuditIndexSk = (at: string, subscriberId: string, unique: string): string =>
+  `${at}#${subscriberId}#${unique}`;

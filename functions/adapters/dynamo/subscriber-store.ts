@@ -11,8 +11,19 @@
  *   reads every recipient back (getSubscribers, strongly consistent) and checks its status, audience and zones
  *   (subscriberReaches) before it sends, which is also how a STOP stored a moment ago wins over an alert already
  *   being planned; a deleted subscriber's leftover id finds no profile and gets nothing.
+ *
+ * Audit (invariant 6): every create, save and delete appends one SubscriptionEvent (SUBAUDIT#<id>) right after the
+ * write that decided it succeeded: the event never claims a change that did not happen. A crash between the two
+ * loses that one event (a known gap: the API's `subscription.<action>` log line is written after both, so it is
+ * lost too, and the subscriber's own item still shows the state and its consent). Writing it first, as "intended",
+ * would instead leave events for changes that lost their race or never happened, which an auditor cannot tell apart.
+ *
+ * Pending sign-ups expire: a pending profile and its address lock carry the table's TTL (`expiresAt`, 24 h after
+ * the last sign-up request), removed from the lock before the profile is saved confirmed (so a crash between them never leaves
+ * a confirmed subscriber whose lock expires). When TTL removes the profile first, the lock left behind is one
+ * whose profile is gone, which createSubscriber takes over; TTL then removes the lock too.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -24,7 +35,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Audience, Challenge, Subscriber, SubscriberChannel } from '../../core/model';
 import { type RosterPlace, rosterPlaces } from '../../core/roster';
-import type { Page, SubscriberStore } from '../../ports';
+import type {
+  Page,
+  SubscriberStore,
+  SubscriptionChange,
+  SubscriptionEvent,
+  SubscriptionMethod,
+} from '../../ports';
 import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
 import {
   ADDRESS_LOCK_SK,
@@ -42,10 +59,15 @@ import {
   SUBSCRIBER_PREFIX,
   SUBSCRIBER_PROFILE_SK,
   SUBSCRIBERS_INDEX_PK,
+  SUBSCRIPTION_AUDIT_INDEX_PK,
+  SUBSCRIPTION_AUDIT_PREFIX,
   stripKeys,
   subscriberIndexSk,
   subscriberPk,
   subscribersByChannelIndexPk,
+  subscriptionAuditIndexSk,
+  subscriptionAuditPk,
+  subscriptionAuditSk,
 } from './keys';
 
 /** BatchGetItem takes at most 100 keys per call, BatchWriteItem 25 items. */
@@ -67,6 +89,10 @@ const DELETE_MAX_ROUNDS = 5;
 const CHALLENGE_KEPT_AFTER_EXPIRY_SECONDS = 3_600;
 /** A rate counter outlives its window by this much (TTL deletion is lazy anyway). */
 const RATE_KEPT_AFTER_WINDOW_SECONDS = 60;
+/** A web sign-up never confirmed is removed (profile and lock) this long after it was made. */
+export const PENDING_SIGNUP_TTL_SECONDS = 24 * 3600;
+/** The actor of an event whose caller did not say who made the change (bulk loads, tests). */
+const UNATTRIBUTED = 'unattributed';
 
 const ROSTER_SET = 'ids';
 const LIST_BY_ALL = { index: GSI1, pk: 'GSI1PK', sk: 'GSI1SK' } as const;
@@ -80,9 +106,21 @@ export class DynamoSubscriberStore implements SubscriberStore {
 
   async createSubscriber(
     subscriber: Subscriber,
+    change?: SubscriptionChange,
   ): Promise<{ kind: 'created' } | { kind: 'exists'; subscriber: Subscriber }> {
     const lockKey = { PK: addressLockPk(subscriber.channel, subscriber.addressHash), SK: ADDRESS_LOCK_SK };
-    const lockItem = () => ({ ...lockKey, subscriberId: subscriber.id, lockedAt: Date.now() });
+    const lockItem = () => ({ ...lockKey, ...lockAttributes(subscriber), lockedAt: Date.now() });
+    const created = await this.lockAndCreate(subscriber, lockKey, lockItem);
+    if (created.kind === 'created')
+      await this.appendEvent(subscriber, change ?? changeOfCreate(subscriber), subscriber.updatedAt);
+    return created;
+  }
+
+  private async lockAndCreate(
+    subscriber: Subscriber,
+    lockKey: { PK: string; SK: string },
+    lockItem: () => Item,
+  ): Promise<{ kind: 'created' } | { kind: 'exists'; subscriber: Subscriber }> {
     for (let round = 0; round < CREATE_MAX_ROUNDS; round++) {
       const locked = await conditionalWrite(
         this.ctx,
@@ -158,7 +196,11 @@ export class DynamoSubscriberStore implements SubscriberStore {
    * for a zone removed the id stays on that roster (an id, no PII), and the sender drops it from an alert to that
    * zone (functions/core/roster.ts, subscriberReaches).
    */
-  async saveSubscriber(next: Subscriber, expectedUpdatedAt: string): Promise<boolean> {
+  async saveSubscriber(
+    next: Subscriber,
+    expectedUpdatedAt: string,
+    change?: SubscriptionChange,
+  ): Promise<boolean> {
     const previous = await this.getSubscriber(next.id);
     if (!previous || previous.updatedAt !== expectedUpdatedAt) return false;
     if (previous.channel !== next.channel || previous.addressHash !== next.addressHash)
@@ -172,6 +214,9 @@ export class DynamoSubscriberStore implements SubscriberStore {
     const left = [...before].filter(([key]) => !after.has(key)).map(([, place]) => place);
 
     await this.updateRosters('ADD', next.id, joined);
+    // The lock's TTL moves before the profile's: a sign-up leaving `pending` keeps its lock for good, a renewed
+    // one keeps it as long as its profile; a lock outliving its profile is harmless (taken over), the reverse not.
+    if (previous.status === 'pending') await this.setLockExpiry(next);
     const saved = await conditionalWrite(
       this.ctx,
       new PutCommand({
@@ -186,6 +231,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
       await this.withdraw(next.id, joined, undefined);
       return false;
     }
+    await this.appendEvent(next, change ?? changeOfSave(previous, next), next.updatedAt);
     await this.updateRosters('ADD', next.id, joined);
     await this.withdraw(next.id, left, next.updatedAt);
     return true;
@@ -218,7 +264,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
    * the profile is what lets a retry find the rest, so a crash part-way is finished by deleting again. The delete of
    * the profile is conditional on the version whose rosters were cleared; a save in between means another round.
    */
-  async deleteSubscriber(id: string): Promise<boolean> {
+  async deleteSubscriber(id: string, change?: SubscriptionChange): Promise<boolean> {
     for (let round = 0; round < DELETE_MAX_ROUNDS; round++) {
       const subscriber = await this.getSubscriber(id);
       if (!subscriber) return round > 0;
@@ -245,7 +291,10 @@ export class DynamoSubscriberStore implements SubscriberStore {
           ExpressionAttributeValues: { ':seen': subscriber.updatedAt },
         }),
       );
-      if (deleted) return true;
+      if (deleted) {
+        await this.appendEvent(subscriber, change ?? changeOfDelete(subscriber), new Date().toISOString());
+        return true;
+      }
     }
     throw new Error(`subscriber ${id} kept changing while it was being deleted`);
   }
@@ -447,17 +496,95 @@ export class DynamoSubscriberStore implements SubscriberStore {
       ),
     );
 
-    // Each subscriber's lock and profile in the same batch: a crash leaves whole pairs or a lone lock, which
-    // createSubscriber completes.
+    // Each subscriber's lock, profile and audit event in the same batch: a crash leaves whole triples or a lone lock,
+    // which createSubscriber completes (a lone lock and profile may lack their event: the gap named at the top).
     const lockedAt = Date.now();
-    const items = fresh.flatMap((s) => [{ ...lockKeyOf(s), subscriberId: s.id, lockedAt }, profileItem(s)]);
+    const items = fresh.flatMap((s) => [
+      { ...lockKeyOf(s), ...lockAttributes(s), lockedAt },
+      profileItem(s),
+      eventItem(eventOf(s, changeOfCreate(s), s.updatedAt)),
+    ]);
     const batches: Item[][] = [];
     for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) batches.push(items.slice(i, i + BATCH_WRITE_MAX));
     await inParallel(batches, BULK_CONCURRENCY, (batch) => this.batchWrite(batch));
     return { created: fresh.map((s) => s.id), skipped };
   }
 
+  async subscriberAudit(id: string): Promise<SubscriptionEvent[]> {
+    const items = await queryAll(this.ctx, {
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': subscriptionAuditPk(id) },
+      ConsistentRead: true,
+    });
+    return items.map(toEvent);
+  }
+
+  async listSubscriptionAudit(filter: {
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<SubscriptionEvent>> {
+    const { limit } = filter;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+    const cursorKey = ['PK', 'SK', 'GSI1PK', 'GSI1SK'] as const;
+    const start =
+      filter.cursor === undefined
+        ? undefined
+        : decodeCursor(
+            filter.cursor,
+            cursorKey,
+            (key) =>
+              (key.PK?.startsWith(SUBSCRIPTION_AUDIT_PREFIX) ?? false) &&
+              key.GSI1PK === SUBSCRIPTION_AUDIT_INDEX_PK,
+          );
+    const { Items = [] } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': SUBSCRIPTION_AUDIT_INDEX_PK },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const page = Items.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toEvent),
+      cursor: Items.length > limit && last ? encodeCursor(keyOf(last, cursorKey)) : undefined,
+    };
+  }
+
   // ---------------------------------------------------------------- internals
+
+  /** Written after the change it records succeeded (see the top of this file for the crash gap). */
+  private async appendEvent(subscriber: Subscriber, change: SubscriptionChange, at: string): Promise<void> {
+    await this.ctx.client.send(
+      new PutCommand({
+        TableName: this.ctx.tableName,
+        Item: eventItem(eventOf(subscriber, change, at)),
+      }),
+    );
+  }
+
+  /** Gives the address lock the profile's TTL, or none once it is not pending (only while it is this one's lock). */
+  private async setLockExpiry(subscriber: Subscriber): Promise<void> {
+    const expiresAt = pendingExpiry(subscriber);
+    await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: addressLockPk(subscriber.channel, subscriber.addressHash), SK: ADDRESS_LOCK_SK },
+        UpdateExpression: expiresAt === undefined ? 'REMOVE expiresAt' : 'SET expiresAt = :expires',
+        ConditionExpression: 'subscriberId = :id',
+        ExpressionAttributeValues: {
+          ':id': subscriber.id,
+          ...(expiresAt === undefined ? {} : { ':expires': expiresAt }),
+        },
+      }),
+    );
+  }
 
   /** Rosters first when confirmed (see saveSubscriber), then the profile, which must be new. */
   private async writeNewProfile(subscriber: Subscriber): Promise<{ kind: 'created' }> {
@@ -555,10 +682,30 @@ async function conditionalDelete(ctx: DynamoContext, command: DeleteCommand): Pr
   }
 }
 
+/**
+ * Epoch seconds at which a pending sign-up's profile and lock expire (24 h after its last request, so asking for a
+ * new code renews it); undefined once it is anything else.
+ */
+function pendingExpiry(subscriber: Subscriber): number | undefined {
+  if (subscriber.status !== 'pending') return undefined;
+  const requestedMs = Date.parse(subscriber.updatedAt);
+  if (!Number.isFinite(requestedMs))
+    throw new RangeError(`updatedAt must be an ISO 8601 date-time, got "${subscriber.updatedAt}"`);
+  return Math.floor(requestedMs / 1000) + PENDING_SIGNUP_TTL_SECONDS;
+}
+
+function lockAttributes(subscriber: Subscriber): Item {
+  const expiresAt = pendingExpiry(subscriber);
+  return { subscriberId: subscriber.id, ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
 function profileItem(subscriber: Subscriber): Item {
   const indexSk = subscriberIndexSk(subscriber.createdAt, subscriber.id);
+  const expiresAt = pendingExpiry(subscriber);
   return {
     ...subscriber,
+    // A put replaces the whole item: a profile saved confirmed (or stopped) loses the TTL.
+    ...(expiresAt === undefined ? {} : { expiresAt }),
     PK: subscriberPk(subscriber.id),
     SK: SUBSCRIBER_PROFILE_SK,
     GSI1PK: SUBSCRIBERS_INDEX_PK,
@@ -569,7 +716,75 @@ function profileItem(subscriber: Subscriber): Item {
 }
 
 function toSubscriber(item: Item): Subscriber {
-  return stripKeys<Subscriber>(item);
+  const { expiresAt: _ttl, ...rest } = item;
+  return stripKeys<Subscriber>(rest);
+}
+
+// ---------------------------------------------------------------- audit
+
+const methodOf = (s: Subscriber): SubscriptionMethod => s.consent?.method ?? 'officer';
+
+/** What a create was, when the caller did not say: the subscriber's own consent names how and by whom. */
+function changeOfCreate(s: Subscriber): SubscriptionChange {
+  const actor = s.consent?.actor ?? UNATTRIBUTED;
+  if (s.channel === 'webhook') return { action: 'webhook-created', actor, method: 'officer' };
+  if (s.status === 'pending') return { action: 'requested', actor: 'resident', method: 'web' };
+  const method = methodOf(s);
+  return {
+    action: method === 'import' ? 'imported' : method === 'officer' ? 'added' : 'confirmed',
+    actor,
+    method,
+  };
+}
+
+function changeOfSave(previous: Subscriber, next: Subscriber): SubscriptionChange {
+  const method = methodOf(next);
+  const actor = next.consent?.actor ?? UNATTRIBUTED;
+  if (next.status === 'stopped' && previous.status !== 'stopped')
+    return { action: 'stopped', actor: UNATTRIBUTED, method };
+  if (next.status === 'confirmed' && previous.status !== 'confirmed')
+    return { action: previous.status === 'stopped' ? 'started' : 'confirmed', actor, method };
+  return { action: 'changed', actor: UNATTRIBUTED, method };
+}
+
+const changeOfDelete = (s: Subscriber): SubscriptionChange => ({
+  action: s.channel === 'webhook' ? 'webhook-deleted' : 'deleted',
+  actor: UNATTRIBUTED,
+  method: 'officer',
+});
+
+/** Only these fields: the event must hold nothing that identifies the person (no address, hash or mask). */
+function eventOf(s: Subscriber, change: SubscriptionChange, at: string): SubscriptionEvent {
+  return {
+    at: change.at ?? at,
+    action: change.action,
+    actor: change.actor,
+    method: change.method,
+    subscriberId: s.id,
+    channel: s.channel,
+  };
+}
+
+function eventItem(event: SubscriptionEvent): Item {
+  const unique = randomUUID();
+  return {
+    PK: subscriptionAuditPk(event.subscriberId),
+    SK: subscriptionAuditSk(event.at, unique),
+    GSI1PK: SUBSCRIPTION_AUDIT_INDEX_PK,
+    GSI1SK: subscriptionAuditIndexSk(event.at, event.subscriberId, unique),
+    ...event,
+  };
+}
+
+function toEvent(item: Item): SubscriptionEvent {
+  return {
+    at: item.at as string,
+    action: item.action as SubscriptionEvent['action'],
+    actor: item.actor as string,
+    method: item.method as SubscriptionMethod,
+    subscriberId: item.subscriberId as string,
+    channel: item.channel as SubscriptionEvent['channel'],
+  };
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */

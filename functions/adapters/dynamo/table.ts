@@ -19,11 +19,17 @@
  *   CHAL#<channel>#<addressHash> / CODE  a double opt-in code's hash and tries left (TTL)
  *   RATE#<sha256 of key> / <window start, epoch s>   a rate-limit counter (TTL)
  *   KEYRING       / PII#1                the PII data key, wrapped by KMS (AWS only)
+ *   SUBAUDIT#<subscriberId> / <at>#<unique>   one change of a subscriber's state (action, actor, method, channel;
+ *                                        no address, hash or mask), kept after the subscriber is deleted;
+ *                                        GSI1 = SUBAUDIT / <at>#<subscriberId>#<unique> lists them all by time
+ *
+ * A pending (never confirmed) web sign-up's profile and address lock carry `expiresAt` (24 h after the sign-up),
+ * removed when it is confirmed, so an abandoned sign-up leaves no profile, lock or address hash behind.
  */
 export const TABLE_DEFINITION = {
   partitionKey: 'PK',
   sortKey: 'SK',
-  /** Epoch seconds; DynamoDB deletes expired idempotency records, challenges and rate counters. */
+  /** Epoch seconds; DynamoDB deletes expired idempotency records, challenges, rate counters and pending sign-ups. */
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
