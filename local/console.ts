@@ -4,8 +4,7 @@
  * that stands in for Cognito's hosted UI. On AWS the console is a static site and Cognito signs people in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as z from 'zod';
-import { ROLES } from '../functions/core/model';
+import { SandboxTokenRequest } from '../schemas/sandbox';
 import { buildConsole, type ConsoleBuild, type ConsoleFile } from '../web/build';
 import type { EmbeddedIdentity } from './auth';
 import { problem, readJsonBody, sendJson } from './http-replies';
@@ -31,17 +30,6 @@ export function contentSecurityPolicy(mediaOrigin?: string): string {
     "frame-ancestors 'none'",
   ].join('; ');
 }
-
-const TokenRequest = z.strictObject({
-  role: z.enum(ROLES),
-  name: z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(64, 'must be at most 64 characters')
-    .regex(/^[\p{L}\p{N} .'’-]+$/u, 'may hold letters, digits, spaces, dots, apostrophes and hyphens')
-    .optional(),
-});
 
 /** A name becomes the person's id (the token's `sub`): the same name is the same person, whatever the role. */
 export function subjectOf(name: string): string {
@@ -111,7 +99,7 @@ export async function consoleRoutes(options: ConsoleOptions): Promise<ConsoleRou
     const read = await readJsonBody(req, res, MAX_BODY);
     if ('answered' in read) return read.answered;
     const body = read.body;
-    const parsed = TokenRequest.safeParse(body);
+    const parsed = SandboxTokenRequest.safeParse(body);
     if (!parsed.success)
       return problem(
         res,

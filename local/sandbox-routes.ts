@@ -10,6 +10,7 @@ import { fieldErrors } from '../functions/api/http';
 import type { InboundOutcome, InboundSms } from '../functions/api/inbound-sms';
 import type { OutboxStore } from '../functions/ports';
 import { Channel } from '../schemas/alert';
+import { SandboxFaults } from '../schemas/sandbox';
 import { SandboxInboundSms } from '../schemas/subscriptions';
 import { problem, readJsonBody, sendJson } from './http-replies';
 
@@ -20,16 +21,6 @@ const OutboxQuery = z.strictObject({
   alertId: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(2048).optional(),
-});
-
-const FaultSpec = z.strictObject({
-  status: z.union([z.literal(429), z.literal(500), z.literal(400)]),
-  times: z.number().int().min(0).max(1000),
-});
-const FaultsBody = z.partialRecord(Channel, FaultSpec).superRefine((v, ctx) => {
-  for (const key of Object.keys(v))
-    if (!Channel.safeParse(key).success)
-      ctx.addIssue({ code: 'custom', path: [key], message: 'is not a channel' });
 });
 
 export interface SandboxDeps {
@@ -62,7 +53,7 @@ export function sandboxRoutes(deps: SandboxDeps) {
       if (req.method !== 'PUT') return problem(res, 405, 'Method not allowed', 'Use GET or PUT.');
       const read = await readJsonBody(req, res, MAX_BODY);
       if ('answered' in read) return true;
-      const parsed = FaultsBody.safeParse(read.body);
+      const parsed = SandboxFaults.safeParse(read.body);
       if (!parsed.success)
         return problem(
           res,

@@ -6,7 +6,9 @@ import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from './alert';
 import './delivery';
 import './problem';
+import './responses';
 import { type OperationId, ROUTES, type RouteSpec } from './routes';
+import { SandboxFaults, SandboxTokenRequest } from './sandbox';
 import {
   ConfirmRequest,
   NewSubscriber,
@@ -39,6 +41,8 @@ function components(): Record<string, Json> {
       NewSubscriber,
       NewWebhook,
       SandboxInboundSms,
+      SandboxTokenRequest,
+      SandboxFaults,
     ].map((s) => z.globalRegistry.get(s)?.id),
   );
   const all: Record<string, Json> = {};
@@ -77,15 +81,73 @@ const ifMatch = (required: boolean) => ({
   schema: { type: 'string' },
 });
 
+const ifNoneMatch = {
+  name: 'If-None-Match',
+  in: 'header',
+  required: false,
+  description: 'An ETag this answer gave before: 304 with no body while it still holds',
+  schema: { type: 'string' },
+};
+const cacheHeaders = (cacheControl: string) => ({
+  ETag: { description: 'Strong ETag of this answer', schema: { type: 'string' } },
+  'Cache-Control': { description: cacheControl, schema: { type: 'string' } },
+});
+/** A public, cacheable read: 200 with the body in `mediaType`, or 304 to a matching If-None-Match. */
+const cachedRead = (mediaType: string, schema: Json, description: string, cacheControl: string) => ({
+  parameters: [ifNoneMatch],
+  responses: {
+    '200': { description, headers: cacheHeaders(cacheControl), content: { [mediaType]: { schema } } },
+    '304': {
+      description: 'Not modified: If-None-Match named the current ETag',
+      headers: cacheHeaders(cacheControl),
+    },
+  },
+});
+const capXml = {
+  type: 'string',
+  description: 'An OASIS CAP 1.2 <alert> (urn:oasis:names:tc:emergency:cap:1.2), one <info> per language',
+};
+const FEED_CACHE = 'public, max-age=30, stale-while-revalidate=30';
+/** POST /v1/alerts and /preview take JSON, or a CAP 1.2 message checked against the OASIS XSD. */
+const draftOrCap = (capDescription: string) => ({
+  required: true,
+  content: {
+    'application/json': { schema: ref('AlertDraft') },
+    'application/cap+xml': { schema: { ...capXml, description: capDescription } },
+  },
+});
+const capChannels = {
+  name: 'channels',
+  in: 'query',
+  required: false,
+  description:
+    'CAP bodies only: the channels of an alert created from CAP, comma-separated (every channel otherwise)',
+  schema: { type: 'string' },
+};
+
 /** What each operation takes and answers, beyond the route table. */
 const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
+  health: { responses: { '200': jsonBody('Health', 'Up') } },
+  openapi: {
+    responses: {
+      '200': {
+        description: 'This document; Cache-Control: public, max-age=300',
+        content: { 'application/json': { schema: { type: 'object', description: 'OpenAPI 3.1' } } },
+      },
+    },
+  },
   createAlert: {
-    parameters: [idempotencyKey],
-    requestBody: { required: true, content: { 'application/json': { schema: ref('AlertDraft') } } },
+    parameters: [idempotencyKey, capChannels],
+    requestBody: draftOrCap(
+      'An Alert creates an alert; an Update or Cancel becomes the next version of the alert its references name',
+    ),
     responses: {
       '201': jsonBody('Alert', 'Created; Location and ETag "1" headers'),
       '413': problem('Body over 256 KiB'),
-      '422': problem('Idempotency-Key reused with another body'),
+      '415': problem('Neither application/json nor application/cap+xml'),
+      '422': problem(
+        'Idempotency-Key reused with another body; or a CAP message that is CAP 1.1, expired, or references no alert Herald knows',
+      ),
     },
   },
   listAlerts: {
@@ -96,8 +158,15 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     responses: { '200': jsonBody('AlertList', 'Newest first') },
   },
   previewAlert: {
-    requestBody: { required: true, content: { 'application/json': { schema: ref('AlertDraft') } } },
-    responses: { '200': { description: 'Each named channel as it would be sent, per language' } },
+    parameters: [capChannels],
+    requestBody: draftOrCap(
+      'Previewed as it would be imported; the answer adds `cap`, what the import made of it',
+    ),
+    responses: {
+      '200': jsonBody('AlertPreview', 'Each named channel as it would be sent, per language'),
+      '415': problem('Neither application/json nor application/cap+xml'),
+      '422': problem('A CAP 1.1 message (refused, not upgraded)'),
+    },
   },
   getAlert: { responses: { '200': jsonBody('Alert', 'The alert; ETag is its current version') } },
   getVersion: { responses: { '200': jsonBody('AlertVersion', 'One immutable version') } },
@@ -163,6 +232,56 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
       },
     },
   },
+  getAudit: { responses: { '200': jsonBody('AuditLog', 'Oldest first; recipients masked') } },
+  alertPage: {
+    parameters: [
+      ifNoneMatch,
+      {
+        name: 'lang',
+        in: 'query',
+        required: false,
+        description: 'A translation to show',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      '200': {
+        description: "The current version as HTML; ETag is the version, Content-Language the page's language",
+        content: { 'text/html': { schema: { type: 'string' } } },
+      },
+      '304': { description: 'Not modified: If-None-Match named the current ETag' },
+    },
+  },
+  getAlertCap: cachedRead(
+    'application/cap+xml',
+    capXml,
+    'The current version of an Actual alert as CAP 1.2',
+    'public, max-age=60 (the current version changes with the next)',
+  ),
+  getVersionCap: cachedRead(
+    'application/cap+xml',
+    capXml,
+    'One released version as CAP 1.2',
+    'public, max-age=31536000, immutable (a version never changes)',
+  ),
+  feedAtom: cachedRead(
+    'application/atom+xml',
+    { type: 'string', description: 'Atom (RFC 4287) CAP index: one entry per alert, linking its CAP' },
+    'Public alerts in force, newest first',
+    FEED_CACHE,
+  ),
+  feedRss: cachedRead(
+    'application/rss+xml',
+    { type: 'string', description: 'RSS 2.0: one item per alert, its CAP as an enclosure' },
+    'Public alerts in force, newest first',
+    FEED_CACHE,
+  ),
+  feedJson: cachedRead(
+    'application/feed+json',
+    ref('JsonFeed'),
+    'Public alerts in force, newest first',
+    FEED_CACHE,
+  ),
   listZones: {
     parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } }],
     responses: {
@@ -228,7 +347,7 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
       },
     },
     responses: {
-      '200': { description: 'Handled (a keyword answered, or the subscription confirmed)' },
+      '200': jsonBody('InboundSmsAck', 'Handled (a keyword answered, or the subscription confirmed)'),
       '403': problem('Not a correctly signed SNS message from the configured topic'),
     },
   },
@@ -279,9 +398,31 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     },
   },
   deleteWebhook: { responses: { '204': { description: 'Removed' } } },
+  sandboxOutbox: {
+    parameters: [
+      { name: 'channel', in: 'query', schema: ref('Channel') },
+      { name: 'alertId', in: 'query', schema: { type: 'string' } },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' } },
+    ],
+    responses: { '200': jsonBody('SandboxOutbox', 'Newest first; sms and email recipients masked') },
+  },
+  sandboxFaults: {
+    requestBody: { required: true, content: { 'application/json': { schema: ref('SandboxFaults') } } },
+    responses: { '200': jsonBody('SandboxFaults', 'Every fault now waiting') },
+  },
   sandboxInboundSms: {
     requestBody: { required: true, content: { 'application/json': { schema: ref('SandboxInboundSms') } } },
-    responses: { '200': { description: 'The keyword understood and the reply sent to the outbox' } },
+    responses: {
+      '200': jsonBody('InboundSmsOutcome', 'The keyword understood and the reply sent to the outbox'),
+    },
+  },
+  sandboxToken: {
+    requestBody: { required: true, content: { 'application/json': { schema: ref('SandboxTokenRequest') } } },
+    responses: {
+      '200': jsonBody('SandboxToken', 'A token for that role'),
+      '403': problem('Asked from another machine than this one'),
+    },
   },
 };
 

@@ -299,7 +299,8 @@ export const ROUTES = [
     auth: 'public',
     roles: [],
     embeddedOnly: true,
-    summary: "The console's sign-in in the embedded mode: a token for a role, to this machine only (Cognito on AWS)",
+    summary:
+      "The console's sign-in in the embedded mode: a token for a role, to this machine only (Cognito on AWS)",
   },
 ] as const satisfies readonly RouteSpec[];
 
