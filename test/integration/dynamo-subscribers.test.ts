@@ -293,8 +293,8 @@ describe('loading many subscribers at once', () => {
     expect(await store.findSubscriber('sms', fresh[1_499]!.addressHash)).toEqual(fresh[1_499]);
     expect(await store.findSubscriber('sms', taken.addressHash)).toEqual(taken);
     expect(await store.getSubscriber(repeated.id)).toBeUndefined();
-    // 16 lock reads, 120 batch writes of 25 (a lock and a profile each), one ADD per roster bucket.
-    expect(requests).toEqual({ BatchGetItem: 16, BatchWriteItem: 120, UpdateItem: ROSTER_BUCKETS });
+    // 16 lock reads, 180 batch writes of 25 (a lock, a profile and an audit event each), one ADD per roster bucket.
+    expect(requests).toEqual({ BatchGetItem: 16, BatchWriteItem: 180, UpdateItem: ROSTER_BUCKETS });
   }, 60_000);
 });
 
@@ -338,7 +338,13 @@ describe('deleting a subscriber', () => {
 
     // Assert
     expect(deleted).toBe(true);
-    expect((await scanTable()).filter(holdsIt)).toEqual([]);
+    // Only the audit trail still names the id (it holds no address, hash or cipher): it shows the subscriber
+    // existed and was deleted.
+    const left = (await scanTable()).filter(holdsIt);
+    expect(left.map((item) => item.action).sort()).toEqual(['confirmed', 'deleted']);
+    expect(left.every((item) => item.PK === `SUBAUDIT#${subscriber.id}`)).toBe(true);
+    expect(JSON.stringify(left)).not.toContain(subscriber.addressHash);
+    expect(JSON.stringify(left)).not.toContain(subscriber.addressCipher);
     expect(await store.findSubscriber('sms', subscriber.addressHash)).toBeUndefined();
     expect(await store.deleteSubscriber(subscriber.id)).toBe(false);
   });

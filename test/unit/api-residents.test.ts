@@ -3,7 +3,7 @@
  * authorizer, officer routes with JWT-authorizer claims), against the real subscriber store and PII cipher on
  * dynalite. Inbound texts arrive as Amazon SNS notifications signed with a key made for the test run.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDeps } from '../../functions/api/alerts';
 import { compileRoutes, createRouter } from '../../functions/api/router';
@@ -120,14 +120,18 @@ const subscriberOf = async (channel: 'sms' | 'email', address: string) =>
   residents.subscribers.findSubscriber(channel, await residents.pii.hash(address));
 
 async function scanTable(): Promise<string> {
-  const items: unknown[] = [];
+  return JSON.stringify(await scanItems());
+}
+
+async function scanItems(): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await db.client.send(new ScanCommand({ TableName: db.tableName, ExclusiveStartKey: start }));
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return JSON.stringify(items);
+  return items;
 }
 
 const codeIn = (notice: Notice | undefined) => /\b(\d{6})\b/.exec(notice?.text ?? '')?.[1] ?? '';
@@ -688,7 +692,10 @@ describe('officers manage media subscribers and webhooks', () => {
     expect(removed.status).toBe(204);
     expect(again.status).toBe(404);
     expect(await residents.subscribers.getSubscriber(id)).toBeUndefined();
-    expect(await scanTable()).not.toContain(id);
+    // Only the subscription audit, which holds no PII, still names the id (see the subscription audit tests).
+    const leftovers = (await scanItems()).filter((item) => JSON.stringify(item).includes(id));
+    expect(leftovers.length).toBeGreaterThan(0);
+    expect(leftovers.every((item) => String(item.PK).startsWith('SUBAUDIT#'))).toBe(true);
   });
 
   it('requires the consent text, and lets auditors read but not add', async () => {
@@ -884,5 +891,257 @@ describe('POST /v1/subscriptions/import', () => {
     // Assess
     expect(res.status).toBe(413);
     expect(await subscriberOf('sms', '+34620000000')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------- subscription audit (invariant 6)
+
+const SUPERVISOR = claimsFor('supervisor-1', ['supervisor']);
+
+describe('the subscription audit', () => {
+  const trailOf = async (h: ReturnType<typeof harness>, id: string) => {
+    const res = await h.call({ method: 'GET', path: `/v1/subscribers/${id}/audit`, claims: AUDITOR });
+    expect(res.status).toBe(200);
+    return (res.body.items as { action: string; actor: string; method: string; channel: string }[]).map(
+      (e) => `${e.action} ${e.actor} ${e.method} ${e.channel}`,
+    );
+  };
+
+  it('records each keyword with the resident as actor: JOIN, a second JOIN, STOP, START', async () => {
+    // Prepare
+    const h = harness();
+    const { phone } = fresh();
+
+    // Act
+    await h.text(phone, 'JOIN gracia');
+    await h.text(phone, 'JOIN eixample');
+    await h.text(phone, 'STOP');
+    await h.text(phone, 'START');
+
+    // Assess
+    const id = (await subscriberOf('sms', phone))?.id as string;
+    expect(await trailOf(h, id)).toEqual([
+      'confirmed resident sms-keyword sms',
+      'changed resident sms-keyword sms',
+      'stopped resident sms-keyword sms',
+      'started resident sms-keyword sms',
+    ]);
+  });
+
+  it('records a web sign-up as requested, then confirmed, by the resident', async () => {
+    // Prepare
+    const h = harness();
+    const { email, ip } = fresh();
+    await h.signUp({ channel: 'email', address: email, zones: ['gracia'], language: 'en' }, ip);
+
+    // Act
+    await h.confirm({ address: email, code: codeIn(h.notices()[0]) }, ip);
+
+    // Assess
+    const id = (await subscriberOf('email', email))?.id as string;
+    expect(await trailOf(h, id)).toEqual(['requested resident web email', 'confirmed resident web email']);
+  });
+
+  it('records imports, officers adding and deleting, and webhooks with the officer as actor', async () => {
+    // Prepare
+    const h = harness();
+    const imported = fresh();
+    const media = fresh();
+    const url = `https://hooks.example.org/audit/${media.ip}`;
+
+    // Act
+    await h.call({
+      method: 'POST',
+      path: '/v1/subscriptions/import',
+      claims: OFFICER,
+      body: `channel,address,zones,language,consent\nsms,${imported.phone},gracia,en,Paper form\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
+    const added = await h.call({
+      method: 'POST',
+      path: '/v1/subscribers',
+      claims: OFFICER,
+      body: { channel: 'email', address: media.email, zones: ['*'], name: 'Diari', consent: 'Signed form' },
+    });
+    const hook = await h.call({
+      method: 'POST',
+      path: '/v1/webhooks',
+      claims: OFFICER,
+      body: { url, name: 'Ràdio' },
+    });
+    await h.call({ method: 'DELETE', path: `/v1/subscribers/${added.body.id}`, claims: SUPERVISOR });
+    await h.call({ method: 'DELETE', path: `/v1/webhooks/${hook.body.id}`, claims: OFFICER });
+
+    // Assess
+    const importedId = (await subscriberOf('sms', imported.phone))?.id as string;
+    expect(await trailOf(h, importedId)).toEqual(['imported officer-1 import sms']);
+    expect(await trailOf(h, added.body.id as string)).toEqual([
+      'added officer-1 officer email',
+      'deleted supervisor-1 officer email',
+    ]);
+    expect(await trailOf(h, hook.body.id as string)).toEqual([
+      'webhook-created officer-1 officer webhook',
+      'webhook-deleted officer-1 officer webhook',
+    ]);
+  });
+
+  it("keeps a deleted subscriber's trail with no address, hash or masked address in it", async () => {
+    // Prepare
+    const h = harness();
+    const { phone } = fresh();
+    await h.text(phone, 'JOIN gracia');
+    const subscriber = await subscriberOf('sms', phone);
+    const id = subscriber?.id as string;
+
+    // Act
+    const removed = await h.call({ method: 'DELETE', path: `/v1/subscribers/${id}`, claims: OFFICER });
+
+    // Assess
+    expect(removed.status).toBe(204);
+    expect(await trailOf(h, id)).toEqual([
+      'confirmed resident sms-keyword sms',
+      'deleted officer-1 officer sms',
+    ]);
+    const trail = (await scanItems()).filter((item) => item.PK === `SUBAUDIT#${id}`);
+    expect(trail).toHaveLength(2);
+    const stored = JSON.stringify(trail);
+    for (const pii of [
+      phone,
+      phone.slice(1),
+      subscriber?.addressHash,
+      subscriber?.addressMasked,
+      subscriber?.addressCipher,
+    ])
+      expect(stored).not.toContain(pii as string);
+    expect(Object.keys(trail[0] ?? {}).sort()).toEqual(
+      ['GSI1PK', 'GSI1SK', 'PK', 'SK', 'action', 'actor', 'at', 'channel', 'method', 'subscriberId'].sort(),
+    );
+  });
+
+  it('lists every subscription event newest first, a page at a time, for supervisors and auditors only', async () => {
+    // Prepare
+    const h = harness();
+    const { phone } = fresh();
+    // Later than any other test's events: the table is shared.
+    h.clock.advance(365 * 24 * 3600 * 1000);
+    await h.text(phone, 'JOIN gracia');
+    h.clock.advance(1000);
+    await h.text(phone, 'STOP');
+    const id = (await subscriberOf('sms', phone))?.id as string;
+
+    // Act
+    const first = await h.call({
+      method: 'GET',
+      path: '/v1/subscriptions/audit?limit=1',
+      claims: SUPERVISOR,
+    });
+    const second = await h.call({
+      method: 'GET',
+      path: `/v1/subscriptions/audit?limit=1&cursor=${first.body.cursor}`,
+      claims: AUDITOR,
+    });
+    const forged = await h.call({
+      method: 'GET',
+      path: '/v1/subscriptions/audit?cursor=abc',
+      claims: AUDITOR,
+    });
+    const officer = await h.call({ method: 'GET', path: '/v1/subscriptions/audit', claims: OFFICER });
+    const officerTrail = await h.call({
+      method: 'GET',
+      path: `/v1/subscribers/${id}/audit`,
+      claims: OFFICER,
+    });
+
+    // Assess
+    expect(first.status).toBe(200);
+    const [newest] = first.body.items as { subscriberId: string; action: string; at: string }[];
+    const [next] = second.body.items as { subscriberId: string; action: string; at: string }[];
+    expect(newest).toMatchObject({ subscriberId: id, action: 'stopped' });
+    expect(next).toMatchObject({ subscriberId: id, action: 'confirmed' });
+    expect(next!.at < newest!.at).toBe(true);
+    expect(forged.status).toBe(400);
+    expect(officer.status).toBe(403);
+    expect(officerTrail.status).toBe(403);
+  });
+});
+
+// ---------------------------------------------------------------- pending sign-ups expire
+
+describe('a pending web sign-up expires after 24 hours', () => {
+  const get = async (key: { PK: string; SK: string }) =>
+    (await db.client.send(new GetCommand({ TableName: db.tableName, Key: key, ConsistentRead: true }))).Item;
+  const keysOf = async (email: string) => {
+    const hash = await residents.pii.hash(email);
+    const subscriber = await residents.subscribers.findSubscriber('email', hash);
+    return {
+      subscriber,
+      profile: { PK: `SUB#${subscriber?.id}`, SK: 'PROFILE' },
+      lock: { PK: `ADDR#email#${hash}`, SK: 'SUB' },
+    };
+  };
+
+  it('gives the profile and the address lock a TTL, and removes both when the code comes back', async () => {
+    // Prepare
+    const h = harness();
+    const { email, ip } = fresh();
+    await h.signUp({ channel: 'email', address: email, zones: ['gracia'], language: 'en' }, ip);
+    const { subscriber, profile, lock } = await keysOf(email);
+    const pendingProfile = await get(profile);
+    const pendingLock = await get(lock);
+
+    // Act
+    await h.confirm({ address: email, code: codeIn(h.notices()[0]) }, ip);
+
+    // Assess
+    const expected = Date.parse(subscriber?.updatedAt as string) / 1000 + 24 * 3600;
+    expect(pendingProfile?.expiresAt).toBe(expected);
+    expect(pendingLock?.expiresAt).toBe(expected);
+    expect(subscriber).not.toHaveProperty('expiresAt');
+    expect((await get(profile))?.status).toBe('confirmed');
+    expect(await get(profile)).not.toHaveProperty('expiresAt');
+    expect(await get(lock)).not.toHaveProperty('expiresAt');
+  });
+
+  it('lets the address sign up again once TTL has removed the profile, whatever it left of the lock', async () => {
+    // Prepare: TTL deletes items one at a time, in no set order, about a day after the sign-up.
+    const h = harness();
+    const a = fresh();
+    const b = fresh();
+    await h.signUp({ channel: 'email', address: a.email, zones: ['gracia'], language: 'en' }, a.ip);
+    await h.signUp({ channel: 'email', address: b.email, zones: ['gracia'], language: 'en' }, b.ip);
+    const first = await keysOf(a.email);
+    const second = await keysOf(b.email);
+    // a: profile gone, its lock (a day old) still there; b: both gone.
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: first.profile }));
+    await db.client.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: first.lock,
+        UpdateExpression: 'SET lockedAt = :dayAgo',
+        ExpressionAttributeValues: { ':dayAgo': Date.now() - 24 * 3600 * 1000 },
+      }),
+    );
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: second.profile }));
+    await db.client.send(new DeleteCommand({ TableName: db.tableName, Key: second.lock }));
+    h.clock.advance(25 * 3600 * 1000);
+
+    // Act
+    const again = await h.signUp(
+      { channel: 'email', address: a.email, zones: ['eixample'], language: 'en' },
+      a.ip,
+    );
+    const againB = await h.signUp(
+      { channel: 'email', address: b.email, zones: ['eixample'], language: 'en' },
+      b.ip,
+    );
+    const confirmed = await h.confirm({ address: a.email, code: codeIn(h.notices()[2]) }, a.ip);
+
+    // Assess
+    expect(again.status).toBe(202);
+    expect(againB.status).toBe(202);
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body).toMatchObject({ status: 'confirmed', zones: ['eixample'] });
+    expect(confirmed.body.id).not.toBe(first.subscriber?.id);
+    expect((await keysOf(b.email)).subscriber).toMatchObject({ status: 'pending', zones: ['eixample'] });
   });
 });

@@ -765,8 +765,13 @@ function eventOf(s: Subscriber, change: SubscriptionChange, at: string): Subscri
   };
 }
 
+/** Writes of one container in their order; with the wall clock it orders two events that share their `at`. */
+let eventSerial = 0;
+
 function eventItem(event: SubscriptionEvent): Item {
-  const unique = randomUUID();
+  // Sortable, then unique: events of one `at` (a test clock, one millisecond) list in the order they were written.
+  eventSerial = (eventSerial + 1) % 1_000_000;
+  const unique = `${String(Date.now()).padStart(15, '0')}.${String(eventSerial).padStart(6, '0')}.${randomUUID().slice(0, 8)}`;
   return {
     PK: subscriptionAuditPk(event.subscriberId),
     SK: subscriptionAuditSk(event.at, unique),
