@@ -22,6 +22,7 @@ import {
   preconditionRequired,
   validationFailed,
 } from '../core/errors';
+import { SOCIAL_CHANNELS } from '../core/fanout';
 import type { Actor, Receipt, StoredVersion } from '../core/model';
 import type { ZoneCatalog } from '../core/zones';
 import type {
@@ -557,17 +558,45 @@ export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promi
         detail: `${v.receiptsPlanned ?? 0} receipts`,
       });
   }
-  for (const r of await deps.store.listForAlert(alertId))
-    for (const h of r.history)
-      entries.push({
-        at: h.at,
-        actor: h.actor,
-        action: `delivery.${h.status}`,
-        version: r.version,
-        channel: r.channel,
-        recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
-        ...(h.reason ? { detail: h.reason } : {}),
-      });
+  for (const v of versions)
+    for (const channel of v.content.channels) {
+      if (SOCIAL_CHANNELS.has(channel)) {
+        // One receipt per version (the agency's account): its whole history belongs in the trail.
+        let cursor: string | undefined;
+        do {
+          const page = await deps.store.listReceiptsPage(alertId, {
+            version: v.version,
+            channel,
+            limit: DELIVERIES_PAGE.max,
+            cursor,
+          });
+          for (const r of page.items)
+            for (const h of r.history)
+              entries.push({
+                at: h.at,
+                actor: h.actor,
+                action: `delivery.${h.status}`,
+                version: r.version,
+                channel: r.channel,
+                recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
+                ...(h.reason ? { detail: h.reason } : {}),
+              });
+          cursor = page.cursor;
+        } while (cursor);
+        continue;
+      }
+      // Subscriber channels can have a receipt per resident, tens of thousands of them: the trail says how many
+      // reached each status and where each receipt is (the paged deliveries listing), rather than repeating them.
+      for (const c of await deps.store.countReceipts(alertId, { version: v.version, channel }))
+        entries.push({
+          at: v.plannedAt ?? v.createdAt,
+          actor: `channel:${channel}`,
+          action: `deliveries.${c.status}`,
+          version: v.version,
+          channel,
+          detail: `${c.count} recipient${c.count === 1 ? '' : 's'}; each receipt: /v1/alerts/${alertId}/deliveries?version=${v.version}&channel=${channel}`,
+        });
+    }
   entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return json(200, { alertId, entries });
 }

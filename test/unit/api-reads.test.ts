@@ -473,6 +473,61 @@ describe('GET /v1/alerts/{id}/audit', () => {
     expect(entries[5]).toMatchObject({ channel: 'x', recipient: '@agency' });
   });
 
+  it('counts subscriber-channel receipts per status instead of repeating hundreds of them, and points at each', async () => {
+    // Prepare: an SMS alert whose 300 receipts the bulk sender wrote, 297 sent and 3 opted out
+    const h = harness('2030-07-03T09:00:00.000Z');
+    const id = await h.create(draft({ channels: ['x', 'sms'] }));
+    await h.dispatch(id, 1);
+    const at = '2030-07-03T09:00:05.000Z';
+    await db.store.putReceipts(
+      Array.from({ length: 300 }, (_, i) => {
+        const failed = i < 3;
+        return {
+          alertId: id,
+          version: 1,
+          channel: 'sms' as const,
+          recipient: `sub-${String(i).padStart(4, '0')}`,
+          recipientMasked: '+34•••••••00',
+          status: failed ? ('failed' as const) : ('sent' as const),
+          attempts: 1,
+          ...(failed ? { reason: 'opted-out' } : { providerMessageId: `sms-${i}` }),
+          createdAt: at,
+          updatedAt: at,
+          history: [
+            {
+              at,
+              actor: 'channel:sms',
+              status: failed ? ('failed' as const) : ('sent' as const),
+              attempt: 1,
+            },
+          ],
+        };
+      }),
+    );
+
+    // Act
+    const res = await h.call({ method: 'GET', path: `/v1/alerts/${id}/audit`, claims: AUDITOR });
+
+    // Assess
+    expect(res.status).toBe(200);
+    const entries = res.body.entries as Record<string, unknown>[];
+    const sms = entries.filter((e) => e.channel === 'sms');
+    expect(sms.map((e) => [e.action, e.detail])).toEqual(
+      expect.arrayContaining([
+        [
+          'deliveries.sent',
+          `297 recipients; each receipt: /v1/alerts/${id}/deliveries?version=1&channel=sms`,
+        ],
+        [
+          'deliveries.failed',
+          `3 recipients; each receipt: /v1/alerts/${id}/deliveries?version=1&channel=sms`,
+        ],
+      ]),
+    );
+    expect(sms).toHaveLength(2);
+    expect(entries.filter((e) => e.channel === 'x').map((e) => e.action)).toEqual(['delivery.queued']);
+  });
+
   it('records a cancel with its reason', async () => {
     // Prepare
     const h = harness('2030-07-02T09:00:00.000Z');

@@ -10,6 +10,7 @@ import {
   renderWebhook,
   wordsFor,
 } from '../../functions/core/render';
+import type { ChannelContent } from '../../functions/ports';
 import { AlertDraft } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
 import { testConfig } from '../helpers/fakes';
@@ -124,10 +125,10 @@ describe('renderWebhook', () => {
     expect(bare.data.cap).toEqual({
       url: `${testConfig().publicBaseUrl}/v1/alerts/${ALERT_ID}/versions/1.cap`,
     });
-    const payload = (rendered.content as { payload: { data: { cap: { url: string; xml: string } } } })
-      .payload;
-    expect(payload.data.cap.xml).toBe(xml);
-    expect(payload.data.cap.xml).toContain('<identifier>');
+    const { payload } = rendered.content as Extract<ChannelContent, { channel: 'webhook' }>;
+    const cap = (payload.data as { cap: { url: string; xml: string } }).cap;
+    expect(cap.xml).toBe(xml);
+    expect(cap.xml).toContain('<identifier>');
   });
 });
 
