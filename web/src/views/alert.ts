@@ -109,6 +109,8 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
         h('dd', null, a.status),
         h('dt', null, 'Version'),
         h('dd', null, `${a.version} (${a.msgType}), ${formatTime(a.sent)}`),
+        h('dt', null, 'Languages'),
+        h('dd', null, [a.language, ...a.translations.map((t) => t.language)].join(', ')),
         h('dt', null, 'Channels'),
         h('dd', null, a.channels.map((c) => CHANNEL_NAMES[c]).join(', ')),
         h('dt', null, 'Areas'),
@@ -117,6 +119,17 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
       ),
       h('p', { class: 'message' }, a.description),
       a.instruction ? h('p', { class: 'message' }, h('strong', null, 'Instruction: '), a.instruction) : null,
+      // Each translation as sent, marked with its language so screen readers read it in that language.
+      a.translations.map((t) =>
+        h(
+          'section',
+          { class: 'translation', lang: t.language, 'aria-labelledby': `translation-${t.language}` },
+          h('h2', { id: `translation-${t.language}`, lang: 'en' }, `In ${t.language}`),
+          h('p', { class: 'message' }, h('strong', null, t.headline)),
+          h('p', { class: 'message' }, t.description),
+          t.instruction ? h('p', { class: 'message' }, t.instruction) : null,
+        ),
+      ),
     );
   }
 
