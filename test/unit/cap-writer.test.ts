@@ -36,7 +36,7 @@ const draft = AlertDraft.parse({
   urgency: 'Immediate',
   severity: 'Severe',
   certainty: 'Observed',
-  headline: 'Missing child <b>"Alex"</b> & dog',
+  headline: 'Missing child <b>"age 7"</b> & dog',
   description: "Last seen near the harbour at 15:00, wearing a red coat. Call 112 if you've seen them.",
   instruction: 'Do not approach; call 112.',
   language: 'en',
@@ -58,7 +58,7 @@ const draft = AlertDraft.parse({
   expires: '2026-11-22T07:00:00+01:00',
   web: 'https://police.example.org/alerts/missing?id=1&lang=en',
   contact: 'Duty desk, +34 900 000 000',
-  image: { url: 'https://police.example.org/img/alex.jpg', alt: 'Photo of Alex' },
+  image: { url: 'https://police.example.org/img/child.jpg', alt: 'Photo of the missing child' },
 });
 
 const options = {
@@ -83,7 +83,7 @@ describe('toCapXml', () => {
 
   it('escapes everything an officer typed, so no text becomes markup', async () => {
     const xml = toCapXml(newAlert(draft, ctx()), options);
-    expect(xml).toContain('<headline>Missing child &lt;b&gt;&quot;Alex&quot;&lt;/b&gt; &amp; dog</headline>');
+    expect(xml).toContain('<headline>Missing child &lt;b&gt;&quot;age 7&quot;&lt;/b&gt; &amp; dog</headline>');
     expect(xml).toContain('<senderName>Police &amp; Rescue &lt;Ciutat&gt;</senderName>');
     expect(xml).toContain('<web>https://police.example.org/alerts/missing?id=1&amp;lang=en</web>');
     expect(xml).not.toContain('<b>');
