@@ -119,7 +119,7 @@ export const AuditLog = z
           .string()
           .meta({
             description:
-              'alert.created|updated|cancelled, version.held-for-approval|approved, fanout.planned, delivery.<status>',
+              'alert.created|updated|cancelled, version.held-for-approval|approved, fanout.planned, delivery.<status> (a social post's receipt), deliveries.<status> (a subscriber channel's count, detail naming the paged receipts)',
           }),
         version: z.number().int().positive(),
         channel: z.string().optional(),
