@@ -115,12 +115,10 @@ export const AuditLog = z
       z.object({
         at: isoDateTime,
         actor: z.string().meta({ description: 'a person (token sub) or system:<part>' }),
-        action: z
-          .string()
-          .meta({
-            description:
-              'alert.created|updated|cancelled, version.held-for-approval|approved, fanout.planned, delivery.<status> (a social post's receipt), deliveries.<status> (a subscriber channel's count, detail naming the paged receipts)',
-          }),
+        action: z.string().meta({
+          description:
+            'alert.created|updated|cancelled, version.held-for-approval|approved, fanout.planned, delivery.<status> (a social post’s receipt), deliveries.<status> (a subscriber channel’s count, detail naming the paged receipts)',
+        }),
         version: z.number().int().positive(),
         channel: z.string().optional(),
         recipient: z.string().optional().meta({ description: 'masked' }),
