@@ -51,7 +51,7 @@ describe('Console: translations, small screens and paged receipts', () => {
   it('composes with a Spanish translation, previews it in Spanish, sends, and shows both languages on the alert page', async () => {
     // Arrange
     const { page } = rig;
-    await signIn(page, 'officer', 'Olga Officer');
+    await signIn(page, 'officer', 'Duty Officer 1');
     await page.getByRole('button', { name: 'Road closure (race or event)' }).click();
     await page.getByLabel('Headline', { exact: true }).fill(HEADLINE);
     await page
@@ -99,7 +99,7 @@ describe('Console: translations, small screens and paged receipts', () => {
   it('fits the approvals page on a 360 px wide phone without sideways scrolling', async () => {
     // Arrange
     const { page } = rig;
-    await signIn(page, 'supervisor', 'Sam Supervisor');
+    await signIn(page, 'supervisor', 'Shift Supervisor 2');
     await page.setViewportSize({ width: 360, height: 780 });
 
     // Act
@@ -115,7 +115,7 @@ describe('Console: translations, small screens and paged receipts', () => {
   it("pages the auditor through an SMS alert's receipts 50 at a time, recipients masked", async () => {
     // Arrange
     const { page } = rig;
-    await signIn(page, 'auditor', 'Ada Auditor');
+    await signIn(page, 'auditor', 'Auditor 4');
     await page.goto(alertUrl);
     const filters = page.getByRole('form', { name: 'Receipt filters' });
     await filters.getByLabel('Channel').selectOption('sms');

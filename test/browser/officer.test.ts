@@ -53,7 +53,7 @@ describe('Console: the officer', () => {
 
     // Act
     const violations = await seriousViolations(page);
-    await signIn(page, 'officer', 'Olga Officer');
+    await signIn(page, 'officer', 'Duty Officer 1');
 
     // Assess
     expect(violations).toEqual([]);

@@ -24,7 +24,7 @@ describe('Console: the supervisor and the auditor', () => {
   it('holds an Extreme alert an officer composed for a second person’s approval', async () => {
     // Arrange
     const { page } = rig;
-    await signIn(page, 'officer', 'Olga Officer');
+    await signIn(page, 'officer', 'Duty Officer 1');
     await page.getByRole('button', { name: 'Emergency / evacuation' }).click();
     await page.getByLabel('Headline', { exact: true }).fill(HEADLINE);
     await page.getByRole('group', { name: /Zones/ }).getByLabel('Ciutat Vella').check();
@@ -44,7 +44,7 @@ describe('Console: the supervisor and the auditor', () => {
   it('shows the two-person rule’s refusal when the author approves their own alert as supervisor', async () => {
     // Arrange: the same person (same name) signed in as supervisor
     const { page } = rig;
-    await signIn(page, 'supervisor', 'Olga Officer');
+    await signIn(page, 'supervisor', 'Duty Officer 1');
     const card = page.getByRole('article', { name: HEADLINE });
 
     // Act
@@ -66,7 +66,7 @@ describe('Console: the supervisor and the auditor', () => {
   it('lets a different supervisor approve it from the queue, and the alert goes out', async () => {
     // Arrange
     const { page } = rig;
-    await signIn(page, 'supervisor', 'Sam Supervisor');
+    await signIn(page, 'supervisor', 'Shift Supervisor 2');
     const card = page.getByRole('article', { name: HEADLINE });
     await card.waitFor();
     const violations = await seriousViolations(page);
@@ -80,7 +80,7 @@ describe('Console: the supervisor and the auditor', () => {
     expect(violations).toEqual([]);
     await page.getByRole('heading', { level: 1, name: HEADLINE }).waitFor();
     await page.locator('#alert-state').getByText('sent', { exact: true }).waitFor({ timeout: 20_000 });
-    await page.getByText(/approved by sam-supervisor/).waitFor();
+    await page.getByText(/approved by shift-supervisor-2/).waitFor();
     // A supervisor is offered cancel, never compose or update.
     expect(await page.getByRole('link', { name: 'Compose' }).count()).toBe(0);
     expect(await page.getByText('Update this alert').count()).toBe(0);
@@ -90,7 +90,7 @@ describe('Console: the supervisor and the auditor', () => {
   it('lets the auditor filter the alerts list', async () => {
     // Arrange: a second alert, an exercise, so the filters have something to leave out
     const { page, herald } = rig;
-    const officer = await herald.identity.issue({ roles: ['officer'], sub: 'olga-officer' });
+    const officer = await herald.identity.issue({ roles: ['officer'], sub: 'duty-officer-1' });
     const exercise = await fetch(`${herald.url}/v1/alerts`, {
       method: 'POST',
       headers: {
@@ -112,7 +112,7 @@ describe('Console: the supervisor and the auditor', () => {
       }),
     });
     expect(exercise.status).toBe(201);
-    await signIn(page, 'auditor', 'Alex Auditor');
+    await signIn(page, 'auditor', 'Auditor 3');
     await page.getByRole('table', { name: 'Alerts, newest first' }).getByRole('link').first().waitFor();
     const rows = page.getByRole('table', { name: 'Alerts, newest first' }).locator('tbody tr');
 
@@ -140,7 +140,7 @@ describe('Console: the supervisor and the auditor', () => {
   it('shows the auditor every version with what changed, who wrote and approved it, receipts, CSV and the audit log', async () => {
     // Arrange: an update by the officer, so there is a difference to read
     const { page, herald } = rig;
-    const officer = await herald.identity.issue({ roles: ['officer'], sub: 'olga-officer' });
+    const officer = await herald.identity.issue({ roles: ['officer'], sub: 'duty-officer-1' });
     const update = await fetch(`${herald.url}/v1/alerts/${alertId}/updates`, {
       method: 'POST',
       headers: {
@@ -195,7 +195,7 @@ describe('Console: the supervisor and the auditor', () => {
     expect(changedRows).toContainEqual(expect.stringMatching(/^severityExtremeSevere$/));
     // Who wrote and who approved
     await page
-      .getByText(/written by olga-officer · approved by sam-supervisor/)
+      .getByText(/written by duty-officer-1 · approved by shift-supervisor-2/)
       .first()
       .waitFor();
     // Receipts filtered to version 1 on X, and the CSV of that selection
@@ -212,7 +212,7 @@ describe('Console: the supervisor and the auditor', () => {
     // The audit log: author, the hold, the approval with its note
     expect(auditText).toContain('alert.created');
     expect(auditText).toContain('version.held-for-approval');
-    expect(auditText).toMatch(/sam-supervisorversion\.approved1.*Confirmed with the fire brigade\./);
+    expect(auditText).toMatch(/shift-supervisor-2version\.approved1.*Confirmed with the fire brigade\./);
     expect(violations).toEqual([]);
   });
 });
