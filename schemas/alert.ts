@@ -4,32 +4,29 @@
  * OpenAPI document served at /v1/openapi.json (see schemas/openapi.ts).
  */
 import * as z from 'zod';
+import {
+  ALERT_STATES,
+  ALERT_STATUSES,
+  CATEGORIES,
+  CERTAINTIES,
+  CHANNELS,
+  MSG_TYPES,
+  SEVERITIES,
+  URGENCIES,
+} from './vocabulary';
 
-export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+export { CHANNELS } from './vocabulary';
+
 export const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
 export type Channel = z.infer<typeof Channel>;
 
-/** CAP `status`, less System and Draft which are not for the public channels Herald feeds. */
-export const AlertStatus = z.enum(['Actual', 'Exercise', 'Test']);
-export const Category = z.enum([
-  'Geo',
-  'Met',
-  'Safety',
-  'Security',
-  'Rescue',
-  'Fire',
-  'Health',
-  'Env',
-  'Transport',
-  'Infra',
-  'CBRNE',
-  'Other',
-]);
-export const Urgency = z.enum(['Immediate', 'Expected', 'Future', 'Past', 'Unknown']);
-export const Severity = z.enum(['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown']);
+export const AlertStatus = z.enum(ALERT_STATUSES);
+export const Category = z.enum(CATEGORIES);
+export const Urgency = z.enum(URGENCIES);
+export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;
-export const Certainty = z.enum(['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown']);
-export const MsgType = z.enum(['Alert', 'Update', 'Cancel']);
+export const Certainty = z.enum(CERTAINTIES);
+export const MsgType = z.enum(MSG_TYPES);
 export type MsgType = z.infer<typeof MsgType>;
 
 /** C0 controls other than tab, line feed and carriage return, and DEL: never meant in an alert's text. */
@@ -244,7 +241,7 @@ export type CancelBody = z.infer<typeof CancelBody>;
 export const ApproveBody = z.strictObject({ note: text(1000).optional() }).meta({ id: 'ApproveBody' });
 export type ApproveBody = z.infer<typeof ApproveBody>;
 
-export const AlertState = z.enum(['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired']);
+export const AlertState = z.enum(ALERT_STATES);
 export type AlertState = z.infer<typeof AlertState>;
 export const VersionState = z.enum(['pending-approval', 'superseded', 'dispatching', 'sent']);
 export type VersionState = z.infer<typeof VersionState>;

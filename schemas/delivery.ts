@@ -1,16 +1,10 @@
 /** Delivery receipts: one per (alert, version, channel, recipient). */
 import * as z from 'zod';
 import { Channel } from './alert';
+import { DELIVERY_STATUSES } from './vocabulary';
 
-export const DELIVERY_STATUSES = [
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'failed',
-  'retrying',
-  'unknown',
-] as const;
+export { DELIVERY_STATUSES } from './vocabulary';
+
 export const DeliveryStatus = z.enum(DELIVERY_STATUSES).meta({ id: 'DeliveryStatus' });
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 

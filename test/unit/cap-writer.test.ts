@@ -83,7 +83,9 @@ describe('toCapXml', () => {
 
   it('escapes everything an officer typed, so no text becomes markup', async () => {
     const xml = toCapXml(newAlert(draft, ctx()), options);
-    expect(xml).toContain('<headline>Missing child &lt;b&gt;&quot;age 7&quot;&lt;/b&gt; &amp; dog</headline>');
+    expect(xml).toContain(
+      '<headline>Missing child &lt;b&gt;&quot;age 7&quot;&lt;/b&gt; &amp; dog</headline>',
+    );
     expect(xml).toContain('<senderName>Police &amp; Rescue &lt;Ciutat&gt;</senderName>');
     expect(xml).toContain('<web>https://police.example.org/alerts/missing?id=1&amp;lang=en</web>');
     expect(xml).not.toContain('<b>');

@@ -1,5 +1,16 @@
-/** The API's shapes as the console reads them (schemas/alert.ts and schemas/delivery.ts are the source). */
-export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+/** The API's shapes as the console reads them: the vocabularies are schemas/vocabulary.ts's own lists. */
+import {
+  ALERT_STATES,
+  ALERT_STATUSES,
+  type CATEGORIES as CAP_CATEGORIES,
+  CERTAINTIES,
+  CHANNELS,
+  DELIVERY_STATUSES,
+  SEVERITIES,
+  URGENCIES,
+} from '../../schemas/vocabulary';
+
+export { ALERT_STATES, CERTAINTIES, CHANNELS, DELIVERY_STATUSES, SEVERITIES, URGENCIES };
 export type Channel = (typeof CHANNELS)[number];
 export const CHANNEL_NAMES: Record<Channel, string> = {
   x: 'X',
@@ -9,7 +20,8 @@ export const CHANNEL_NAMES: Record<Channel, string> = {
   email: 'Email',
   webhook: 'Webhooks',
 };
-export const STATUSES = ['Actual', 'Exercise', 'Test'] as const;
+export const STATUSES = ALERT_STATUSES;
+/** The form lists the categories a police agency uses most first; `satisfies` keeps them CAP's own. */
 export const CATEGORIES = [
   'Safety',
   'Security',
@@ -23,20 +35,7 @@ export const CATEGORIES = [
   'Env',
   'CBRNE',
   'Other',
-] as const;
-export const URGENCIES = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as const;
-export const SEVERITIES = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
-export const CERTAINTIES = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
-export const ALERT_STATES = ['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired'] as const;
-export const DELIVERY_STATUSES = [
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'failed',
-  'retrying',
-  'unknown',
-] as const;
+] as const satisfies readonly (typeof CAP_CATEGORIES)[number][];
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface Translation {

@@ -1,0 +1,36 @@
+/**
+ * The API's fixed vocabularies as plain lists, with no zod: the schemas build their enums from them, and the
+ * console (web/) imports them without pulling a validation library into a phone's first load.
+ */
+export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+/** CAP `status`, less System and Draft which are not for the public channels Herald feeds. */
+export const ALERT_STATUSES = ['Actual', 'Exercise', 'Test'] as const;
+/** CAP `category`, in the order of the CAP 1.2 specification. */
+export const CATEGORIES = [
+  'Geo',
+  'Met',
+  'Safety',
+  'Security',
+  'Rescue',
+  'Fire',
+  'Health',
+  'Env',
+  'Transport',
+  'Infra',
+  'CBRNE',
+  'Other',
+] as const;
+export const URGENCIES = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] as const;
+export const SEVERITIES = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
+export const CERTAINTIES = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
+export const MSG_TYPES = ['Alert', 'Update', 'Cancel'] as const;
+export const ALERT_STATES = ['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired'] as const;
+export const DELIVERY_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'failed',
+  'retrying',
+  'unknown',
+] as const;
