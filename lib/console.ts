@@ -42,16 +42,11 @@ import {
   type UserPoolClient,
   UserPoolDomain,
 } from 'aws-cdk-lib/aws-cognito';
-import {
-  BlockPublicAccess,
-  Bucket,
-  BucketEncryption,
-  type CfnBucket,
-  ObjectOwnership,
-} from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { accessLogBucket } from './access-logs';
 
 /** The repository's root: web/ (the console's sources) sits under it. */
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -172,21 +167,7 @@ export class Console extends Construct {
     const cognitoBaseUrl = this.domain.baseUrl();
 
     // ------------------------------------------------------------ files
-    const accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      // CloudFront standard logging writes through an ACL grant to its log-delivery account.
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-    });
-    NagSuppressions.addResourceSuppressions(accessLogs, [
-      {
-        id: 'AwsSolutions-S1',
-        reason:
-          'This is the access-log bucket; logging its own access would write logs about writing logs. Reads of it are in CloudTrail.',
-      },
-    ]);
+    const accessLogs = accessLogBucket(this);
     this.bucket = new Bucket(this, 'Files', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       // SSE-S3: the files are the console's public code (anyone may load the sign-in page); a KMS key would need

@@ -18,9 +18,10 @@ import {
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { accessLogBucket } from './access-logs';
 
 export interface ImageCdnProps {
   /**
@@ -41,22 +42,7 @@ export class ImageCdn extends Construct {
     const { customDomain } = props;
 
     // One bucket for both access logs: the image bucket's server access logs and the distribution's.
-    const accessLogs = new Bucket(this, 'AccessLogs', {
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      // CloudFront standard logging writes through an ACL grant to its log-delivery account, so this bucket
-      // keeps ACLs (owner-preferred); it is still private under the public access block.
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-    });
-    NagSuppressions.addResourceSuppressions(accessLogs, [
-      {
-        id: 'AwsSolutions-S1',
-        reason:
-          'This is the access-log bucket; logging its own access would write logs about writing logs. Reads of it are in CloudTrail.',
-      },
-    ]);
+    const accessLogs = accessLogBucket(this);
 
     this.bucket = new Bucket(this, 'Images', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
