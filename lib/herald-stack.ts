@@ -73,7 +73,7 @@ import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
 import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
 import { SmsDeliveryStatus } from './sms-delivery-status';
-import { WorkQueue } from './work-queue';
+import { alarmWhenNotEmpty, WorkQueue } from './work-queue';
 
 /**
  * Per-channel ceiling on concurrent channel Lambdas (2 is the SQS event source minimum). Social channels
@@ -826,19 +826,11 @@ export class HeraldStack extends Stack {
     })
       // findByProviderMessageId (Query on GSI1) and confirm (GetItem, then a conditional UpdateItem).
       .bindTable(props.table, ['Query', 'GetItem', 'UpdateItem']);
-    const alarm = new Alarm(this, `${id}FailuresAlarm`, {
-      alarmDescription: `Herald ${props.serviceName}: a delivery report could not be applied to its receipt after retries; it waits in the failure queue.`,
-      metric: failures.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      threshold: 0,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmWhenNotEmpty(this, `${id}FailuresAlarm`, {
+      queue: failures,
+      description: `Herald ${props.serviceName}: a delivery report could not be applied to its receipt after retries; it waits in the failure queue.`,
+      topic: props.alarmTopic,
     });
-    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    alarm.addOkAction(new SnsAction(props.alarmTopic));
     return fn;
   }
 }

@@ -12,8 +12,6 @@
  * number's two-way channel.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BackoffFunction, type ITopic, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
@@ -21,6 +19,7 @@ import { UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct, type IDependable } from 'constructs';
+import { alarmWhenNotEmpty } from './work-queue';
 
 /** The service principal of AWS End User Messaging SMS (formerly Pinpoint SMS), which publishes two-way SMS. */
 export const SMS_VOICE_PRINCIPAL = 'sms-voice.amazonaws.com';
@@ -125,19 +124,11 @@ export class InboundSms extends Construct {
     );
     for (const dependency of props.routeReady) subscription.node.addDependency(dependency);
 
-    const alarm = new Alarm(this, 'UndeliveredAlarm', {
-      alarmDescription:
+    alarmWhenNotEmpty(this, 'UndeliveredAlarm', {
+      queue: this.undelivered,
+      description:
         'Herald inbound SMS: a text a resident sent (possibly a STOP) could not be delivered to the API after retries; it waits in the dead-letter queue. Fix the API, then publish each kept message to the inbound topic again.',
-      metric: this.undelivered.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      threshold: 0,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      topic: props.alarmTopic,
     });
-    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    alarm.addOkAction(new SnsAction(props.alarmTopic));
   }
 }

@@ -7,7 +7,7 @@ import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-clo
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueName } from '../functions/ports';
 import { ENV, queueUrlEnv } from '../functions/shared/config';
@@ -18,6 +18,32 @@ import type { HeraldFunction } from './herald-function';
  * it knows when an attempt is the last one and can record a final failure instead of a retry.
  */
 export const MAX_RECEIVES = 5;
+
+/**
+ * Alarms as soon as any message waits in a queue that should stay empty (a dead-letter or failure queue), and
+ * says so again when it is emptied, both to `topic`.
+ */
+export function alarmWhenNotEmpty(
+  scope: Construct,
+  id: string,
+  props: { queue: IQueue; description: string; topic: ITopic },
+): Alarm {
+  const alarm = new Alarm(scope, id, {
+    alarmDescription: props.description,
+    metric: props.queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    }),
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    threshold: 0,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  const action = new SnsAction(props.topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
+  return alarm;
+}
 
 /**
  * AWS's guidance for Lambda consumers: a batch may be retried after throttling while the first
@@ -81,13 +107,10 @@ export class WorkQueue extends Construct {
 
     const action = new SnsAction(alarmTopic);
     const period = Duration.minutes(1);
-    const deadLetters = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: `Herald ${name}: a message was dead-lettered; a delivery may not have happened. Inspect and redrive.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      threshold: 0,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmWhenNotEmpty(this, 'DeadLettersAlarm', {
+      queue: this.deadLetterQueue,
+      description: `Herald ${name}: a message was dead-lettered; a delivery may not have happened. Inspect and redrive.`,
+      topic: alarmTopic,
     });
     const age = new Alarm(this, 'OldestMessageAlarm', {
       alarmDescription: `Herald ${name}: the oldest message has waited over ${props.maxMessageAge.toHumanString()}; alerts are going out late.`,
@@ -97,9 +120,7 @@ export class WorkQueue extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [deadLetters, age]) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
+    age.addAlarmAction(action);
+    age.addOkAction(action);
   }
 }
