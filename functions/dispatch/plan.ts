@@ -261,7 +261,16 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
  */
 export async function sweep(deps: DispatchDeps, limit = 100): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - deps.config.sweepAfterSeconds * 1000).toISOString();
-  const stale = await deps.store.findUnplanned(before, limit);
+  const unplanned = await deps.store.findUnplanned(before, limit);
+  // An update waiting for its original's fan-out to finish is unplanned on purpose, and its delayed dispatch message
+  // will come: only a wait whose time is over (its message lost) makes it stale.
+  const now = deps.clock.now().toISOString();
+  const stale: typeof unplanned = [];
+  for (const candidate of unplanned) {
+    const plan = (await deps.store.listPlans(candidate.alertId)).find((p) => p.version === candidate.version);
+    if (plan?.state === 'waiting' && plan.until !== undefined && plan.until > now) continue;
+    stale.push(candidate);
+  }
   if (stale.length === 0) return 0;
   for (const { alertId, version } of stale)
     await deps.store.advanceHead(alertId, version, deps.clock.now().toISOString());

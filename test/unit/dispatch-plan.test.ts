@@ -558,6 +558,36 @@ describe('dispatchVersion to subscribers', () => {
     expect((await db.store.getVersion(v1.alertId, 2))?.dispatchStatus).toBe('planned');
   });
 
+  it('leaves a waiting update to its delayed message: the sweeper re-dispatches it only once the wait is over', async () => {
+    // Prepare: an update waiting for its original; a sweeper that counts anything released before now as stale
+    const zone = `plan-zone-${zones++}`;
+    await resident(zone);
+    const v1 = await smsAlert(zone);
+    const { deps, queue, clock } = subscriberHarness();
+    const sweeper = { ...deps, config: { ...deps.config, sweepAfterSeconds: 0 } };
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 1 });
+    await storeUpdate([{ ...v1, dispatchStatus: 'planned' }], { headline: 'Update' }, T0);
+    await dispatchVersion(deps, { alertId: v1.alertId, version: 2 });
+    const delay = queue.sent.filter((s) => s.queue === 'dispatch').flatMap((s) => s.messages)[0]!
+      .delaySeconds!;
+    const sweptForThisAlert = () =>
+      queue.sent
+        .filter((s) => s.queue === 'dispatch')
+        .flatMap((s) => s.messages)
+        .filter((m) => m.id.startsWith('sweep-') && m.body.includes(v1.alertId)).length;
+
+    // Act
+    clock.advance(100);
+    await sweep(sweeper, 1000);
+    const duringWait = sweptForThisAlert();
+    clock.advance(delay * 1000);
+    await sweep(sweeper, 1000);
+
+    // Assess
+    expect(duringWait).toBe(0);
+    expect(sweptForThisAlert()).toBe(1);
+  });
+
   it('queues the jobs again, without rewriting them, when the dispatch is repeated after they were written', async () => {
     // Prepare
     const zone = `plan-zone-${zones++}`;
