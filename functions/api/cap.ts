@@ -30,7 +30,7 @@ import type { StoredVersion } from '../core/model';
 import { decodeXml } from '../core/xml';
 import { type ApiDeps, cancelAlertOp, createAlert, type OperationInput, updateAlertOp } from './alerts';
 import { CAP_PATH_ALIAS } from './cap-path';
-import { type ApiResult, header, MAX_BODY_BYTES } from './http';
+import { type ApiResult, header, MAX_BODY_BYTES, publicRead } from './http';
 import { previewAlert } from './preview';
 
 const ALERT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -58,18 +58,13 @@ function capResult(
   deps: ApiDeps,
   immutable: boolean,
 ): ApiResult {
-  const tag = `"${version.alertId}-${version.version}"`;
-  const headers = {
-    'content-type': `${CAP_MEDIA_TYPE}; charset=utf-8`,
+  return publicRead(event, {
+    body: toCapXml(version, capOptions(deps)),
+    etag: `"${version.alertId}-${version.version}"`,
+    contentType: `${CAP_MEDIA_TYPE}; charset=utf-8`,
     // A version never changes: its CAP can be cached for good; the current one changes with the next version.
-    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
-    'x-content-type-options': 'nosniff',
-    etag: tag,
-  };
-  const ifNoneMatch = header(event, 'if-none-match');
-  if (ifNoneMatch?.split(',').some((t) => t.trim().replace(/^W\//, '') === tag || t.trim() === '*'))
-    return { statusCode: 304, headers, body: '' };
-  return { statusCode: 200, headers, body: toCapXml(version, capOptions(deps)) };
+    cacheControl: immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
+  });
 }
 
 /** The released versions of a public (Actual) alert; anything else is not there for the public. */

@@ -20,7 +20,7 @@ import type { StoredVersion } from '../core/model';
 import { alertLink } from '../core/render';
 import type { ApiDeps, OperationInput } from './alerts';
 import { bodyEtag, capUrl } from './cap';
-import { type ApiResult, header } from './http';
+import { type ApiResult, publicRead } from './http';
 
 /** How many alerts a feed looks at (newest first); alerts older than these are long out of any feed. */
 const SCAN_LIMIT = 100;
@@ -58,17 +58,12 @@ function meta(deps: ApiDeps, entries: FeedEntry[], file: string): FeedMeta {
 }
 
 function feedResult(input: OperationInput, body: string, mediaType: string): ApiResult {
-  const tag = bodyEtag(body);
-  const headers = {
-    'content-type': `${mediaType}; charset=utf-8`,
-    'cache-control': FEED_CACHE_CONTROL,
-    'x-content-type-options': 'nosniff',
-    etag: tag,
-  };
-  const ifNoneMatch = header(input.event, 'if-none-match');
-  if (ifNoneMatch?.split(',').some((t) => t.trim().replace(/^W\//, '') === tag || t.trim() === '*'))
-    return { statusCode: 304, headers, body: '' };
-  return { statusCode: 200, headers, body };
+  return publicRead(input.event, {
+    body,
+    etag: bodyEtag(body),
+    contentType: `${mediaType}; charset=utf-8`,
+    cacheControl: FEED_CACHE_CONTROL,
+  });
 }
 
 export async function atomFeedOp(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {

@@ -56,6 +56,28 @@ export const header = (event: APIGatewayProxyEventV2, name: string): string | un
   return undefined;
 };
 
+/**
+ * A public read (feeds, CAP, zones): cacheable for `cacheControl`, validated by its ETag (`304` when If-None-Match
+ * names it, as CloudFront and feed readers ask), and open to pages on other sites (aggregators, news desks) that
+ * fetch it from a browser: it carries nothing private, so `Access-Control-Allow-Origin: *`.
+ */
+export function publicRead(
+  event: APIGatewayProxyEventV2,
+  read: { body: string; etag: string; contentType: string; cacheControl: string },
+): ApiResult {
+  const headers = {
+    'content-type': read.contentType,
+    'cache-control': read.cacheControl,
+    'x-content-type-options': 'nosniff',
+    'access-control-allow-origin': '*',
+    etag: read.etag,
+  };
+  const ifNoneMatch = header(event, 'if-none-match');
+  if (ifNoneMatch?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === read.etag))
+    return { statusCode: 304, headers, body: '' };
+  return { statusCode: 200, headers, body: read.body };
+}
+
 /** RFC 6901 JSON Pointer for a validation issue path. */
 export const jsonPointer = (path: readonly PropertyKey[]): string =>
   path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');

@@ -14,7 +14,7 @@ import { conflict, HttpProblem } from '../core/errors';
 import type { Subscriber } from '../core/model';
 import type { SubscriptionChange } from '../ports';
 import type { ApiDeps, OperationInput } from './alerts';
-import { type ApiResult, header, json } from './http';
+import { type ApiResult, publicRead } from './http';
 
 /** What the resident flows need; the embedded sandbox route hands the same to the inbound-SMS function. */
 export type ResidentDeps = Pick<
@@ -144,15 +144,10 @@ export async function listZones(deps: ApiDeps, { event }: OperationInput): Promi
     zonesBody = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
     zoneBodies.set(deps.zones, zonesBody);
   }
-  const tag = zonesBody.etag;
-  const headers = {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'public, max-age=300',
-    'x-content-type-options': 'nosniff',
-    etag: tag,
-  };
-  const ifNoneMatch = header(event, 'if-none-match');
-  if (ifNoneMatch?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === tag))
-    return { statusCode: 304, headers, body: '' };
-  return { ...json(200, {}), headers, body: zonesBody.body };
+  return publicRead(event, {
+    body: zonesBody.body,
+    etag: zonesBody.etag,
+    contentType: 'application/json; charset=utf-8',
+    cacheControl: 'public, max-age=300',
+  });
 }

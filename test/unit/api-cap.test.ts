@@ -116,6 +116,7 @@ describe('CAP in and out, and the feeds', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/cap+xml; charset=utf-8');
     expect(res.headers['cache-control']).toMatch(/public, max-age=\d+/);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(await xsdErrors(res.text)).toEqual([]);
     expect(res.text).toContain('<headline>Wildfire near Collserola &amp; Vallvidrera</headline>');
     const again = await call({
@@ -173,6 +174,8 @@ describe('CAP in and out, and the feeds', () => {
     for (const path of ['/v1/feed.rss', '/v1/feed.json']) {
       const res = await call({ method: 'GET', path, claims: null });
       expect(res.status).toBe(200);
+      // Pages on other sites (aggregators, news desks) may read the feeds from a browser.
+      expect(res.headers['access-control-allow-origin']).toBe('*');
       expect(res.text).toContain('Wildfire contained');
     }
   });

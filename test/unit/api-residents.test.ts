@@ -158,6 +158,7 @@ describe('GET /v1/zones', () => {
     expect(zones).toHaveLength(10);
     expect(zones[0]).toMatchObject({ id: 'ciutat-vella', name: 'Ciutat Vella' });
     expect(first.headers['cache-control']).toBe('public, max-age=300');
+    expect(first.headers['access-control-allow-origin']).toBe('*');
     expect(first.headers.etag).toMatch(/^"[\w-]+"$/);
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
