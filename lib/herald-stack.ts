@@ -18,6 +18,7 @@ import {
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -218,6 +219,11 @@ const CONTEXT_ENV = {
   sender: ENV.sender,
   approvalSeverities: ENV.approvalSeverities,
 } as const;
+
+/** Requests per second (and burst) each public read route may take from the API; the CDN answers the rest. */
+export const PUBLIC_READ_LIMIT = { rate: 20, burst: 40 } as const;
+/** The same for web sign-up and confirmation, which the API also limits per address and per client. */
+export const SIGN_UP_LIMIT = { rate: 5, burst: 10 } as const;
 
 /**
  * Lets `fn` text phone numbers through SNS: Publish with PhoneNumber, and the opt-out check the SMS provider
@@ -674,6 +680,21 @@ export class HeraldStack extends Stack {
         identitySource: ['$request.header.Authorization'],
       },
     );
+    // Public routes get route-level limits of their own, below the stage's: reads that miss the CDN's cache (a
+    // made-up alert id, a feed reader that ignores caching) and sign-ups spin up the same api function officers
+    // use, so a flood of them is capped where it cannot cost an officer's POST its capacity or run up the bill.
+    const publicLimits = (route: RouteSpec) =>
+      route.method === 'GET'
+        ? { ThrottlingRateLimit: PUBLIC_READ_LIMIT.rate, ThrottlingBurstLimit: PUBLIC_READ_LIMIT.burst }
+        : route.path === '/v1/subscriptions' || route.path === '/v1/subscriptions/confirm'
+          ? { ThrottlingRateLimit: SIGN_UP_LIMIT.rate, ThrottlingBurstLimit: SIGN_UP_LIMIT.burst }
+          : undefined;
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const route of ROUTES as readonly RouteSpec[]) {
+      const limits = route.auth === 'public' && !route.embeddedOnly ? publicLimits(route) : undefined;
+      if (limits) routeSettings[`${route.method} ${route.path}`] = limits;
+    }
+    (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
     const integration = new HttpLambdaIntegration('ApiIntegration', api);
     const deployed: readonly RouteSpec[] = ROUTES;
     const inboundRoutes: Construct[] = [];

@@ -19,7 +19,9 @@ import { ENV, queueUrlEnv } from '../../functions/shared/config';
 import {
   DEFAULT_SECRETS_PREFIX,
   HeraldStack,
+  PUBLIC_READ_LIMIT,
   SECRET_CHANNELS,
+  SIGN_UP_LIMIT,
   SMS_JOBS_PER_INVOCATION,
   SMS_SENDING_DEFAULTS,
   smsSenderTimeout,
@@ -510,6 +512,40 @@ describe('Stack: Herald', () => {
       const [first, ...rest] = issuer['Fn::Join'][1];
       expect(first).toBe('https://cognito-idp.');
       expect(rest.at(-1)).toEqual(ref(poolId));
+    });
+
+    it("gives public routes limits of their own, below the stage's, and leaves officers' routes at the stage's", () => {
+      const [, stage] = only('AWS::ApiGatewayV2::Stage');
+      const settings = stage.Properties.RouteSettings as Record<
+        string,
+        { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+      >;
+      const stageRate = (stage.Properties.DefaultRouteSettings as { ThrottlingRateLimit: number })
+        .ThrottlingRateLimit;
+      const publicRoutes = (ROUTES as readonly RouteSpec[]).filter(
+        (r) =>
+          r.auth === 'public' &&
+          !r.embeddedOnly &&
+          (r.method === 'GET' || r.path.startsWith('/v1/subscriptions')),
+      );
+      expect(publicRoutes.length).toBeGreaterThan(5);
+      for (const r of publicRoutes) {
+        const limits = settings[`${r.method} ${r.path}`];
+        expect(limits, `${r.method} ${r.path}`).toBeDefined();
+        expect(limits!.ThrottlingRateLimit).toBeLessThan(stageRate);
+      }
+      expect(settings['GET /v1/feed.atom']).toEqual({
+        ThrottlingRateLimit: PUBLIC_READ_LIMIT.rate,
+        ThrottlingBurstLimit: PUBLIC_READ_LIMIT.burst,
+      });
+      expect(settings['POST /v1/subscriptions']).toEqual({
+        ThrottlingRateLimit: SIGN_UP_LIMIT.rate,
+        ThrottlingBurstLimit: SIGN_UP_LIMIT.burst,
+      });
+      for (const key of Object.keys(settings)) {
+        const [method, path] = key.split(' ');
+        expect(ROUTES.find((r) => r.method === method && r.path === path)?.auth, key).toBe('public');
+      }
     });
 
     it('logs access and throttles the default stage', () => {
