@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { emailFactory } from '../channel/providers/email';
 import { smsFactory } from '../channel/providers/sms';
+import { escapeHtml } from '../core/render/email';
 import type {
   ChannelContent,
   ChannelProvider,
@@ -24,9 +25,6 @@ export const NOTICE_ALERT_ID = 'notice';
 export const NOTICE_VERSION = 0;
 /** A notice that has not gone out in this long is given up (the resident may ask again). */
 const NOTICE_TIMEOUT_MS = 10_000;
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export function noticeMessage(notice: Notice, id: string = randomUUID()): OutboundMessage {
   const content: ChannelContent =
