@@ -4,10 +4,10 @@
  * conditional write, all or nothing. Every state change is a single-item conditional write, because dynalite
  * (the embedded mode) has no transactions.
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertHead, ApprovalRecord, StoredVersion } from '../../core/model';
 import type { AlertStore, Page } from '../../ports';
-import { conditionalWrite, type DynamoContext, type Item, queryAll } from './context';
+import { batchGetAll, conditionalWrite, type DynamoContext, type Item, queryAll } from './context';
 import {
   ALERT_PREFIX,
   ALERTS_INDEX_PK,
@@ -26,13 +26,6 @@ import {
 } from './keys';
 
 const HEAD_INDEX_KEY = ['PK', 'SK', 'GSI1PK', 'GSI1SK'] as const;
-/** BatchGetItem takes at most 100 keys per call. */
-const BATCH_GET_MAX = 100;
-const UNPROCESSED_MAX_ROUNDS = 10;
-const UNPROCESSED_BASE_DELAY_MS = 20;
-const UNPROCESSED_MAX_DELAY_MS = 500;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class DynamoAlertStore implements AlertStore {
   constructor(private readonly ctx: DynamoContext) {}
@@ -152,7 +145,8 @@ export class DynamoAlertStore implements AlertStore {
     // An alert never updated is its own latest version; only the others need a read.
     const latestByKey = new Map<string, StoredVersion>();
     const updated = heads.filter((h) => (h[HEAD_LATEST] as number) > FIRST_VERSION);
-    const found = await this.batchGet(
+    const found = await batchGetAll(
+      this.ctx,
       updated.map((h) => ({ PK: h.PK as string, SK: versionSk(h[HEAD_LATEST] as number) })),
     );
     for (const item of found) latestByKey.set(`${item.PK as string}|${item.SK as string}`, toVersion(item));
@@ -276,27 +270,6 @@ export class DynamoAlertStore implements AlertStore {
       }),
     );
     return Items.map((item) => ({ alertId: item.alertId as string, version: item.version as number }));
-  }
-
-  /** Reads many items by key; retries what DynamoDB leaves unprocessed (throttled partitions), backing off. */
-  private async batchGet(keys: { PK: string; SK: string }[]): Promise<Item[]> {
-    const found: Item[] = [];
-    const table = this.ctx.tableName;
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-      let pending: Item[] = keys.slice(i, i + BATCH_GET_MAX);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round >= UNPROCESSED_MAX_ROUNDS)
-          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
-        if (round > 0)
-          await sleep(Math.min(UNPROCESSED_BASE_DELAY_MS * 2 ** (round - 1), UNPROCESSED_MAX_DELAY_MS));
-        const result = await this.ctx.client.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        found.push(...((result.Responses?.[table] ?? []) as Item[]));
-        pending = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
-      }
-    }
-    return found;
   }
 }
 

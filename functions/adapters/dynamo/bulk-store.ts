@@ -8,16 +8,7 @@
  *   JOB#<alertId>  / <000000v>#<channel>#<000000index>      one send job; `sent` (a String Set) is its audience
  * Receipts keep their own layout (RCPT#<alertId> / <000000v>#<channel>#<recipient>, receipt-store.ts).
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
 import type { DeliveryStatus } from '../../../schemas/delivery';
 import type { Receipt, ReceiptKey, SubscriberChannel } from '../../core/model';
@@ -32,6 +23,8 @@ import type {
   SendJobKey,
 } from '../../ports';
 import {
+  batchGetAll,
+  batchWriteAll,
   claimLease,
   conditionalWrite,
   type DynamoContext,
@@ -50,10 +43,6 @@ import {
   stripKeys,
 } from './keys';
 
-const WRITE_BATCH = 25;
-const GET_BATCH = 100;
-/** Unprocessed items (throttling) are sent again this many times, with a growing pause, before giving up. */
-const BATCH_RETRIES = 8;
 /** Batches in flight at once: enough to hide latency, few enough not to throttle ourselves. */
 const BATCH_CONCURRENCY = 4;
 
@@ -69,8 +58,6 @@ const receiptKey = (key: ReceiptKey) => ({
   SK: receiptSk(key.version, key.channel, key.recipient),
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 function toJob(item: Item): SendJob {
   const job = stripKeys<SendJob & { sent?: Set<string> | string[] }>(item);
   // A String Set comes back as a Set; the domain speaks arrays.
@@ -79,20 +66,6 @@ function toJob(item: Item): SendJob {
 }
 
 /** Runs `task` over chunks of `items`, a few at a time. */
-async function inChunks<T>(
-  items: readonly T[],
-  size: number,
-  task: (chunk: T[]) => Promise<void>,
-): Promise<void> {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  let next = 0;
-  const worker = async () => {
-    while (next < chunks.length) await task(chunks[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, chunks.length) }, worker));
-}
-
 export class DynamoBulkStore implements BulkStore {
   constructor(private readonly ctx: DynamoContext) {}
 
@@ -152,7 +125,11 @@ export class DynamoBulkStore implements BulkStore {
   // ---------------------------------------------------------------- jobs
 
   async putJobs(jobs: SendJob[]): Promise<void> {
-    await this.batchWrite(jobs.map((job) => ({ PutRequest: { Item: { ...job, ...jobKey(job) } } })));
+    await batchWriteAll(
+      this.ctx,
+      jobs.map((job) => ({ PutRequest: { Item: { ...job, ...jobKey(job) } } })),
+      BATCH_CONCURRENCY,
+    );
   }
 
   async deleteJobs(alertId: string, version: number): Promise<void> {
@@ -162,7 +139,11 @@ export class DynamoBulkStore implements BulkStore {
       ProjectionExpression: 'PK, SK',
       ConsistentRead: true,
     });
-    await this.batchWrite(items.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } })));
+    await batchWriteAll(
+      this.ctx,
+      items.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } })),
+      BATCH_CONCURRENCY,
+    );
   }
 
   async listJobs(alertId: string, version: number, channel?: SubscriberChannel): Promise<SendJob[]> {
@@ -278,28 +259,16 @@ export class DynamoBulkStore implements BulkStore {
 
   async getReceipts(keys: readonly ReceiptKey[]): Promise<Map<string, Receipt>> {
     const found = new Map<string, Receipt>();
-    await inChunks(keys, GET_BATCH, async (chunk) => {
-      let pending: Record<string, unknown>[] = chunk.map(receiptKey);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > BATCH_RETRIES) throw new Error('BatchGetItem left receipts unprocessed after retries');
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out: BatchGetCommandOutput = await this.ctx.client.send(
-          new BatchGetCommand({
-            RequestItems: { [this.ctx.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.ctx.tableName] ?? []) {
-          const receipt = stripKeys<Receipt>(item);
-          found.set(receipt.recipient, receipt);
-        }
-        pending = (out.UnprocessedKeys?.[this.ctx.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    });
+    for (const item of await batchGetAll(this.ctx, keys.map(receiptKey), BATCH_CONCURRENCY)) {
+      const receipt = stripKeys<Receipt>(item);
+      found.set(receipt.recipient, receipt);
+    }
     return found;
   }
 
   async putReceipts(receipts: readonly Receipt[]): Promise<void> {
-    await this.batchWrite(
+    await batchWriteAll(
+      this.ctx,
       receipts.map((r) => ({
         PutRequest: {
           Item: {
@@ -312,6 +281,7 @@ export class DynamoBulkStore implements BulkStore {
           },
         },
       })),
+      BATCH_CONCURRENCY,
     );
   }
 
@@ -402,22 +372,5 @@ export class DynamoBulkStore implements BulkStore {
       ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
       ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
     };
-  }
-
-  // ---------------------------------------------------------------- batches
-
-  /** BatchWriteItem 25 at a time; what DynamoDB leaves unprocessed (throttling) is sent again with a pause. */
-  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
-    await inChunks(requests, WRITE_BATCH, async (chunk) => {
-      let pending = chunk;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > BATCH_RETRIES) throw new Error('BatchWriteItem left items unprocessed after retries');
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const out: BatchWriteCommandOutput = await this.ctx.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.ctx.tableName]: pending as never } }),
-        );
-        pending = (out.UnprocessedItems?.[this.ctx.tableName] ?? []) as Record<string, unknown>[];
-      }
-    });
   }
 }

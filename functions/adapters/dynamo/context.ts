@@ -1,6 +1,12 @@
 /** What every part of the DynamoDB adapter shares: the client, the table, and how to read a partition. */
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoContext {
   client: DynamoDBDocumentClient;
@@ -110,4 +116,87 @@ export function claimLease(
     },
     ReturnValues: 'ALL_OLD',
   });
+}
+
+/** BatchGetItem takes at most 100 keys a call, BatchWriteItem 25 requests. */
+export const BATCH_GET_MAX = 100;
+export const BATCH_WRITE_MAX = 25;
+/** Calls of one batch before what DynamoDB keeps leaving unprocessed (a throttled partition) is an error. */
+const UNPROCESSED_MAX_ROUNDS = 10;
+const UNPROCESSED_BASE_DELAY_MS = 20;
+const UNPROCESSED_MAX_DELAY_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+export async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Sends one batch call again for what DynamoDB left unprocessed (throttled partitions), backing off, until nothing
+ * is left; an error after UNPROCESSED_MAX_ROUNDS calls.
+ */
+async function untilProcessed<T>(
+  first: T[],
+  what: string,
+  call: (pending: T[]) => Promise<T[]>,
+): Promise<void> {
+  let pending = first;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round >= UNPROCESSED_MAX_ROUNDS)
+      throw new Error(`${what} left ${pending.length} unprocessed after ${round} rounds`);
+    if (round > 0)
+      await sleep(Math.min(UNPROCESSED_BASE_DELAY_MS * 2 ** (round - 1), UNPROCESSED_MAX_DELAY_MS));
+    pending = await call(pending);
+  }
+}
+
+/** Strongly consistent reads of many items by key, 100 a call, `concurrency` calls at a time. */
+export async function batchGetAll(
+  ctx: DynamoContext,
+  keys: readonly Item[],
+  concurrency = 1,
+): Promise<Item[]> {
+  const found: Item[] = [];
+  await inParallel(chunks(keys, BATCH_GET_MAX), concurrency, (chunk) =>
+    untilProcessed(chunk, 'BatchGetItem', async (pending) => {
+      const result = await ctx.client.send(
+        new BatchGetCommand({ RequestItems: { [ctx.tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...((result.Responses?.[ctx.tableName] ?? []) as Item[]));
+      return (result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? []) as Item[];
+    }),
+  );
+  return found;
+}
+
+/** Put and delete requests, 25 a call, `concurrency` calls at a time. */
+export async function batchWriteAll(
+  ctx: DynamoContext,
+  requests: readonly Item[],
+  concurrency = 1,
+): Promise<void> {
+  await inParallel(chunks(requests, BATCH_WRITE_MAX), concurrency, (chunk) =>
+    untilProcessed(chunk, 'BatchWriteItem', async (pending) => {
+      const result = await ctx.client.send(
+        new BatchWriteCommand({ RequestItems: { [ctx.tableName]: pending as never } }),
+      );
+      return (result.UnprocessedItems?.[ctx.tableName] ?? []) as Item[];
+    }),
+  );
 }

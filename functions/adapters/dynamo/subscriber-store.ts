@@ -24,15 +24,7 @@
  * whose profile is gone, which createSubscriber takes over; TTL then removes the lock too.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Audience, Challenge, Subscriber, SubscriberChannel } from '../../core/model';
 import { type RosterPlace, rosterPlaces } from '../../core/roster';
 import type {
@@ -42,7 +34,16 @@ import type {
   SubscriptionEvent,
   SubscriptionMethod,
 } from '../../ports';
-import { conditionalWrite, type DynamoContext, type Item, isConditionFailure, queryAll } from './context';
+import {
+  batchGetAll,
+  batchWriteAll,
+  conditionalWrite,
+  type DynamoContext,
+  type Item,
+  inParallel,
+  isConditionFailure,
+  queryAll,
+} from './context';
 import {
   ADDRESS_LOCK_SK,
   addressLockPk,
@@ -70,12 +71,8 @@ import {
   subscriptionAuditSk,
 } from './keys';
 
-/** BatchGetItem takes at most 100 keys per call, BatchWriteItem 25 items. */
-const BATCH_GET_MAX = 100;
-const BATCH_WRITE_MAX = 25;
 /** Batch requests in flight at once during a bulk load. */
 const BULK_CONCURRENCY = 4;
-const UNPROCESSED_MAX_ROUNDS = 10;
 const RETRY_BASE_DELAY_MS = 20;
 const RETRY_MAX_DELAY_MS = 500;
 /**
@@ -174,7 +171,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
     // BatchGetItem refuses a request that names one key twice.
     const keys = [...new Set(ids)].map((id) => ({ PK: subscriberPk(id), SK: SUBSCRIBER_PROFILE_SK }));
     const found = new Map<string, Subscriber>();
-    for (const item of await this.batchGet(keys)) {
+    for (const item of await batchGetAll(this.ctx, keys)) {
       const subscriber = toSubscriber(item);
       found.set(subscriber.id, subscriber);
     }
@@ -461,7 +458,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
     });
     // BatchGetItem refuses a request that names one key twice: an address repeated in the input is read once.
     const lockKeys = [...new Map(subscribers.map((s) => [lockKeyOf(s).PK, lockKeyOf(s)])).values()];
-    const locked = new Set((await this.batchGet(lockKeys)).map((item) => item.PK as string));
+    const locked = new Set((await batchGetAll(this.ctx, lockKeys)).map((item) => item.PK as string));
     const fresh: Subscriber[] = [];
     const skipped: string[] = [];
     for (const subscriber of subscribers) {
@@ -504,9 +501,11 @@ export class DynamoSubscriberStore implements SubscriberStore {
       profileItem(s),
       eventItem(eventOf(s, changeOfCreate(s), s.updatedAt)),
     ]);
-    const batches: Item[][] = [];
-    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) batches.push(items.slice(i, i + BATCH_WRITE_MAX));
-    await inParallel(batches, BULK_CONCURRENCY, (batch) => this.batchWrite(batch));
+    await batchWriteAll(
+      this.ctx,
+      items.map((item) => ({ PutRequest: { Item: item } })),
+      BULK_CONCURRENCY,
+    );
     return { created: fresh.map((s) => s.id), skipped };
   }
 
@@ -630,41 +629,6 @@ export class DynamoSubscriberStore implements SubscriberStore {
       new GetCommand({ TableName: this.ctx.tableName, Key: key, ConsistentRead: true }),
     );
     return Item;
-  }
-
-  /** Writes items 25 at a time (callers pass at most that); retries what DynamoDB leaves unprocessed, backing off. */
-  private async batchWrite(items: Item[]): Promise<void> {
-    const table = this.ctx.tableName;
-    let pending = items.map((item) => ({ PutRequest: { Item: item } }));
-    for (let round = 0; pending.length > 0; round++) {
-      if (round >= UNPROCESSED_MAX_ROUNDS)
-        throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${round} rounds`);
-      if (round > 0) await sleep(backoff(round - 1));
-      const result = await this.ctx.client.send(
-        new BatchWriteCommand({ RequestItems: { [table]: pending } }),
-      );
-      pending = (result.UnprocessedItems?.[table] ?? []) as typeof pending;
-    }
-  }
-
-  /** Reads many items by key; retries what DynamoDB leaves unprocessed (throttled partitions), backing off. */
-  private async batchGet(keys: { PK: string; SK: string }[]): Promise<Item[]> {
-    const found: Item[] = [];
-    const table = this.ctx.tableName;
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-      let pending: Item[] = keys.slice(i, i + BATCH_GET_MAX);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round >= UNPROCESSED_MAX_ROUNDS)
-          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
-        if (round > 0) await sleep(backoff(round - 1));
-        const result = await this.ctx.client.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        found.push(...((result.Responses?.[table] ?? []) as Item[]));
-        pending = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
-      }
-    }
-    return found;
   }
 }
 
@@ -793,18 +757,6 @@ function toEvent(item: Item): SubscriptionEvent {
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 function placesByKey(places: readonly RosterPlace[]): Map<string, RosterPlace> {
   return new Map(places.map((place) => [rosterPk(place.channel, place.audience, place.zone), place]));
 }
