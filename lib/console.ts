@@ -46,6 +46,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { consoleContentSecurityPolicy } from '../web/csp';
 import { accessLogBucket } from './access-logs';
 
 /** The repository's root: web/ (the console's sources) sits under it. */
@@ -108,28 +109,9 @@ export const SPA_FALLBACK_FUNCTION = `function handler(event) {
   return request;
 }`;
 
-/**
- * The console's Content-Security-Policy on AWS: the embedded mode's (local/console.ts, contentSecurityPolicy) with
- * the hosted UI's domain added to connect-src, where the console exchanges the code for tokens. Same-origin
- * scripts and stylesheets only; inline style attributes for the email preview's HTML, shown in a sandboxed srcdoc
- * frame; images from the alert's own https URL, the preview's card (data:) or the console itself.
- */
-export function consoleCsp(cognitoBaseUrl: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data: https:",
-    // 'self' covers the API (/v1/* on this origin).
-    `connect-src 'self' ${cognitoBaseUrl}`,
-    "font-src 'self'",
-    "frame-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+/** The console's policy on AWS (web/csp.ts), with the hosted UI's domain, where the code is exchanged for tokens. */
+export const consoleCsp = (cognitoBaseUrl: string): string =>
+  consoleContentSecurityPolicy({ connect: cognitoBaseUrl });
 
 function contextString(scope: Construct, key: string): string | undefined {
   const value: unknown = scope.node.tryGetContext(key);

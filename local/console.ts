@@ -6,30 +6,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SandboxTokenRequest } from '../schemas/sandbox';
 import { buildConsole, type ConsoleBuild, type ConsoleFile } from '../web/build';
+import { consoleContentSecurityPolicy } from '../web/csp';
 import type { EmbeddedIdentity } from './auth';
 import { problem, readJsonBody, sendJson } from './http-replies';
 
 const MAX_BODY = 4 * 1024;
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 
-/** Same-origin script only, no inline script; images may be the alert's own (https), the preview's card (data:) or
- * this instance's media. Inline style *attributes* are allowed for the email preview's HTML, which the server writes
- * with them and which the sandboxed srcdoc iframe inherits this policy for. */
-export function contentSecurityPolicy(mediaOrigin?: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
-    `img-src 'self' data: https:${mediaOrigin ? ` ${mediaOrigin}` : ''}`,
-    "connect-src 'self'",
-    "font-src 'self'",
-    "frame-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+/** The console's policy (web/csp.ts), with this instance's media origin among the image sources. */
+export const contentSecurityPolicy = (mediaOrigin?: string): string =>
+  consoleContentSecurityPolicy(mediaOrigin ? { img: mediaOrigin } : {});
 
 /** A name becomes the person's id (the token's `sub`): the same name is the same person, whatever the role. */
 export function subjectOf(name: string): string {
