@@ -162,3 +162,21 @@ export const subscriptionAuditPk = (subscriberId: string): string =>
 export const subscriptionAuditSk = (at: string, unique: string): string => `${at}#${unique}`;
 export const subscriptionAuditIndexSk = (at: string, subscriberId: string, unique: string): string =>
   `${at}#${subscriberId}#${unique}`;
+
+/**
+ * A page from a read of up to `limit + 1` items: the first `limit`, and a cursor after the last of them when the
+ * extra item shows there is more.
+ */
+export function pageOf<T>(
+  items: readonly Record<string, unknown>[],
+  limit: number,
+  cursorKey: readonly string[],
+  toDomain: (item: Record<string, unknown>) => T,
+): { items: T[]; cursor: string | undefined } {
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toDomain),
+    cursor: items.length > limit && last ? encodeCursor(keyOf(last, cursorKey)) : undefined,
+  };
+}

@@ -6,7 +6,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
 import type { OutboxItem, OutboxStore, Page } from '../../ports';
 import { countAll, type DynamoContext, type Item } from './context';
-import { decodeCursor, encodeCursor, keyOf, OUTBOX_PK, outboxSk, stripKeys } from './keys';
+import { decodeCursor, OUTBOX_PK, outboxSk, pageOf, stripKeys } from './keys';
 
 const OUTBOX_KEY = ['PK', 'SK'] as const;
 /** Pages read while filtering: large enough that a sparse filter does not cost a round trip per item. */
@@ -85,15 +85,8 @@ export class DynamoOutboxStore implements OutboxStore {
       exclusiveStart = page.LastEvaluatedKey;
     } while (found.length <= limit && exclusiveStart);
 
-    const more = found.length > limit;
-    const page = found.slice(0, limit);
-    const last = page[page.length - 1];
     const total = await countAll(this.ctx, query);
-    return {
-      items: page.map((item) => stripKeys<OutboxItem>(item)),
-      cursor: more && last ? encodeCursor(keyOf(last, OUTBOX_KEY)) : undefined,
-      total,
-    };
+    return { ...pageOf(found, limit, OUTBOX_KEY, (item) => stripKeys<OutboxItem>(item)), total };
   }
 
   /**

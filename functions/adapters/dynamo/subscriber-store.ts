@@ -50,10 +50,9 @@ import {
   CHALLENGE_SK,
   challengePk,
   decodeCursor,
-  encodeCursor,
   GSI1,
   GSI2,
-  keyOf,
+  pageOf,
   RATE_PREFIX,
   rosterBucketSk,
   rosterPk,
@@ -333,12 +332,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
         ExclusiveStartKey: start,
       }),
     );
-    const page = Items.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toSubscriber),
-      cursor: Items.length > limit && last ? encodeCursor(keyOf(last, cursorKey)) : undefined,
-    };
+    return pageOf(Items, limit, cursorKey, toSubscriber);
   }
 
   /** One query of the roster's partition: its buckets, each a String Set of ids (a few 1 MB pages at most). */
@@ -547,12 +541,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
         ExclusiveStartKey: start,
       }),
     );
-    const page = Items.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toEvent),
-      cursor: Items.length > limit && last ? encodeCursor(keyOf(last, cursorKey)) : undefined,
-    };
+    return pageOf(Items, limit, cursorKey, toEvent);
   }
 
   // ---------------------------------------------------------------- internals
