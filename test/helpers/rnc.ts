@@ -1,6 +1,6 @@
 /**
  * RELAX NG compact syntax → RELAX NG XML syntax, for the subset the Atom grammar (RFC 4287, appendix B) uses, so
- * libxml2 (xmllint-wasm, which reads only the XML syntax) can validate against ../shared/cap/schema/atom_rfc4287.rng
+ * libxml2 (xmllint-wasm, which reads only the XML syntax) can validate against test/fixtures/cap/schema/atom_rfc4287.rng
  * with nothing but npm. Annotations (the Schematron rules in [ … ]) are dropped: xmllint would not run them.
  */
 const RNG = 'http://relaxng.org/ns/structure/1.0';

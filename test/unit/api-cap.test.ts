@@ -2,20 +2,19 @@
  * CAP and feeds through the api router with API Gateway 2.0 events, against DynamoStore on dynalite: a CAD system
  * posts an Alert, an Update and a Cancel as CAP; the public reads the CAP and the feeds, with ETags.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseAtomFeed } from 'feedsmith';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import type { ApiDeps } from '../../functions/api/alerts';
 import { createRouter } from '../../functions/api/router';
 import { capAlertId } from '../../functions/core/cap-import';
+import { readCapXsd } from '../helpers/cap-fixtures';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { apiEvent, claimsFor } from '../helpers/events';
 import { ManualClock, newUlid, RecordingLogger, RecordingQueue, testConfig } from '../helpers/fakes';
 import { residentsDeps } from '../helpers/residents';
 
-const XSD = readFileSync(join(process.cwd(), '..', 'shared', 'cap', 'schema', 'CAP-v1.2.xsd'), 'utf8');
+const XSD = readCapXsd();
 const OFFICER = claimsFor('officer-1', ['officer']);
 
 let db: DynaliteStore;

@@ -1,5 +1,5 @@
 /**
- * The shared corpus of real CAP (../shared/cap/testdata): every valid CAP 1.2 message previews through the API and
+ * The corpus of real CAP (test/fixtures/cap/testdata): every valid CAP 1.2 message previews through the API and
  * round-trips to schema-valid CAP; invalid ones are refused naming what is wrong; hostile ones are refused before
  * any file is read or any connection is tried; CAP 1.1 is refused, not upgraded.
  */
@@ -17,16 +17,16 @@ import { importCap } from '../../functions/core/cap-import';
 import { CapRefused, parseCap } from '../../functions/core/cap-parse';
 import { HttpProblem } from '../../functions/core/errors';
 import { CAP_XSD } from '../../schemas/cap-xsd';
+import { CAP_TESTDATA_DIR, readCapXsd } from '../helpers/cap-fixtures';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { apiEvent, claimsFor } from '../helpers/events';
 import { ManualClock, newUlid, RecordingLogger, RecordingQueue, testConfig } from '../helpers/fakes';
 import { residentsDeps } from '../helpers/residents';
 
-const SHARED = join(process.cwd(), '..', 'shared', 'cap');
-const corpus = (file: string) => readFileSync(join(SHARED, 'testdata', file));
-const XSD = readFileSync(join(SHARED, 'schema', 'CAP-v1.2.xsd'), 'utf8');
+const corpus = (file: string) => readFileSync(join(CAP_TESTDATA_DIR, file));
+const XSD = readCapXsd();
 
-/** The CAP 1.2 files ../shared/cap/README.md lists as schema-valid. */
+/** The CAP 1.2 files test/fixtures/cap/README.md lists as schema-valid. */
 const VALID_12 = [
   'amber_oasis_1.2.cap',
   'australia.cap',
@@ -94,7 +94,7 @@ async function problemOf(promise: Promise<unknown>): Promise<HttpProblem> {
 }
 
 describe('the CAP corpus', () => {
-  it('keeps the runtime copy of the schema identical to the shared one', () => {
+  it('keeps the runtime copy of the schema identical to the OASIS one', () => {
     expect(CAP_XSD).toBe(XSD);
   });
 

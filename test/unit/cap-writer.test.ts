@@ -1,17 +1,16 @@
 /**
  * The CAP writer's output is checked the way a receiving system would check it: against the OASIS CAP 1.2
- * schema (../shared/cap/schema), with a validator that installs from npm alone (xmllint compiled to wasm).
+ * schema (test/fixtures/cap/schema), with a validator that installs from npm alone (xmllint compiled to wasm).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { cancelAlert, newAlert, updateAlert, type VersionContext } from '../../functions/core/alerts';
 import { CAP_NAMESPACE, escapeXml, toCapXml } from '../../functions/core/cap';
 import { AlertDraft } from '../../schemas/alert';
+import { readCapXsd } from '../helpers/cap-fixtures';
 
-const XSD = readFileSync(join(process.cwd(), '..', 'shared', 'cap', 'schema', 'CAP-v1.2.xsd'), 'utf8');
+const XSD = readCapXsd();
 
 async function schemaErrors(xml: string): Promise<string[]> {
   const result = await validateXML({

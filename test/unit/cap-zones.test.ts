@@ -3,8 +3,6 @@
  * data.cap.xml) names the zone as residents know it, in each <info>'s language, with the zone id as a geocode,
  * and stays valid against the OASIS CAP 1.2 schema. Real DynamoStore and subscriber store on dynalite.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { deliverBulkJob } from '../../functions/channel/bulk';
@@ -20,6 +18,7 @@ import type { ChannelProvider, OutboundMessage } from '../../functions/ports';
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import type { ChannelJob } from '../../schemas/messages';
 import draftFixture from '../fixtures/alert-draft.json';
+import { readCapXsd } from '../helpers/cap-fixtures';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { sqsRecord } from '../helpers/events';
 import {
@@ -32,7 +31,7 @@ import {
 } from '../helpers/fakes';
 import { residentsDeps } from '../helpers/residents';
 
-const XSD = readFileSync(join(process.cwd(), '..', 'shared', 'cap', 'schema', 'CAP-v1.2.xsd'), 'utf8');
+const XSD = readCapXsd();
 
 async function schemaErrors(xml: string): Promise<string[]> {
   const result = await validateXML({

@@ -1,6 +1,6 @@
 /**
  * The media feeds as a reader sees them: parsed with a real feed reader (feedsmith), the Atom CAP index validated
- * against the RFC 4287 RELAX NG schema and RSS against the RSS 2.0 XSD (../shared/cap/schema), hostile text inert.
+ * against the RFC 4287 RELAX NG schema and RSS against the RSS 2.0 XSD (test/fixtures/cap/schema), hostile text inert.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +18,10 @@ import {
 } from '../../functions/core/feeds';
 import type { StoredVersion } from '../../functions/core/model';
 import { AlertDraft } from '../../schemas/alert';
+import { CAP_SCHEMA_DIR } from '../helpers/cap-fixtures';
 import { rncToRng } from '../helpers/rnc';
 
-const SCHEMA = join(process.cwd(), '..', 'shared', 'cap', 'schema');
+const SCHEMA = CAP_SCHEMA_DIR;
 
 async function schemaErrors(
   xml: string,
@@ -29,7 +30,7 @@ async function schemaErrors(
 ): Promise<string[]> {
   const result = await validateXML({
     xml: [{ fileName: 'feed.xml', contents: xml }],
-    // The shared Atom grammar is written in RELAX NG's compact syntax; libxml2 reads the XML syntax.
+    // The Atom grammar is written in RELAX NG's compact syntax; libxml2 reads the XML syntax.
     schema: [
       {
         fileName: schemaFile,
