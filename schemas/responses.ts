@@ -4,6 +4,7 @@
  * schemas are checked against what the code answers (test/unit/openapi-coverage.test.ts).
  */
 import * as z from 'zod';
+import { FieldError } from './problem';
 
 const isoDateTime = z.string().meta({ format: 'date-time' });
 
@@ -72,6 +73,10 @@ export const AlertPreview = z
     languages: z.array(z.string()).meta({ description: "every language, the alert's own first" }),
     link: z.string().meta({ description: 'where the messages point' }),
     warnings: z.array(z.string()),
+    unfilled: z.array(FieldError).meta({
+      description:
+        "fields that still hold a template's placeholder such as [name]: creating the alert as it is would be refused (422)",
+    }),
     cap: z
       .object({
         msgType: z.enum(['Alert', 'Update', 'Cancel']),

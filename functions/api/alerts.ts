@@ -6,6 +6,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, type Channel, UpdatePatch } from '../../schemas/alert';
 import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
+import { unfilledPlaceholders } from '../../schemas/templates';
+import { safeText } from '../../schemas/text';
 import {
   cancelAlert,
   newAlert,
@@ -20,6 +22,7 @@ import {
   notFound,
   preconditionFailed,
   preconditionRequired,
+  unprocessable,
   validationFailed,
 } from '../core/errors';
 import { SOCIAL_CHANNELS } from '../core/fanout';
@@ -157,11 +160,22 @@ async function storeNextVersion(
 const ownVersion = (versions: StoredVersion[], ownKey: string | undefined) =>
   ownKey === undefined ? undefined : versions.find((v) => v.idempotencyKey === ownKey);
 
+/** Nothing goes out with a template's `[name]` still in it: refused before anything is stored, naming each field. */
+function refuseUnfilledPlaceholders(body: unknown): void {
+  const unfilled = unfilledPlaceholders(body);
+  if (unfilled.length)
+    throw unprocessable(
+      `${unfilled.length} field${unfilled.length === 1 ? ' still holds' : 's still hold'} a template's placeholder.`,
+      unfilled,
+    );
+}
+
 // ---------------------------------------------------------------- operations
 
 export async function createAlert(deps: ApiDeps, { event, actor }: OperationInput): Promise<ApiResult> {
   const body = readBodyObject(event);
   const draft = parseWith(AlertDraft, body);
+  refuseUnfilledPlaceholders(draft);
   const key = idempotencyKeyOf(event);
   const now = deps.clock.now();
   return idempotent(
@@ -304,6 +318,7 @@ async function addVersion(
 export async function updateAlertOp(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
   const body = readBodyObject(input.event);
   const patch = parseWith(UpdatePatch, body);
+  refuseUnfilledPlaceholders(patch);
   return addVersion(deps, input, {
     operation: 'updateAlert',
     action: 'updates',
@@ -317,6 +332,7 @@ export async function updateAlertOp(deps: ApiDeps, input: OperationInput): Promi
 export async function cancelAlertOp(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
   const body = readBodyObject(input.event, { optional: true });
   const cancel = parseWith(CancelBody, body);
+  refuseUnfilledPlaceholders(cancel);
   return addVersion(deps, input, {
     operation: 'cancelAlert',
     action: 'cancel',
@@ -391,9 +407,12 @@ export function toDelivery(r: Receipt): Delivery {
   };
 }
 
-/** RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. */
+/**
+ * RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. Controls and lone surrogates
+ * (a provider's reason can hold anything) become U+FFFD first, so the guard sees the cell as it will be read.
+ */
 export function csvCell(value: unknown): string {
-  let s = value === undefined || value === null ? '' : String(value);
+  let s = value === undefined || value === null ? '' : safeText(String(value));
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

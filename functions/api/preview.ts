@@ -8,6 +8,7 @@
  * messages point) and `warnings` that concern the whole alert.
  */
 import { AlertDraft, type Channel } from '../../schemas/alert';
+import { unfilledPlaceholders } from '../../schemas/templates';
 import { drawCard } from '../channel/card-image';
 import { newAlert } from '../core/alerts';
 import { audienceKindOf, rosterZonesOf } from '../core/fanout';
@@ -199,11 +200,18 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
     warnings.push(
       "the draft has no web link: messages link to the alert's page on Herald, once it is created",
     );
+  // Caught here, while the officer is still writing, and refused (422) if it is sent as it is.
+  const unfilled = unfilledPlaceholders(draft);
+  if (unfilled.length)
+    warnings.push(
+      `${unfilled.length} field${unfilled.length === 1 ? ' still holds' : 's still hold'} a template's placeholder (${unfilled.map((u) => u.path).join(', ')}): sending it would be refused (422)`,
+    );
   return json(200, {
     channels,
     approvalRequired: version.approval.required,
     languages,
     link: alertLink(deps.config, PREVIEW_ALERT_ID, version.content),
     warnings,
+    unfilled,
   });
 }

@@ -57,6 +57,7 @@ describe('Console: translations, small screens and paged receipts', () => {
     await page
       .getByLabel('Description', { exact: true })
       .fill('Works on the main pipe: no water until 18:00.');
+    await page.getByLabel('Instruction (optional)').fill('Bottled water is handed out at the civic centre.');
     await page.getByRole('group', { name: /Zones/ }).getByLabel('Ciutat Vella').check();
     await page.getByRole('group', { name: 'Channels' }).getByLabel('SMS').check();
     await page.getByRole('button', { name: 'Add a language' }).click();
@@ -93,6 +94,27 @@ describe('Console: translations, small screens and paged receipts', () => {
     await page.getByText('Works on the main pipe: no water until 18:00.').waitFor();
     expect(await page.locator('dl.facts').textContent()).toMatch(/Languagesen, es/);
     await page.locator('#alert-state').getByText('sent', { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('will not review a template whose placeholders are left, and marks each field that still holds one', async () => {
+    // Arrange
+    const { page } = rig;
+    await page.goto('/#/compose');
+    await page.getByRole('button', { name: 'Missing person' }).click();
+    await page.getByLabel('Headline', { exact: true }).fill('Missing: Ana Puig, 8, last seen in Gràcia');
+
+    // Act
+    await page.getByRole('button', { name: 'Review and send' }).click();
+
+    // Assess: the description and instruction keep the template's [name], [age], [number]…
+    const summary = page.getByRole('alert').filter({ hasText: 'template placeholder' });
+    await summary.waitFor();
+    expect(await summary.textContent()).toMatch(/2 fields still hold a template placeholder/);
+    expect(await page.getByLabel('Description', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Instruction (optional)').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Headline', { exact: true }).getAttribute('aria-invalid')).not.toBe('true');
+    expect(await page.getByRole('region', { name: 'Confirm: what will go where' }).count()).toBe(0);
     expect(await seriousViolations(page)).toEqual([]);
   });
 

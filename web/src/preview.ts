@@ -13,6 +13,8 @@ export interface Preview {
   languages: string[];
   link?: string;
   warnings: string[];
+  /** Fields that still hold a template's placeholder: the alert cannot be sent until they are filled. */
+  unfilled: { path: string; message: string }[];
 }
 
 export interface SmsReach {

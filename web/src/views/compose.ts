@@ -223,7 +223,14 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       });
       if (abort.signal.aborted) return undefined;
       renderPreview(body);
-      show(previewStatus, 'Preview up to date.');
+      const unplaced = showFieldErrors(form, 'f-', body.unfilled);
+      show(
+        previewStatus,
+        'Preview up to date.',
+        body.unfilled.length
+          ? ` ${body.unfilled.length} field${body.unfilled.length === 1 ? ' still holds' : 's still hold'} a template placeholder to fill in before sending.${unplaced.length ? ` ${unplaced.map((e) => `${e.path} ${e.message}`).join('; ')}` : ''}`
+          : '',
+      );
       return body;
     } catch (error) {
       if (abort.signal.aborted || (error as Error).name === 'AbortError') return undefined;
@@ -302,6 +309,16 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       return;
     }
     if (!preview) return;
+    if (preview.unfilled.length) {
+      // The API would refuse it (422); say so here, next to each field, before any confirmation.
+      const unplaced = showFieldErrors(form, 'f-', preview.unfilled);
+      errorSummary(
+        summary,
+        `${preview.unfilled.length} field${preview.unfilled.length === 1 ? ' still holds' : 's still hold'} a template placeholder such as [name]. Fill ${preview.unfilled.length === 1 ? 'it' : 'each'} in before sending.`,
+        unplaced,
+      );
+      return;
+    }
     const draft = readDraft();
     const body = JSON.stringify(draft);
     if (pending?.body !== body) pending = { body, key: newIdempotencyKey() };
