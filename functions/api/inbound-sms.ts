@@ -35,7 +35,7 @@ import { maskPhone } from '../shared/mask';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, fieldErrors, json, MAX_BODY_BYTES } from './http';
 import { audit, type ResidentDeps, unionZones, updateSubscriber } from './residents';
-import { isSnsUrl, type SnsVerifier } from './sns-signature';
+import { getFromSns, isSnsUrl, type SnsVerifier } from './sns-signature';
 
 export interface InboundSms {
   /** The resident's number as the carrier reported it. */
@@ -249,10 +249,9 @@ export interface InboundSmsRouteOptions {
   confirmSubscription: (subscribeUrl: string) => Promise<void>;
 }
 
+/** The SubscribeURL comes in the request: fetched only on an SNS host, through the guarded fetcher. */
 export const confirmByGet = async (subscribeUrl: string) => {
-  const response = await fetch(subscribeUrl, { redirect: 'error', signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`SNS answered ${response.status} to the subscription confirmation`);
-  await response.body?.cancel();
+  await getFromSns(subscribeUrl);
 };
 
 /** The SNS envelope is JSON sent as text/plain; its size is bounded like every body. */

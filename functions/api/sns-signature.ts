@@ -8,9 +8,13 @@
  * - SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA, over that string; Signature is base64.
  * - The certificate comes only from https://sns.<region>.amazonaws.com[.cn]/…pem, never from anywhere a forged
  *   message could name; it is fetched once per container and kept (SNS rotates it rarely, under a new URL).
+ * - The URL still arrives in the message, so it is fetched through the guarded fetcher too: the name must
+ *   resolve to public addresses only, the connection goes to the address checked, no redirect is followed and
+ *   the answer is bounded.
  */
 import { createVerify, X509Certificate } from 'node:crypto';
 import type { SnsEnvelope } from '../../schemas/subscriptions';
+import { guardedFetch, type PinnedTransport, type Resolver } from '../adapters/net/guarded-fetch';
 
 /** Only SNS's own endpoints serve its signing certificates (and its subscribe URLs). */
 const SNS_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
@@ -48,11 +52,37 @@ export function stringToSign(message: SnsEnvelope): string {
 
 export type CertificateFetcher = (url: string) => Promise<string>;
 
-const fetchCertificate: CertificateFetcher = async (url) => {
-  const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`the SNS certificate answered ${response.status}`);
-  return response.text();
-};
+/** SNS's certificates and answers are a few kilobytes; anything near this is not one. */
+const MAX_SNS_BYTES = 64 * 1024;
+const SNS_TIMEOUT_MS = 5000;
+
+/** For tests: where the guarded fetcher resolves and connects. */
+export interface SnsFetchOptions {
+  resolve?: Resolver;
+  transport?: PinnedTransport;
+}
+
+/**
+ * A GET of an SNS URL (a signing certificate, a SubscribeURL): refused unless the URL is on an SNS endpoint, then
+ * fetched within the guard, so a resolver answering an internal address for SNS's name gains nothing.
+ */
+export async function getFromSns(url: string, options: SnsFetchOptions = {}): Promise<Buffer> {
+  if (!isSnsUrl(url)) throw new Error('the URL is not on an SNS endpoint');
+  const response = await guardedFetch(url, {
+    maxBytes: MAX_SNS_BYTES,
+    timeoutMs: SNS_TIMEOUT_MS,
+    maxRedirects: 0,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
+  });
+  if (response.status < 200 || response.status >= 300) throw new Error(`SNS answered ${response.status}`);
+  return response.body;
+}
+
+export async function fetchSnsCertificate(url: string, options: SnsFetchOptions = {}): Promise<string> {
+  if (!isSnsUrl(url, { pem: true })) throw new Error('the signing certificate is not on an SNS endpoint');
+  return (await getFromSns(url, options)).toString('utf8');
+}
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
@@ -64,7 +94,7 @@ export interface SnsVerifier {
 const MAX_CACHED = 16;
 
 export function createSnsVerifier(options: { fetch?: CertificateFetcher } = {}): SnsVerifier {
-  const fetchPem = options.fetch ?? fetchCertificate;
+  const fetchPem = options.fetch ?? ((url: string) => fetchSnsCertificate(url));
   const cache = new Map<string, Promise<string>>();
 
   const certificate = (url: string): Promise<string> => {

@@ -5,7 +5,7 @@
  */
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 // The webhook provider's SSRF classification is pure (no I/O): reusing it keeps one list of forbidden ranges.
-import { classifyAddress } from '../adapters/providers/webhook';
+import { classifyAddress, isLoopbackHost, normaliseHost } from '../adapters/net/addresses';
 import type { SubscriberChannel } from './model';
 
 export type Normalised = { ok: true; address: string } | { ok: false; message: string };
@@ -75,10 +75,11 @@ export function normaliseWebhookUrl(raw: string, policy: WebhookUrlPolicy): Norm
   }
   if (url.username || url.password) return refuse('must not carry a user name or password');
   if (url.hash) return refuse('must not have a #fragment');
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  // `localhost.`, `LOCALHOST` and `127.0.0.1.` name the same host as their plain forms: checked as those.
+  const host = normaliseHost(url);
   const literal = classifyAddress(host);
   const isIpLiteral = /^[\d.]+$/.test(host) || host.includes(':');
-  const loopback = (isIpLiteral && literal === 'loopback') || /^localhost$/i.test(host);
+  const loopback = isLoopbackHost(host);
   if (loopback) {
     if (!policy.allowLoopback) return refuse('must not point at this machine (loopback)');
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse('must be an https URL');

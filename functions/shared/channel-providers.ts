@@ -13,6 +13,8 @@ import { REQUIRED_KEYS as WEBHOOK_KEYS, webhookFactory } from '../channel/provid
 import { REQUIRED_KEYS as X_KEYS, xFactory } from '../channel/providers/x';
 import type { ProviderFactory } from './providers';
 
+/** HERALD_FETCH_ALLOW_LOOPBACK (or the older HERALD_WEBHOOK_ALLOW_LOOPBACK), read by the embedded runtime. */
+
 /** Keys a channel's secret must hold for its real provider (on one machine SMS and email need AWS keys too). */
 export const REQUIRED_SECRET_KEYS: Record<Channel, readonly string[]> = {
   x: X_KEYS,

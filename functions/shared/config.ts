@@ -27,7 +27,14 @@ export const ENV = {
   emailFrom: 'HERALD_EMAIL_FROM',
   smsSenderId: 'HERALD_SMS_SENDER_ID',
   smsOriginationNumber: 'HERALD_SMS_ORIGINATION_NUMBER',
-  /** Embedded mode only: allow webhooks to loopback addresses (a receiver under test on the same machine). */
+  /**
+   * Embedded mode only: `true` lets the guarded fetcher reach this machine (127.0.0.0/8, ::1, localhost), over plain
+   * http too: a webhook receiver under test, images served by the embedded server or by a test's fake. Functions on
+   * AWS never allow it; private, link-local (metadata) and every other non-public range stay refused whatever it
+   * says.
+   */
+  fetchAllowLoopback: 'HERALD_FETCH_ALLOW_LOOPBACK',
+  /** The same, by its name from when only webhooks were guarded; still honoured. */
   webhookAllowLoopback: 'HERALD_WEBHOOK_ALLOW_LOOPBACK',
   sesConfigurationSet: 'HERALD_SES_CONFIGURATION_SET',
   smsMaxSegments: 'HERALD_SMS_MAX_SEGMENTS',
@@ -39,9 +46,14 @@ export const ENV = {
   smsSenderConcurrency: 'HERALD_SMS_SENDER_CONCURRENCY',
   /** Recipients per subscriber-channel job (one SQS message). */
   recipientsPerJob: 'HERALD_RECIPIENTS_PER_JOB',
+  /** The most messages one bulk sender has out before it records their outcomes: the bound on crash duplicates. */
+  sendWindow: 'HERALD_SEND_WINDOW',
   /** The SNS topic two-way SMS (End User Messaging) publishes inbound texts to; only it may call /v1/inbound/sms. */
   inboundSmsTopicArn: 'HERALD_INBOUND_SMS_TOPIC_ARN',
 } as const;
+
+export const loopbackAllowedBy = (env: NodeJS.ProcessEnv): boolean =>
+  env[ENV.fetchAllowLoopback] === 'true' || env[ENV.webhookAllowLoopback] === 'true';
 
 export const queueUrlEnv = (queue: QueueName): string =>
   `${ENV.queueUrlPrefix}${queue.toUpperCase().replace(/-/g, '_')}`;
@@ -72,6 +84,12 @@ export interface HeraldConfig {
   smsSenderConcurrency: number;
   /** Recipients per subscriber-channel job (one SQS message, one claim, a few batch writes). */
   recipientsPerJob: number;
+  /**
+   * Recipients a bulk sender may be sending to before their outcomes are stored. It writes them down before the
+   * first is sent, so after a crash at any instant these (at most this many per sender) are the only ones who may
+   * have been sent twice, and their receipts say so.
+   */
+  sendWindow: number;
   /** The only SNS topic whose signed notifications POST /v1/inbound/sms accepts; unset: the route refuses all. */
   inboundSmsTopicArn?: string | undefined;
   /** Embedded mode only: webhook subscribers may point at this machine (a receiver under test). */
@@ -121,7 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     smsMessagesPerSecond: positiveInt(env, ENV.smsMessagesPerSecond, 20),
     smsSenderConcurrency: positiveInt(env, ENV.smsSenderConcurrency, 2),
     recipientsPerJob: positiveInt(env, ENV.recipientsPerJob, 100),
+    sendWindow: positiveInt(env, ENV.sendWindow, 50),
     inboundSmsTopicArn: env[ENV.inboundSmsTopicArn] || undefined,
-    webhookAllowLoopback: env[ENV.webhookAllowLoopback] === 'true',
+    webhookAllowLoopback: loopbackAllowedBy(env),
   };
 }

@@ -81,7 +81,7 @@ function lazily(make: () => Promise<ChannelProvider>): () => Promise<ChannelProv
  * email channel functions (functions/channel/entries), with the function's role, on the first notice of each.
  */
 export function awsNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
-  const options = { logger, env, awsAccess: 'role' as const, allowLoopbackWebhooks: false };
+  const options = { logger, env, awsAccess: 'role' as const, allowLoopback: false };
   // With the role's access the factories read no secret: sender settings come from the environment.
   const noSecrets: SecretSource = { get: async () => undefined };
   return providerNotifier({

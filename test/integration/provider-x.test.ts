@@ -157,7 +157,12 @@ describe('X provider against a local X API v2', () => {
     // Prepare: bytes that are not valid UTF-8, so a text-mangling upload would show.
     const bytes = new Uint8Array(40_000).map((_, i) => (i * 37 + 0xff) & 0xff);
     const url = fake.servePublic('card-1.jpg', bytes, 'image/jpeg');
-    const provider = createXProvider({ secrets: secretsOf(CURRENT).source, baseUrl: fake.baseUrl });
+    // The fake serves the image on 127.0.0.1: loopback is allowed explicitly, as the embedded mode may.
+    const provider = createXProvider({
+      secrets: secretsOf(CURRENT).source,
+      baseUrl: fake.baseUrl,
+      allowLoopback: true,
+    });
     const text = 'Tornado warning: take shelter now';
     const alt = 'Red alert card: tornado warning for the county until 18:00';
 
@@ -246,7 +251,12 @@ describe('X provider against a local X API v2', () => {
   });
 
   it('is retryable when the image cannot be fetched, and posts nothing without it', async () => {
-    const provider = createXProvider({ secrets: secretsOf(CURRENT).source, baseUrl: fake.baseUrl });
+    // The fake serves the image on 127.0.0.1: loopback is allowed explicitly, as the embedded mode may.
+    const provider = createXProvider({
+      secrets: secretsOf(CURRENT).source,
+      baseUrl: fake.baseUrl,
+      allowLoopback: true,
+    });
     const text = 'Heat advisory';
     const image = { url: `${fake.baseUrl}/public/not-there.jpg`, alt: 'card' };
 
@@ -391,7 +401,12 @@ describe('X provider against a local X API v2', () => {
   it('is retryable when the image upload hangs past the abort signal: nothing was posted', async () => {
     const url = fake.servePublic('card-2.png', new Uint8Array([137, 80, 78, 71, 1, 2, 3]), 'image/png');
     fake.answerNext(1, { hang: true }, { path: '/2/media/upload/initialize' });
-    const provider = createXProvider({ secrets: secretsOf(CURRENT).source, baseUrl: fake.baseUrl });
+    // The fake serves the image on 127.0.0.1: loopback is allowed explicitly, as the embedded mode may.
+    const provider = createXProvider({
+      secrets: secretsOf(CURRENT).source,
+      baseUrl: fake.baseUrl,
+      allowLoopback: true,
+    });
     const text = 'Air quality alert';
 
     const error = await failureOf(

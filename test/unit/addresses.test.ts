@@ -79,6 +79,13 @@ describe('normaliseWebhookUrl', () => {
     ['https://[::ffff:127.0.0.1]/h', /loopback/],
     ['https://127.0.0.1/h', /loopback/],
     ['https://localhost/h', /loopback/],
+    // The same hosts spelled with a trailing dot or capitals are the same hosts.
+    ['https://localhost./h', /loopback/],
+    ['https://LOCALHOST./h', /loopback/],
+    ['https://127.0.0.1./h', /loopback/],
+    ['https://hooks.localhost/h', /loopback/],
+    ['https://169.254.169.254./latest/meta-data', /link-local/],
+    ['https://metadata.google.internal./h', /public host/],
     ['https://metadata.google.internal/h', /public host/],
     ['https://user:pass@hooks.example.org/h', /password/],
     ['ftp://hooks.example.org/h', /https/],

@@ -269,6 +269,20 @@ describe('Provider: webhook', () => {
       expect(hook.received[0]?.headers.host).toBe(`localhost:${hook.port}`);
     });
 
+    it('treats LOCALHOST. as localhost where loopback is allowed, and resolves the name without the dot', async () => {
+      const hook = await receiver({ host: '127.0.0.2' });
+      const lookups: string[] = [];
+      const webhook = provider({
+        resolve: async (host) => {
+          lookups.push(host);
+          return ['127.0.0.2'];
+        },
+      });
+      await webhook.send(message(`http://LOCALHOST.:${hook.port}/in`), signal());
+      expect(lookups).toEqual(['localhost']);
+      expect(hook.received).toHaveLength(1);
+    });
+
     it('tries each checked address in turn, so localhost answering ::1 first still reaches 127.0.0.2', async () => {
       const hook = await receiver({ host: '127.0.0.2' });
       const webhook = provider({ resolve: async () => ['::1', '127.0.0.2'] });
@@ -346,6 +360,20 @@ describe('Provider: webhook', () => {
         'https://v6.example.org/x',
         ['::ffff:127.0.0.1'],
         /loopback/,
+      ],
+      // Spellings of the same hosts: each is the host it names, whatever the resolver answers for it.
+      ['localhost with a trailing dot', 'https://localhost./hook', [], /loopback/],
+      ['LOCALHOST in capitals, with a trailing dot', 'https://LOCALHOST.:8443/hook', [], /loopback/],
+      ['a full-width (IDN) localhost', 'https://ｌｏｃａｌｈｏｓｔ/hook', [], /loopback/],
+      ['a name under .localhost', 'https://hooks.localhost/x', [], /loopback/],
+      ['loopback with a trailing dot', 'https://127.0.0.1./hook', [], /loopback/],
+      ['the metadata address with a trailing dot', 'https://169.254.169.254./latest/', [], /link-local/],
+      ['the IPv6 metadata address', 'https://[fd00:ec2::254]/latest/', [], /private/],
+      [
+        'a name with a trailing dot resolving to the metadata address',
+        'https://META.example.org./x',
+        ['169.254.169.254'],
+        /link-local/,
       ],
     ];
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createSnsVerifier, isSnsUrl, stringToSign } from '../../functions/api/sns-signature';
+import type { PinnedRequest, PinnedTransport } from '../../functions/adapters/net/guarded-fetch';
+import {
+  createSnsVerifier,
+  fetchSnsCertificate,
+  getFromSns,
+  isSnsUrl,
+  stringToSign,
+} from '../../functions/api/sns-signature';
 import type { SnsEnvelope } from '../../schemas/subscriptions';
 import { CERT_URL, snsSigner, TOPIC_ARN } from '../helpers/sns';
 
@@ -178,6 +185,100 @@ describe('createSnsVerifier', () => {
     // Assess
     expect(verdict).toEqual({ ok: false, reason: 'the signing certificate is not on an SNS endpoint' });
     expect(fetched).toBe(false);
+  });
+});
+
+describe('fetchSnsCertificate: the default fetcher, within the guard', () => {
+  /** A transport standing in for SNS: records what it was asked and answers with `answer`. */
+  function sns(answer: { status: number; headers?: Record<string, string>; body?: string }) {
+    const requests: PinnedRequest[] = [];
+    const transport: PinnedTransport = async (req) => {
+      requests.push(req);
+      return { status: answer.status, headers: answer.headers ?? {}, body: Buffer.from(answer.body ?? '') };
+    };
+    return { requests, transport };
+  }
+
+  it("GETs the certificate from the public address SNS's name resolved to, and nowhere else", async () => {
+    // Prepare
+    const fake = sns({ status: 200, body: signer.certificate });
+    const lookups: string[] = [];
+    const resolve = async (host: string) => {
+      lookups.push(host);
+      return ['54.239.31.1'];
+    };
+
+    // Act
+    const pem = await fetchSnsCertificate(CERT_URL, { resolve, transport: fake.transport });
+
+    // Assess
+    expect(pem).toBe(signer.certificate);
+    expect(lookups).toEqual(['sns.eu-west-1.amazonaws.com']);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({
+      method: 'GET',
+      addresses: [{ address: '54.239.31.1', family: 4 }],
+    });
+    expect(fake.requests[0]?.url.href).toBe(CERT_URL);
+  });
+
+  it.each([
+    ['loopback', ['127.0.0.1'], /127\.0\.0\.1 is a loopback address/],
+    ['the metadata address', ['169.254.169.254'], /link-local/],
+    ['a private address', ['10.1.2.3'], /private/],
+    ['the IPv6 metadata address', ['fd00:ec2::254'], /private/],
+    ['a public and a private answer', ['54.239.31.1', '192.168.1.1'], /private/],
+  ])("refuses SNS's name resolving to %s, without connecting", async (_label, addresses, why) => {
+    const fake = sns({ status: 200, body: signer.certificate });
+
+    const error = await fetchSnsCertificate(CERT_URL, {
+      resolve: async () => addresses,
+      transport: fake.transport,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+
+    expect(error?.message).toMatch(why);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it.each([
+    'https://169.254.169.254/latest/x.pem',
+    'https://sns.eu-west-1.amazonaws.com./x.pem',
+    'https://SNS.eu-west-1.amazonaws.com.attacker.example/x.pem',
+    'http://sns.eu-west-1.amazonaws.com/x.pem',
+  ])('refuses %s without resolving it', async (url) => {
+    let resolved = false;
+    const fake = sns({ status: 200, body: signer.certificate });
+    const resolve = async () => {
+      resolved = true;
+      return ['54.239.31.1'];
+    };
+
+    await expect(fetchSnsCertificate(url, { resolve, transport: fake.transport })).rejects.toThrow(
+      /not on an SNS endpoint/,
+    );
+    expect(resolved).toBe(false);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('does not follow a redirect', async () => {
+    const fake = sns({ status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
+    await expect(
+      fetchSnsCertificate(CERT_URL, { resolve: async () => ['54.239.31.1'], transport: fake.transport }),
+    ).rejects.toThrow(/SNS answered 302/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('GETs a SubscribeURL only on an SNS endpoint', async () => {
+    const fake = sns({ status: 200, body: '<ConfirmSubscriptionResponse/>' });
+    const options = { resolve: async () => ['54.239.31.1'], transport: fake.transport };
+    await expect(getFromSns('https://evil.example/?Action=ConfirmSubscription', options)).rejects.toThrow(
+      /not on an SNS endpoint/,
+    );
+    const body = await getFromSns('https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription', options);
+    expect(body.toString()).toBe('<ConfirmSubscriptionResponse/>');
   });
 });
 

@@ -178,7 +178,9 @@ export class GraphClient {
     if (call.signal.aborted) throw noAnswer('the call was cancelled before it was sent', false);
     let response: Response;
     try {
-      // The token travels in a header, never in the query: URLs end up in proxy, CDN and trace logs.
+      // Plain fetch, not the guarded fetcher (../net/guarded-fetch.ts): the host is Meta's, fixed here (a test's
+      // fake otherwise), never one an alert names. An alert's image URL is passed to Graph for Meta to fetch;
+      // Herald does not fetch it. The token travels in a header, never in the query: URLs end up in logs.
       response = await fetch(method === 'GET' && form.size > 0 ? `${url}?${form}` : url, {
         method,
         headers: {

@@ -4,6 +4,11 @@
  * post of the version before it, so the story reads as one thread; an image is fetched from its public URL,
  * uploaded with the v2 chunked media upload and described with alt text.
  *
+ * The image URL is not ours to trust (an officer types it, a CAP <resource><uri> brings it), so it is fetched
+ * through the guarded fetcher (../net/guarded-fetch.ts): otherwise it could make Herald read cloud metadata or
+ * an internal service and post the result to the agency's public account. The X API is a fixed host and keeps
+ * the client's own connection.
+ *
  * Every failure leaves as a ProviderError whose kind the channel handler acts on. What matters most is telling
  * apart "X never took it" (safe to retry) from "X may have posted it" (unknown outcome): posting again after
  * the latter would put a duplicate on the agency's timeline, or earn a duplicate-content 403 that hides the
@@ -30,6 +35,7 @@ import {
   systemClock,
 } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
+import { GuardedFetchError, guardedFetch, type PinnedTransport, type Resolver } from '../net/guarded-fetch';
 
 export const X_API_BASE_URL = 'https://api.x.com';
 
@@ -40,6 +46,9 @@ type XCredentials = Record<(typeof X_SECRET_KEYS)[number], string>;
 /** X refuses images over 5 MB; a bigger one is a rendering bug, not something to upload in vain. */
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+/** Redirects an image URL may take (a CDN may send to a regional host), each checked like the first. */
+const MAX_IMAGE_REDIRECTS = 3;
+const IMAGE_TIMEOUT_MS = 10_000;
 /** X's limit on alt text, counted in characters. */
 const MAX_ALT_CHARS = 1000;
 
@@ -68,6 +77,13 @@ export interface XProviderOptions {
   logger?: LoggerLike;
   /** For the retry-after a 429 announces in epoch seconds. */
   clock?: Clock;
+  /**
+   * Whether the image may come from this machine (the embedded server's /media/, a test's fake): the embedded
+   * mode's HERALD_FETCH_ALLOW_LOOPBACK. Never on AWS.
+   */
+  allowLoopback?: boolean;
+  /** For tests: the image fetch's resolver, transport and time limit (10 s by default). */
+  imageFetch?: { resolve?: Resolver; transport?: PinnedTransport; timeoutMs?: number };
 }
 
 /**
@@ -208,23 +224,44 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function fetchImage(image: PublicImage, signal: AbortSignal): Promise<{ bytes: Buffer; type: string }> {
-  let response: Response;
+type ImageFetchOptions = Pick<XProviderOptions, 'allowLoopback' | 'imageFetch'>;
+
+async function fetchImage(
+  image: PublicImage,
+  signal: AbortSignal,
+  options: ImageFetchOptions,
+): Promise<{ bytes: Buffer; type: string }> {
+  let response: Awaited<ReturnType<typeof guardedFetch>>;
   try {
-    response = await fetch(image.url, { signal, redirect: 'follow' });
+    response = await guardedFetch(image.url, {
+      maxBytes: MAX_IMAGE_BYTES,
+      accept: (type) => IMAGE_TYPES.has(type),
+      maxRedirects: MAX_IMAGE_REDIRECTS,
+      timeoutMs: options.imageFetch?.timeoutMs ?? IMAGE_TIMEOUT_MS,
+      allowLoopback: options.allowLoopback === true,
+      signal,
+      ...(options.imageFetch?.resolve ? { resolve: options.imageFetch.resolve } : {}),
+      ...(options.imageFetch?.transport ? { transport: options.imageFetch.transport } : {}),
+    });
   } catch (error) {
-    throw new ProviderError('retryable', `could not fetch the alert image: ${errorText(error)}`);
+    if (!(error instanceof GuardedFetchError)) throw error;
+    // The receipt says why: a refused address, a wrong type or a too-big image will not change on a retry.
+    const reason =
+      error.failure === 'content-type'
+        ? `the alert image is ${error.contentType || 'of no type'}, which X does not take`
+        : `the alert image: ${error.message}`;
+    throw new ProviderError(error.retryable ? 'retryable' : 'permanent', reason);
   }
-  // The image is ours (the CDN or the embedded server); a miss is most likely not yet propagated.
-  if (!response.ok)
-    throw new ProviderError('retryable', `could not fetch the alert image: HTTP ${response.status}`);
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!IMAGE_TYPES.has(type))
-    throw new ProviderError('permanent', `the alert image is ${type || 'of no type'}, which X does not take`);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > MAX_IMAGE_BYTES)
-    throw new ProviderError('permanent', `the alert image is ${bytes.length} bytes; X takes at most 5 MB`);
-  return { bytes, type };
+  const { status } = response;
+  if (status >= 300 && status < 400)
+    throw new ProviderError(
+      'permanent',
+      `the alert image: HTTP ${status}; at most ${MAX_IMAGE_REDIRECTS} redirects are followed`,
+    );
+  // A miss (404) is most likely an image not yet propagated to the CDN: worth another try, like a 5xx.
+  if (status < 200 || status >= 300)
+    throw new ProviderError('retryable', `could not fetch the alert image: HTTP ${status}`);
+  return { bytes: response.body, type: response.contentType };
 }
 
 class XProvider implements ChannelProvider {
@@ -294,7 +331,7 @@ class XProvider implements ChannelProvider {
   }
 
   private async upload(v2: TwitterApiv2, image: PublicImage, signal: AbortSignal): Promise<string> {
-    const { bytes, type } = await fetchImage(image, signal);
+    const { bytes, type } = await fetchImage(image, signal, this.options);
     const mediaId = await v2.uploadMedia(bytes, {
       media_type: type as Parameters<TwitterApiv2['uploadMedia']>[1]['media_type'],
       media_category: 'tweet_image',

@@ -3,5 +3,5 @@ import { channelLambda } from '../handler';
 import { emailFactory } from '../providers/email';
 
 export const handler = channelLambda('email', (o) =>
-  emailFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
+  emailFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
 );

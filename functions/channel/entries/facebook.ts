@@ -3,5 +3,5 @@ import { channelLambda } from '../handler';
 import { facebookFactory } from '../providers/facebook';
 
 export const handler = channelLambda('facebook', (o) =>
-  facebookFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
+  facebookFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
 );

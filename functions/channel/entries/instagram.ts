@@ -14,7 +14,7 @@ function required(name: string): string {
 
 export const handler = channelLambda(
   'instagram',
-  (o) => instagramFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
+  (o) => instagramFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
   {
     cardImage: (services) =>
       cardImageMaker(

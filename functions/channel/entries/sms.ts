@@ -3,5 +3,5 @@ import { channelLambda } from '../handler';
 import { smsFactory } from '../providers/sms';
 
 export const handler = channelLambda('sms', (o) =>
-  smsFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
+  smsFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
 );

@@ -3,5 +3,5 @@ import { channelLambda } from '../handler';
 import { webhookFactory } from '../providers/webhook';
 
 export const handler = channelLambda('webhook', (o) =>
-  webhookFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
+  webhookFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
 );

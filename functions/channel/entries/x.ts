@@ -2,6 +2,4 @@
 import { channelLambda } from '../handler';
 import { xFactory } from '../providers/x';
 
-export const handler = channelLambda('x', (o) =>
-  xFactory({ ...o, awsAccess: 'role', allowLoopbackWebhooks: false }),
-);
+export const handler = channelLambda('x', (o) => xFactory({ ...o, awsAccess: 'role', allowLoopback: false }));

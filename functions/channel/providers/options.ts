@@ -11,8 +11,8 @@ export interface RealProviderOptions {
    * and `email` secrets (`secrets`), which also carry the sender settings.
    */
   awsAccess: 'role' | 'secrets';
-  /** Webhooks to 127.0.0.1 are for the embedded mode only, when an agency tests a receiver on the same machine. */
-  allowLoopbackWebhooks: boolean;
+  /** Guarded fetches (webhooks, images) to this machine: the embedded mode only, a receiver or image under test. */
+  allowLoopback: boolean;
   /** Provider API origins, for tests against local fakes. */
   baseUrls?: { x?: string | undefined; graph?: string | undefined } | undefined;
 }

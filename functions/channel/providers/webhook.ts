@@ -8,7 +8,7 @@ export const REQUIRED_KEYS = WEBHOOK_SECRET_KEYS;
 export const webhookFactory: FactoryMaker = (options) => (secrets) =>
   createWebhookProvider({
     secrets,
-    allowLoopback: options.allowLoopbackWebhooks,
+    allowLoopback: options.allowLoopback,
     logger: options.logger,
     // Each outlet signs with its own secret (the bulk sender decrypts it for the message); the shared one otherwise.
     signingSecret: async (message) =>

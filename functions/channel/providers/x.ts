@@ -8,5 +8,7 @@ export const xFactory: FactoryMaker = (options) => (secrets) =>
   createXProvider({
     secrets,
     logger: options.logger,
+    // Only the embedded mode may allow it: the alert image can then be served by this machine (its /media/).
+    allowLoopback: options.allowLoopback,
     ...(options.baseUrls?.x ? { baseUrl: options.baseUrls.x } : {}),
   });
