@@ -5,7 +5,15 @@
  *
  * Durability: every change is one LevelDB batch, written (fsync by default) before the call resolves; the
  * disk is the truth and the in-memory index is rebuilt from it on open. Visibility is stored as an absolute
- * time, so after a crash an in-flight message stays hidden until its timeout ends and keeps its receive count.
+ * time, so it means the same after a restart.
+ *
+ * Recovery: on open, a message hidden only because a receive took it becomes visible at once, its receive
+ * count kept (the dead receive counts, as in SQS, so a poison message still reaches its dead-letter queue).
+ * The embedded process is its queues' only consumer, so at start-up nobody can be holding a message, and
+ * waiting out the timeout (minutes) would only stall the fan-out a restart should resume. A hiding that was
+ * chosen, not just taken (a delayed send, or ChangeMessageVisibility: a handler's back-off, a job not due
+ * yet) keeps its time, so each stored message records what set its visibility. releasedAtOpen() counts the
+ * messages freed.
  *
  * Push: each queue has one timer, set for the next message due to become visible; listeners are told the
  * moment a message becomes visible (send, timer, ChangeMessageVisibility to 0), so consumers never poll.
@@ -14,6 +22,7 @@
  * - seconds (delay, visibility) may be fractional, so tests and the sandbox can exercise retries in
  *   milliseconds; the ranges are SQS's;
  * - a batch send is all-or-nothing (one disk batch) instead of reporting failed entries one by one;
+ * - opening frees the messages the previous process had received (see Recovery), where SQS waits them out;
  * - deleteMessage says what happened (`deleted`, `not-found`, `superseded`) where SQS answers success for all
  *   three, so the event source can warn about a handler that outlived its visibility timeout;
  * - ordering is best effort, as in SQS, but deterministic: oldest-visible first.
@@ -142,6 +151,11 @@ interface StoredMessage {
   visibleAt: number;
   receiveCount: number;
   firstReceiveTimestamp?: number | undefined;
+  /**
+   * What hid it, for recovery: `receive` is freed on open, `change` (ChangeMessageVisibility) is kept. Unset
+   * after a send (a delay is kept) and on records older than this field, which keep their time as before.
+   */
+  hiddenBy?: 'receive' | 'change' | undefined;
   /** Only the latest handle may change visibility or delete. */
   receiptHandle?: string | undefined;
   /** When the latest handle was issued: the 12-hour limit on ChangeMessageVisibility counts from here. */
@@ -279,6 +293,7 @@ export class EmbeddedQueues {
   private closed = false;
   private closing: Promise<void> | undefined;
   private nextSequence = 0;
+  private readonly released = new Map<string, number>();
 
   private constructor(
     private readonly db: ClassicLevel<string, string>,
@@ -318,8 +333,14 @@ export class EmbeddedQueues {
       const queue = key.slice(MESSAGE_PREFIX.length, key.indexOf('!', MESSAGE_PREFIX.length));
       const q = this.queues.get(queue);
       if (!q) continue;
-      const m = JSON.parse(value) as StoredMessage;
+      let m = JSON.parse(value) as StoredMessage;
       this.nextSequence = Math.max(this.nextSequence, m.sequence + 1);
+      if (m.hiddenBy === 'receive' && m.visibleAt > now) {
+        // The receiver was the previous process (see Recovery). Not written back: should this process die
+        // before receiving it, the next open frees it again by the same rule.
+        m = { ...m, visibleAt: now, hiddenBy: undefined };
+        this.released.set(queue, (this.released.get(queue) ?? 0) + 1);
+      }
       q.messages.set(m.messageId, m);
       if (m.visibleAt <= now) visible.push({ q, m });
       else q.waiting.push(m.visibleAt, m.sequence, m.messageId);
@@ -327,6 +348,14 @@ export class EmbeddedQueues {
     visible.sort((a, b) => a.m.visibleAt - b.m.visibleAt || a.m.sequence - b.m.sequence);
     for (const { q, m } of visible) q.ready.set(m.messageId, m);
     for (const q of this.queues.values()) this.schedule(q);
+  }
+
+  /**
+   * Per queue (only those with any), how many messages open() made visible at once because the previous
+   * process had received them and died (or closed) before deleting them. For the start-up log.
+   */
+  releasedAtOpen(): Record<string, number> {
+    return Object.fromEntries(this.released);
   }
 
   /** Refuses new calls, lets those already made finish, stops the timers and closes the database. Idempotent. */
@@ -517,6 +546,7 @@ export class EmbeddedQueues {
           receiptHandle: encodeHandle(queue, m.messageId),
           receivedAt: now,
           visibleAt: now + timeoutMs,
+          hiddenBy: 'receive',
         });
       }
       // The receive count travels with the message, so the dead letter shows how often it was tried.
@@ -526,6 +556,7 @@ export class EmbeddedQueues {
           visibleAt: now,
           receiptHandle: undefined,
           receivedAt: undefined,
+          hiddenBy: undefined,
           deadLetterSourceArn: queueArn(queue),
         }),
       );
@@ -633,7 +664,7 @@ export class EmbeddedQueues {
           'InvalidParameterValue',
           `a message may stay invisible at most ${SQS_LIMITS.maxVisibilityTimeoutSeconds} seconds from when it was received`,
         );
-      const updated: StoredMessage = { ...m, visibleAt };
+      const updated: StoredMessage = { ...m, visibleAt, hiddenBy: 'change' };
       void this.write([{ type: 'put', key: messageKey(queue, messageId), value: JSON.stringify(updated) }]);
       q.messages.set(messageId, updated);
       this.place(q, updated, now);

@@ -258,16 +258,16 @@ describe('engine', () => {
     expect((await queues.receive('d')).map((m) => m.body)).toEqual(['old']);
   });
 
-  it('survives a restart: in-flight messages stay hidden until their timeout, then return with their count', async () => {
+  it('survives a restart: waiting and delayed messages keep their order and time, received ones come back at once', async () => {
     const dir = await tempDir();
     const first = await EmbeddedQueues.open(dir);
-    await first.createQueue('durable', { visibilityTimeoutSeconds: 0.4 });
+    await first.createQueue('durable', { visibilityTimeoutSeconds: 300 });
     const sent = await first.send('durable', [
       { id: 'inflight', body: 'in flight' },
       { id: 'deleted', body: 'deleted' },
       { id: 'w1', body: 'waiting 1' },
       { id: 'w2', body: 'waiting 2' },
-      { id: 'delayed', body: 'delayed', delaySeconds: 0.2 },
+      { id: 'delayed', body: 'delayed', delaySeconds: 0.5 },
     ]);
     const [inFlight, toDelete] = await first.receive('durable', { max: 2 });
     expect(inFlight!.body).toBe('in flight');
@@ -276,13 +276,10 @@ describe('engine', () => {
 
     const second = await open(dir);
     expect(second.queueNames()).toEqual(['durable']);
-    expect(second.settings('durable').visibilityTimeoutSeconds).toBe(0.4);
-    expect(await counts(second, 'durable')).toEqual({ visible: 2, notVisible: 1, delayed: 1 });
-    expect(
-      (await second.receive('durable', { max: 10, visibilityTimeoutSeconds: 30 })).map((m) => m.body),
-    ).toEqual(['waiting 1', 'waiting 2']);
+    expect(second.settings('durable').visibilityTimeoutSeconds).toBe(300);
+    expect(await counts(second, 'durable')).toEqual({ visible: 3, notVisible: 0, delayed: 1 });
 
-    // Nothing is sent after the restart: the timers come from what is on disk.
+    // Nothing is sent after the restart: what comes, and the delayed message's timer, come from the disk.
     const bodies: string[] = [];
     const counts2: Record<string, string> = {};
     const { mapping } = source({
@@ -296,12 +293,74 @@ describe('engine', () => {
         }
       },
     });
-    await until(() => bodies.length === 2);
-    expect(bodies).toEqual(['delayed', 'in flight']);
+    await until(() => bodies.length === 4);
+    expect(bodies).toEqual(['waiting 1', 'waiting 2', 'in flight', 'delayed']);
     await until(() => mapping.stats.succeeded === 2);
-    expect(counts2).toEqual({ delayed: '1', 'in flight': '2' });
+    expect(counts2).toEqual({ 'waiting 1': '1', 'waiting 2': '1', 'in flight': '2', delayed: '1' });
     expect(sent.map((s) => s.messageId)).toContain(inFlight!.messageId);
-    expect(await counts(second, 'durable')).toEqual({ visible: 0, notVisible: 2, delayed: 0 });
+    expect(await counts(second, 'durable')).toEqual({ visible: 0, notVisible: 0, delayed: 0 });
+  });
+
+  it('frees on open what the last process had received, counting that receive; a delay or a back-off keeps its time', async () => {
+    const dir = await tempDir();
+    const first = await EmbeddedQueues.open(dir);
+    await first.createQueue('fanout', { visibilityTimeoutSeconds: 300 });
+    await first.createQueue('quiet', { visibilityTimeoutSeconds: 300 });
+    const [taken, backedOff] = await first.send('fanout', [
+      { id: 'taken', body: 'taken' },
+      { id: 'backoff', body: 'backed off' },
+    ]);
+    await first.send('fanout', [{ id: 'delayed', body: 'delayed', delaySeconds: 300 }]);
+    const received = await first.receive('fanout', { max: 10, visibilityTimeoutSeconds: 300 });
+    expect(received.map((m) => m.messageId)).toEqual([taken!.messageId, backedOff!.messageId]);
+    // A handler's back-off ("retry in 300 s") is a time chosen, not a receiver's hold.
+    await first.changeVisibility('fanout', received[1]!.receiptHandle, 300);
+    expect(first.releasedAtOpen()).toEqual({});
+    await first.close();
+
+    const second = await open(dir);
+    expect(second.releasedAtOpen()).toEqual({ fanout: 1 });
+    expect(await counts(second, 'fanout')).toEqual({ visible: 1, notVisible: 1, delayed: 1 });
+    const [again, ...others] = await second.receive('fanout', { max: 10 });
+    expect(others).toEqual([]);
+    expect(again!.messageId).toBe(taken!.messageId);
+    expect(again!.attributes.ApproximateReceiveCount).toBe(2);
+    expect(again!.attributes.ApproximateFirstReceiveTimestamp).toBe(
+      received[0]!.attributes.ApproximateFirstReceiveTimestamp,
+    );
+    expect(await second.receive('fanout', { max: 10 })).toEqual([]);
+    await second.close();
+
+    // Freed again on the next open, the back-off and the delay still kept; nothing else was touched.
+    const third = await open(dir);
+    expect(third.releasedAtOpen()).toEqual({ fanout: 1 });
+    const [thrice] = await third.receive('fanout', { max: 10 });
+    expect(thrice!.attributes.ApproximateReceiveCount).toBe(3);
+    expect(thrice!.messageId).toBe(taken!.messageId);
+    expect(await counts(third, 'fanout')).toEqual({ visible: 0, notVisible: 2, delayed: 1 });
+  });
+
+  it('sends a message whose receivers keep dying to the dead-letter queue, restarts counting as receives', async () => {
+    const dir = await tempDir();
+    let queues = await EmbeddedQueues.open(dir);
+    await queues.createQueue('poison-dlq', { visibilityTimeoutSeconds: 30 });
+    await queues.createQueue('poison', {
+      visibilityTimeoutSeconds: 300,
+      redrive: { deadLetterQueue: 'poison-dlq', maxReceiveCount: 2 },
+    });
+    const [sent] = await queues.send('poison', [{ id: 'a', body: 'crashes its receiver' }]);
+    for (let n = 1; n <= 2; n++) {
+      const [m] = await queues.receive('poison');
+      expect(m!.attributes.ApproximateReceiveCount).toBe(n);
+      await queues.close();
+      queues = await EmbeddedQueues.open(dir);
+      expect(queues.releasedAtOpen()).toEqual({ poison: 1 });
+    }
+    cleanups.push(() => queues.close());
+    expect(await queues.receive('poison')).toEqual([]);
+    const [dead] = await queues.receive('poison-dlq');
+    expect(dead!.messageId).toBe(sent!.messageId);
+    expect(dead!.attributes.ApproximateReceiveCount).toBe(3);
   });
 
   it('keeps receipt handles valid across a restart', async () => {
@@ -436,6 +495,7 @@ describe('engine', () => {
       fc.record({ kind: fc.constant('receive' as const), max: fc.integer({ min: 1, max: 5 }) }),
       fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('backoff' as const), pick: fc.nat() }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(command, { maxLength: 25 }), async (commands) => {
@@ -445,6 +505,7 @@ describe('engine', () => {
           await queues.createQueue('model', { visibilityTimeoutSeconds: 60 });
           const visible = new Set<string>();
           const inFlight = new Map<string, string>();
+          const backedOff = new Set<string>();
           let next = 0;
           for (const c of commands) {
             if (c.kind === 'send') {
@@ -465,7 +526,10 @@ describe('engine', () => {
               const [body, handle] = [...inFlight][c.pick % inFlight.size]!;
               inFlight.delete(body);
               if (c.kind === 'delete') expect(await queues.deleteMessage('model', handle)).toBe('deleted');
-              else {
+              else if (c.kind === 'backoff') {
+                await queues.changeVisibility('model', handle, 300);
+                backedOff.add(body);
+              } else {
                 await queues.changeVisibility('model', handle, 0);
                 visible.add(body);
               }
@@ -473,9 +537,12 @@ describe('engine', () => {
           }
           await queues.close();
           queues = await EmbeddedQueues.open(dir, { sync: false });
+          // What was received and neither deleted nor backed off comes back at once; a back-off keeps its time.
+          for (const body of inFlight.keys()) visible.add(body);
+          expect(queues.releasedAtOpen()).toEqual(inFlight.size > 0 ? { model: inFlight.size } : {});
           expect(await counts(queues, 'model')).toEqual({
             visible: visible.size,
-            notVisible: inFlight.size,
+            notVisible: backedOff.size,
             delayed: 0,
           });
           const left: string[] = [];
