@@ -4,6 +4,7 @@
  * OpenAPI document served at /v1/openapi.json (see schemas/openapi.ts).
  */
 import * as z from 'zod';
+import { refuseBidiControls, refuseUnsafe, text, title } from './text';
 import {
   ALERT_STATES,
   ALERT_STATUSES,
@@ -29,24 +30,6 @@ export const Certainty = z.enum(CERTAINTIES);
 export const MsgType = z.enum(MSG_TYPES);
 export type MsgType = z.infer<typeof MsgType>;
 
-/** C0 controls other than tab, line feed and carriage return, and DEL: never meant in an alert's text. */
-const hasControlCharacter = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return true;
-  }
-  return false;
-};
-
-/** Printable text, kept as written (officers' line breaks matter). */
-const text = (max: number) =>
-  z
-    .string()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !hasControlCharacter(s), 'must not contain control characters')
-    .refine((s) => s.trim().length > 0, 'must not be blank');
-
 const isLanguageTag = (tag: string): boolean => {
   try {
     return Intl.getCanonicalLocales(tag).length === 1 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag);
@@ -59,9 +42,12 @@ export const LanguageTag = z
   .max(35)
   .refine(isLanguageTag, 'must be a BCP 47 language tag such as "en-US" or "ca"');
 
+/** The URL as written is what SMS and posts show: nothing an output cannot carry, nothing that reorders it. */
 const httpsUrl = z
   .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
-  .max(2048, 'must be at most 2048 characters');
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine(refuseUnsafe)
+  .superRefine(refuseBidiControls);
 
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
@@ -132,8 +118,8 @@ export const Image = z.union([
 /** The text fields that can be said in another language. */
 export const Translation = z.strictObject({
   language: LanguageTag,
-  event: text(100).optional(),
-  headline: text(160),
+  event: title(100).optional(),
+  headline: title(160),
   description: text(8000),
   instruction: text(4000).optional(),
 });
@@ -147,11 +133,11 @@ const futureDateTime = z.iso.datetime({
 const draftFields = {
   status: AlertStatus,
   category: Category,
-  event: text(100),
+  event: title(100),
   urgency: Urgency,
   severity: Severity,
   certainty: Certainty,
-  headline: text(160),
+  headline: title(160),
   description: text(8000),
   instruction: text(4000).optional(),
   language: LanguageTag,
@@ -207,11 +193,11 @@ export type AlertContent = Omit<AlertDraft, 'image' | 'translations' | 'areas'> 
  */
 export const UpdatePatch = z
   .strictObject({
-    event: text(100).optional(),
+    event: title(100).optional(),
     urgency: Urgency.optional(),
     severity: Severity.optional(),
     certainty: Certainty.optional(),
-    headline: text(160).optional(),
+    headline: title(160).optional(),
     description: text(8000).optional(),
     instruction: text(4000).nullable().optional(),
     translations: z.array(Translation).max(10).nullable().optional(),

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { LanguageTag } from './alert';
+import { BLANK, isBlank, safeString } from './text';
 
 const isoDateTime = z.string().meta({ format: 'date-time' });
 
@@ -31,8 +32,7 @@ export const ZoneList = z
   })
   .meta({ id: 'ZoneList' });
 
-const address = z
-  .string()
+const address = safeString()
   .min(1, 'is required')
   .max(320, 'must be at most 320 characters')
   .meta({ description: 'a phone number in international form (+34…) or an email address' });
@@ -133,12 +133,16 @@ export const SubscriptionAuditList = z
   })
   .meta({ id: 'SubscriptionAuditList' });
 
-const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-const consentText = z
-  .string()
+const name = safeString()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .refine((s) => !isBlank(s), BLANK);
+const consentText = safeString()
   .trim()
   .min(1, 'is required: what the outlet agreed to, and how')
-  .max(1000, 'must be at most 1000 characters');
+  .max(1000, 'must be at most 1000 characters')
+  .refine((s) => !isBlank(s), BLANK);
 const mediaZones = z
   .array(z.union([z.literal('*'), ZoneId]))
   .min(1, 'must name at least one zone, or "*" for every zone')
@@ -162,7 +166,7 @@ export type NewSubscriber = z.infer<typeof NewSubscriber>;
 
 export const NewWebhook = z
   .strictObject({
-    url: z.string().min(1, 'is required').max(2048, 'must be at most 2048 characters'),
+    url: safeString().min(1, 'is required').max(2048, 'must be at most 2048 characters'),
     zones: mediaZones.default(['*']),
     language: LanguageTag.default('en'),
     name,

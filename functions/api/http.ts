@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import type { FieldError } from '../../schemas/problem';
+import { hasLoneSurrogate } from '../../schemas/text';
 import {
   badRequest,
   HttpProblem,
@@ -108,14 +109,75 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
   return result.data;
 }
 
+const NOT_UTF8 = () =>
+  badRequest('The body is not valid UTF-8.', [{ path: '', message: 'is not valid UTF-8' }]);
+
 /** The raw bytes of the body as API Gateway hands them over (base64 for binary media types). */
 function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The index of the quote that closes the string opened at `open`: the next one not escaped by a backslash. */
+function closingQuote(json: string, open: number): number {
+  let end = open;
+  for (;;) {
+    end = json.indexOf('"', end + 1);
+    if (end < 0) return json.length;
+    let slashes = 0;
+    while (json.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return end;
+  }
+}
+
 /**
- * Reads a JSON body: size first (413), then media type (415), then syntax (400). An absent body reads as `{}`
+ * JSON Pointers to every key that appears twice in one object of `json`, which must be valid JSON (JSON.parse
+ * keeps the last of two and says nothing, so a reviewer and the API could read different headlines). One pass,
+ * no recursion: the stack holds each open object's keys, or an array's index.
+ */
+export function duplicateKeys(json: string): string[] {
+  type Frame = { keys: Set<string>; key: string } | { index: number };
+  const stack: Frame[] = [];
+  const found: string[] = [];
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = closingQuote(json, i);
+      const top = stack.at(-1);
+      if (expectKey && top && 'keys' in top) {
+        const raw = json.slice(i + 1, end);
+        // "\u0061" and "a" are one key: decode escapes the way JSON.parse does.
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        top.key = key;
+        if (top.keys.has(key)) found.push(jsonPointer(stack.map((f) => ('keys' in f ? f.key : f.index))));
+        top.keys.add(key);
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), key: '' });
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ index: 0 });
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const top = stack.at(-1);
+      if (top && 'index' in top) top.index++;
+      else expectKey = true;
+    }
+  }
+  return [...new Set(found)];
+}
+
+/**
+ * Reads a JSON body: size first (413), then media type (415), then encoding and syntax (400): bytes that are not
+ * UTF-8 and keys named twice in one object are refused, never repaired or resolved. An absent body reads as `{}`
  * when `optional`, so `POST …/cancel` with no body works.
  */
 export function readJson(event: APIGatewayProxyEventV2, options: { optional?: boolean } = {}): unknown {
@@ -129,20 +191,30 @@ export function readJson(event: APIGatewayProxyEventV2, options: { optional?: bo
   const mediaType = type?.split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/json' && !mediaType?.endsWith('+json'))
     throw unsupportedMediaType('application/json');
+  // No UTF-8 bytes decode to a lone surrogate, and Buffer.from above quietly made it U+FFFD: look at the string.
+  if (!event.isBase64Encoded && hasLoneSurrogate(event.body ?? '')) throw NOT_UTF8();
   const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let decoded: string;
   try {
     decoded = text.decode(bytes);
   } catch {
-    throw badRequest('The body is not valid UTF-8.', [{ path: '', message: 'is not valid UTF-8' }]);
+    throw NOT_UTF8();
   }
+  let value: unknown;
   try {
-    return JSON.parse(decoded);
+    value = JSON.parse(decoded);
   } catch (e) {
     throw badRequest('The body is not valid JSON.', [
       { path: '', message: `is not valid JSON: ${(e as Error).message}` },
     ]);
   }
+  const duplicates = typeof value === 'object' && value !== null ? duplicateKeys(decoded) : [];
+  if (duplicates.length > 0)
+    throw badRequest(
+      `The body names ${duplicates.join(', ')} more than once.`,
+      duplicates.map((path) => ({ path, message: 'appears more than once' })),
+    );
+  return value;
 }
 
 export function readBodyObject(event: APIGatewayProxyEventV2, options: { optional?: boolean } = {}): unknown {

@@ -4,6 +4,7 @@
  * language, and every value escaped.
  */
 import type { AlertContent, Area } from '../../schemas/alert';
+import { safeText } from '../../schemas/text';
 import { capDateTime } from './alerts';
 import type { StoredVersion } from './model';
 import type { ZoneCatalog } from './zones';
@@ -12,11 +13,12 @@ export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 export const CAP_MEDIA_TYPE = 'application/cap+xml';
 
 /**
- * XML 1.0 text and attribute escaping. Other control characters never reach here (the schemas refuse them); a
- * carriage return is written as a reference, since a parser would otherwise read it back as a line feed.
+ * XML 1.0 text and attribute escaping. Characters XML cannot carry (in text stored before the API refused them)
+ * become U+FFFD, so the document stays well-formed; a carriage return is written as a reference, since a parser
+ * would otherwise read it back as a line feed.
  */
 export function escapeXml(text: string): string {
-  return text.replace(
+  return safeText(text).replace(
     /[&<>"'\r]/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' })[c]!,
   );

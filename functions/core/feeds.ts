@@ -1,8 +1,10 @@
 /**
  * The media feeds, pure: which alerts a public feed shows, and the same list written as an Atom CAP index
  * (RFC 4287; each entry links to its CAP), RSS 2.0 and JSON Feed 1.1. Every value is escaped for its format;
- * text goes out as text (never HTML), so markup in a headline stays inert.
+ * text goes out as text (never HTML), so markup in a headline stays inert, and characters no reader can take
+ * (in text stored before the API refused them) go out as U+FFFD.
  */
+import { safeText } from '../../schemas/text';
 import { escapeXml } from './cap';
 import type { StoredVersion } from './model';
 
@@ -122,9 +124,19 @@ export function rssFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
   ].join('');
 }
 
-/** JSON Feed 1.1; JSON.stringify does the escaping, and the text goes in content_text, never content_html. */
+/**
+ * JSON Feed 1.1; JSON.stringify does the escaping, and the text goes in content_text, never content_html. Every
+ * string is made safe: JSON would carry a control or a lone surrogate as an escape, but the readers that turn a
+ * feed into XML or HTML could not.
+ */
 export function jsonFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
-  return JSON.stringify({
+  return JSON.stringify(jsonFeedOf(meta, entries), (_key, value: unknown) =>
+    typeof value === 'string' ? safeText(value) : value,
+  );
+}
+
+function jsonFeedOf(meta: FeedMeta, entries: readonly FeedEntry[]) {
+  return {
     version: 'https://jsonfeed.org/version/1.1',
     title: meta.title,
     home_page_url: meta.homeUrl,
@@ -148,5 +160,5 @@ export function jsonFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string 
         expires: v.content.expires,
       },
     })),
-  });
+  };
 }

@@ -5,6 +5,7 @@
  * (there is no code here that could), ignores processing instructions (an `xml-stylesheet` is never fetched),
  * and bounds size, depth, element count and attributes, so a hostile document costs a linear scan at most.
  */
+import { NOT_XML_CHARACTER } from '../../schemas/text';
 
 export interface XmlElement {
   /** The name as written, with its prefix. */
@@ -49,14 +50,8 @@ const XINCLUDE_NAMESPACES = new Set(['http://www.w3.org/2001/XInclude', 'http://
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const NAME =
   /[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*(?::[A-Za-z_\u00C0-\uFFFF][\w.\-\u00B7\u00C0-\uFFFF]*)?/y;
-/** Characters XML 1.0 does not allow: C0 controls other than tab, LF and CR, and the non-characters FFFE/FFFF. */
-const hasForbiddenCharacter = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0xfffe || c === 0xffff) return true;
-  }
-  return false;
-};
+/** Characters XML 1.0 does not allow: C0 controls other than tab, LF and CR, lone surrogates, U+FFFE and U+FFFF. */
+const hasForbiddenCharacter = (s: string): boolean => NOT_XML_CHARACTER.test(s);
 
 /** The encodings a CAP sender may declare; anything else is refused rather than guessed. */
 const ENCODINGS: Record<string, string> = {

@@ -53,6 +53,7 @@ function event(
   path: string,
   body: string | undefined,
   headers: Record<string, string> = {},
+  isBase64Encoded = false,
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -76,7 +77,7 @@ function event(
       },
     } as APIGatewayProxyEventV2['requestContext'],
     ...(body === undefined ? {} : { body }),
-    isBase64Encoded: false,
+    isBase64Encoded,
   };
 }
 
@@ -132,6 +133,35 @@ const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ minLength: 9000, maxLength: 9100 }),
 );
+/** Text no XML, feed or SMS can carry, or that is blank once invisible characters are dropped, around real words. */
+const textNoOutputCarries = fc
+  .tuple(
+    fc.string({ maxLength: 20 }),
+    fc.constantFrom('\uFFFF', '\uFFFE', '\uD800', '\uDFFF', '\u0000', '\u001B', '\u007F', '\u0085', '\u009F'),
+    fc.string({ maxLength: 20 }),
+  )
+  .map(([a, bad, b]) => `${a}${bad}${b}`)
+  .filter((s) => s.length <= 160);
+const invisible = fc.constantFrom(
+  ' ',
+  '\u200B',
+  '\u200C',
+  '\u200D',
+  '\u2060',
+  '\uFEFF',
+  '\u00AD',
+  '\u200E',
+  '\uFE0F',
+);
+const blankText = fc.array(invisible, { minLength: 1, maxLength: 10 }).map((cs) => cs.join(''));
+/** A bidi embedding, override or isolate: a title would display other than stored. */
+const bidiTitle = fc
+  .tuple(
+    fc.string({ minLength: 1, maxLength: 20 }),
+    fc.constantFrom('\u202A', '\u202B', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'),
+  )
+  .map(([a, control]) => `${a}${control}x`);
+
 // Arrays are never empty here: an empty list is a valid value for some fields (areas, translations).
 const wrongType = fc.oneof(
   fc.integer(),
@@ -145,12 +175,18 @@ const wrongType = fc.oneof(
 const invalidFor: Record<string, fc.Arbitrary<unknown>> = {
   status: fc.oneof(wrongType, fc.constantFrom('actual', 'System', 'Draft', '')),
   category: fc.oneof(wrongType, fc.constantFrom('Police', '')),
-  event: fc.oneof(wrongType, fc.constantFrom('', ' ', 'x'.repeat(101), 'a\u0000b')),
+  event: fc.oneof(wrongType, fc.constantFrom('', ' ', 'x'.repeat(101), 'a\u0000b', 'Fire\u202E', '\uFFFE')),
   urgency: fc.oneof(wrongType, fc.constantFrom('Now', '')),
   severity: fc.oneof(wrongType, fc.constantFrom('Catastrophic', 'extreme')),
   certainty: fc.oneof(wrongType, fc.constantFrom('Sure', '')),
-  headline: fc.oneof(wrongType, fc.constantFrom('', '\t', 'h'.repeat(161), 'bell\u0007')),
-  description: fc.oneof(wrongType, fc.constantFrom('', 'd'.repeat(8001))),
+  headline: fc.oneof(
+    wrongType,
+    fc.constantFrom('', '\t', 'h'.repeat(161), 'bell\u0007'),
+    textNoOutputCarries,
+    bidiTitle,
+    blankText,
+  ),
+  description: fc.oneof(wrongType, fc.constantFrom('', 'd'.repeat(8001)), textNoOutputCarries, blankText),
   language: fc.oneof(wrongType, fc.constantFrom('', 'english', 'en_US!', '12', 'x'.repeat(40))),
   channels: fc.oneof(
     wrongType,
@@ -278,6 +314,56 @@ const garbageBody = fc
   )
   .filter((body) => !isJsonObject(body));
 
+/** A draft with one key written twice, at the top level or inside a translation or an area: JSON.parse would keep either. */
+const duplicatedKey = fc
+  .tuple(
+    fc.constantFrom(
+      { at: '', key: 'headline' },
+      { at: '', key: 'channels' },
+      { at: '', key: '__proto__' },
+      { at: '/translations/0', key: 'headline' },
+      { at: '/areas/0', key: 'zone' },
+    ),
+    fc.jsonValue({ maxDepth: 1 }),
+    fc.boolean(),
+  )
+  .map(([{ at, key }, value, escaped]) => {
+    // The first spelling uses an escape half the time: "\u0068eadline" is "headline".
+    const spelled = escaped
+      ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${key.slice(1)}"`
+      : JSON.stringify(key);
+    const twice = (o: object) =>
+      `{${spelled}:${JSON.stringify(value ?? null)},${JSON.stringify(key)}:1,${JSON.stringify(o).slice(1)}`;
+    const one = (o: object, here: boolean) => (here ? twice(o) : JSON.stringify(o));
+    const translation = { language: 'ca', headline: 'Carrer tallat', description: 'Fins a les 14:00.' };
+    const area = { zone: 'ciutat-vella' };
+    const { areas: _areas, translations: _translations, ...base } = DRAFT as Record<string, unknown>;
+    const rest = JSON.stringify(base).slice(1);
+    const json =
+      at === ''
+        ? twice({ ...base, translations: [translation], areas: [area] })
+        : `{"translations":[${one(translation, at === '/translations/0')}],"areas":[${one(area, at === '/areas/0')}],${rest}`;
+    return { json, path: `${at}/${key}` };
+  });
+
+/** A valid draft with bytes that are not UTF-8 where the headline's text would be. */
+const notUtf8 = fc
+  .uint8Array({ minLength: 1, maxLength: 8 })
+  .filter((bytes) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return false;
+    } catch {
+      return true;
+    }
+  })
+  .map((bad) => {
+    const [before, after] = JSON.stringify({ ...DRAFT, headline: 'HEADLINE' }).split('HEADLINE');
+    return Buffer.concat([Buffer.from(before ?? ''), Buffer.from(bad), Buffer.from(after ?? '')]).toString(
+      'base64',
+    );
+  });
+
 // ---------------------------------------------------------------- properties
 
 describe('Hostile bodies, property-based', () => {
@@ -318,6 +404,30 @@ describe('Hostile bodies, property-based', () => {
         },
       ),
       { numRuns: 300 },
+    );
+    expect(await scanAll()).toEqual([]);
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a key written twice, naming it, and bytes that are not UTF-8; stores and sends nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(duplicatedKey, async ({ json, path }) => {
+        const result = await router(event('POST', '/v1/alerts', json));
+        expectProblem(result, path);
+        expect(JSON.parse(result.body ?? '{}').errors).toContainEqual({
+          path,
+          message: 'appears more than once',
+        });
+      }),
+      { numRuns: 100 },
+    );
+    await fc.assert(
+      fc.asyncProperty(notUtf8, fc.constantFrom('/v1/alerts', '/v1/alerts/preview'), async (body, path) => {
+        const result = await router(event('POST', path, body, {}, true));
+        expectProblem(result, '');
+        expect(JSON.parse(result.body ?? '{}').errors).toEqual([{ path: '', message: 'is not valid UTF-8' }]);
+      }),
+      { numRuns: 100 },
     );
     expect(await scanAll()).toEqual([]);
     expect(sent).toEqual([]);

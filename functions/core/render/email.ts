@@ -3,6 +3,7 @@
  * page). Every string that comes from the alert is escaped where it lands — text in an element, a value in
  * an attribute — so a headline such as `<script>` or `"onerror=` reads as the characters it is.
  */
+import { safeText } from '../../../schemas/text';
 import type { EmailAttachment } from '../../ports';
 import {
   alertImage,
@@ -21,8 +22,12 @@ const ENTITIES: Record<string, string> = {
   "'": '&#39;',
 };
 
-/** Escapes for both element text and quoted attribute values. */
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
+/**
+ * Escapes for both element text and quoted attribute values. Controls and lone surrogates (text stored before the
+ * API refused them) become U+FFFD: HTML calls them parse errors and mail clients show them as they please.
+ */
+export const escapeHtml = (s: string): string =>
+  safeText(s).replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
 
 /** Only http(s) links become links: anything else (a `javascript:` URL) would run in the reader's mail client. */
 const safeHref = (url: string): string | undefined => {
