@@ -49,6 +49,16 @@ const httpsUrl = z
   .superRefine(refuseUnsafe)
   .superRefine(refuseBidiControls);
 
+/**
+ * An image Herald fetches itself (X uploads it) or hands to Meta: https only, so nobody on the path can swap it,
+ * and the guarded fetcher (functions/adapters/net) checks where it points before it is fetched.
+ */
+const imageUrl = z
+  .url({ protocol: /^https$/, error: 'must be an absolute https URL: images are fetched over TLS only' })
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine(refuseUnsafe)
+  .superRefine(refuseBidiControls);
+
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
 export const Point = z.tuple([latitude, longitude]).meta({ description: '[latitude, longitude] in WGS 84' });
@@ -111,8 +121,8 @@ export const Area = z
 export type Area = z.infer<typeof Area>;
 
 export const Image = z.union([
-  httpsUrl.transform((url) => ({ url })),
-  z.strictObject({ url: httpsUrl, alt: text(1000).optional() }),
+  imageUrl.transform((url) => ({ url })),
+  z.strictObject({ url: imageUrl, alt: text(1000).optional() }),
 ]);
 
 /** The text fields that can be said in another language. */

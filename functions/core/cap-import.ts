@@ -191,11 +191,11 @@ export function importCap(message: CapMessage, options: CapImportOptions): Impor
     };
   });
   const image = first.resources.find(
-    (r) => r.mimeType?.value.startsWith('image/') && r.uri && /^https?:\/\//.test(r.uri.value),
+    (r) => r.mimeType?.value.startsWith('image/') && r.uri && /^https:\/\//i.test(r.uri.value.trim()),
   );
   if (image?.uri) origins.set('/image', image.uri.path);
   for (const r of first.resources)
-    if (r !== image) warnings.push(`${r.path}: only one image resource (an http(s) URI) is carried`);
+    if (r !== image) warnings.push(`${r.path}: only one image resource (an https URI) is carried`);
   if (first.parameters.length)
     warnings.push(`${first.path}: ${first.parameters.length} parameter(s) are not carried`);
 

@@ -137,6 +137,28 @@ describe('The JSON API refuses characters no output can carry, naming the field 
   });
 });
 
+describe('The JSON API takes only https images, which the guarded fetcher then checks', () => {
+  it.each([
+    ['an http URL', { url: 'http://images.example.org/missing.jpg' }, '/image/url'],
+    ['an http URL given alone', 'http://images.example.org/missing.jpg', '/image'],
+    ['a file URL', { url: 'file:///etc/passwd' }, '/image/url'],
+  ])('refuses %s, naming the field, and stores nothing', async (_, image, path) => {
+    // Act
+    const answer = await create(draft({ image }));
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors?.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it('takes an https image', async () => {
+    const answer = await create(
+      draft({ image: { url: 'https://images.example.org/missing.jpg', alt: 'Ana' } }),
+    );
+    expect(answer.status).toBe(201);
+  });
+});
+
 describe('The same rules for the media lists', () => {
   it.each([
     ['a subscriber named with U+FFFF', '/v1/subscribers', { name: 'Ràdio\uFFFF' }, '/name', /U\+FFFF/],
