@@ -19,6 +19,8 @@ import type {
 import { capPathAlias } from '../functions/api/cap';
 import type { RouteSpec } from '../schemas/routes';
 import { TokenRejectedError } from './auth';
+import { answerClientError } from './http-replies';
+import { originGuard } from './origin-guard';
 
 export interface GatewayOptions {
   port: number;
@@ -29,9 +31,14 @@ export interface GatewayOptions {
     event: APIGatewayProxyEventV2WithJWTAuthorizer,
     context: Context,
   ) => Promise<APIGatewayProxyResultV2>;
-  /** Answers what the embedded server serves itself (sandbox, static files); true = handled. Runs first. */
+  /**
+   * Answers what the embedded server serves itself (sandbox, static files); true = handled. Runs first, after
+   * the Host and Origin checks.
+   */
   intercept?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
   maxBodyBytes?: number;
+  /** HERALD_PUBLIC_BASE_URL when set: a name and origin of this server besides the ones it listens on. */
+  publicBaseUrl?: string | undefined;
 }
 
 export interface Gateway {
@@ -54,6 +61,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const table = compileRoutes(options.routes);
+  const guard = originGuard({ listenHost: host, publicBaseUrl: options.publicBaseUrl });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -65,6 +73,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    // Before intercept, so the sandbox, the console and /media/ are covered too (local/origin-guard.ts says why).
+    const refusal = guard(req);
+    if (refusal) {
+      sendProblem(res, newRequestId(), refusal.status, refusal.title, refusal.detail);
+      return;
+    }
     if (options.intercept && (await options.intercept(req, res, url))) return;
 
     const requestId = newRequestId();
@@ -153,6 +167,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // Node answers an oversized or malformed request head itself, with an empty body; the contract promises
+    // problem+json for every error.
+    server.on('clientError', answerClientError);
     server.listen(options.port, host, () => {
       server.off('error', reject);
       resolve();
@@ -398,7 +415,8 @@ function queryParametersOf(rawQueryString: string): { queryStringParameters?: Re
  * base64-encoded. AWS does not list the types; this split is the one measured against live HTTP APIs
  * in ministackorg/ministack#766. Suffix types such as application/merge-patch+json were not in that
  * measurement and are treated as binary, so a handler that forgets isBase64Encoded fails here rather
- * than only on AWS.
+ * than only on AWS. A text body whose bytes are not UTF-8 is passed base64-encoded too: decoding it would
+ * repair the bad bytes to U+FFFD, and the handler must see them to refuse them.
  */
 function bodyFields(
   body: Buffer,
@@ -411,9 +429,18 @@ function bodyFields(
     type === 'application/json' ||
     type === 'application/xml' ||
     type === 'application/javascript';
-  return text
-    ? { body: body.toString('utf8'), isBase64Encoded: false }
-    : { body: body.toString('base64'), isBase64Encoded: true };
+  if (text) {
+    try {
+      // ignoreBOM keeps a leading BOM in the string, as API Gateway passes the body through.
+      return {
+        body: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body),
+        isBase64Encoded: false,
+      };
+    } catch {
+      // not UTF-8: base64 below, the bytes as they came
+    }
+  }
+  return { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 function sourceIpOf(req: IncomingMessage): string {

@@ -4,10 +4,13 @@
  * key is the SHA-256 of the bytes) and 304s.
  *
  * Only names of the form `<64 hex>.jpg|png` are ever served, matched on the path as it arrived (before any
- * decoding or `..` resolution), so no request reaches a file outside the folder or one being written.
+ * decoding or `..` resolution), so no request reaches a file outside the folder or one being written. A name
+ * that is a symbolic link (or anything but a regular file) is not an image either: whoever can write the folder
+ * cannot make the server hand out a file elsewhere.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -83,28 +86,58 @@ export function mediaRoute(
       return true;
     }
 
-    const path = join(directory, name);
-    if (!(await isFile(path))) {
+    const file = await openRegularFile(join(directory, name));
+    if (!file) {
       problem(res, 404, 'Not Found', 'There is no such image.');
       return true;
     }
-    const etag = `"${name.slice(0, 64)}"`;
-    const headers = { etag, 'cache-control': IMMUTABLE_CACHE_CONTROL };
-    if (matchesNoneMatch(req.headers['if-none-match'], etag)) {
-      res.writeHead(304, headers);
-      res.end();
+    try {
+      const etag = `"${name.slice(0, 64)}"`;
+      const headers = { etag, 'cache-control': IMMUTABLE_CACHE_CONTROL };
+      if (matchesNoneMatch(req.headers['if-none-match'], etag)) {
+        res.writeHead(304, headers);
+        res.end();
+        return true;
+      }
+      const bytes = await file.readFile();
+      res.writeHead(200, {
+        ...headers,
+        'content-type': contentType,
+        'content-length': String(bytes.length),
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(method === 'HEAD' ? undefined : bytes);
       return true;
+    } finally {
+      await file.close();
     }
-    const bytes = await readFile(path);
-    res.writeHead(200, {
-      ...headers,
-      'content-type': contentType,
-      'content-length': String(bytes.length),
-      'x-content-type-options': 'nosniff',
-    });
-    res.end(method === 'HEAD' ? undefined : bytes);
-    return true;
   };
+}
+
+/** O_NOFOLLOW where the platform has it (not on Windows, where the lstat below stands in). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+/** So that opening a named pipe put in the folder returns at once (and is then refused) instead of waiting. */
+const NO_BLOCK = constants.O_NONBLOCK ?? 0;
+
+/**
+ * The file at `path` opened for reading, or undefined when there is none, it is a symbolic link or it is not a
+ * regular file. O_NOFOLLOW refuses a link in the last component when opening, and the check is made on the
+ * opened file, so a link swapped in between a check and the open is not followed either.
+ */
+async function openRegularFile(path: string): Promise<FileHandle | undefined> {
+  if (NO_FOLLOW === 0 && !(await isFile(path))) return undefined;
+  let file: FileHandle;
+  try {
+    file = await open(path, constants.O_RDONLY | NO_FOLLOW | NO_BLOCK);
+  } catch (error) {
+    // ELOOP: a symbolic link; ENOENT: none; ENOTDIR, EISDIR: a name that is not a plain file.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+    throw error;
+  }
+  if ((await file.stat()).isFile()) return file;
+  await file.close();
+  return undefined;
 }
 
 /** If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"x"` matches `"x"`, and `*` matches any image. */
@@ -116,9 +149,10 @@ function matchesNoneMatch(header: string | undefined, etag: string): boolean {
   });
 }
 
+/** A regular file, not a symbolic link to one. */
 async function isFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await lstat(path)).isFile();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;

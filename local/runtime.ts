@@ -28,7 +28,7 @@ import {
   systemClock,
 } from '../functions/ports';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
-import { ENV, type HeraldConfig, loadConfig } from '../functions/shared/config';
+import { ENV, type HeraldConfig, loadConfig, loopbackAllowedBy } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
 import { logger } from '../functions/shared/logger';
 import { providerNotifier } from '../functions/shared/notifier';
@@ -171,7 +171,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         logger,
         env,
         awsAccess: 'secrets',
-        allowLoopbackWebhooks: env[ENV.webhookAllowLoopback] === 'true',
+        allowLoopback: loopbackAllowedBy(env),
         baseUrls: options.providerBaseUrls,
       }),
       required: REQUIRED_SECRET_KEYS,
@@ -261,6 +261,8 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     const gateway = await startGateway({
       port: options.port,
       host: options.host ?? '127.0.0.1',
+      // Only when the agency set it: the default (http://localhost:3000) names a server on another port as ours.
+      publicBaseUrl: env[ENV.publicBaseUrl] || undefined,
       routes: ROUTES,
       identity,
       invoke: (event, ctx) => api(event, ctx),

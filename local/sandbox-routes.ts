@@ -9,6 +9,7 @@ import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
 import { fieldErrors } from '../functions/api/http';
 import type { InboundOutcome, InboundSms } from '../functions/api/inbound-sms';
 import type { OutboxStore } from '../functions/ports';
+import { maskUrl } from '../functions/shared/mask';
 import { Channel } from '../schemas/alert';
 import { SandboxFaults } from '../schemas/sandbox';
 import { SandboxInboundSms } from '../schemas/subscriptions';
@@ -41,7 +42,11 @@ export function sandboxRoutes(deps: SandboxDeps) {
         return problem(res, 400, 'Invalid request', 'The query failed validation.', errors);
       }
       const page = await deps.store.list(parsed.data);
-      const items = page.items.map(({ idempotencyKey: _key, ...item }) => item);
+      // The sandbox provider stores a webhook's URL masked; an outbox kept from before it did is masked here too
+      // (masking a masked URL leaves it as it is).
+      const items = page.items.map(({ idempotencyKey: _key, ...item }) =>
+        item.channel === 'webhook' ? { ...item, recipient: maskUrl(item.recipient) } : item,
+      );
       return sendJson(res, 200, {
         items,
         total: page.total,

@@ -21,38 +21,28 @@ export function actorFromEvent(event: EventWithClaims): Actor | undefined {
 }
 
 /**
- * `cognito:groups` arrives in several shapes: a JSON array when the token is read directly, the
- * string `[officer supervisor]` when API Gateway's JWT authorizer has flattened it, a JSON array
- * string from tools that serialise claims themselves, or one plain group name. Anything that is not
- * one of Herald's roles is dropped rather than trusted.
+ * `cognito:groups` arrives in two shapes: the token's own JSON array (a verified token read directly), or the
+ * string API Gateway's JWT authorizer makes of it, `[officer supervisor]`: the names joined by spaces between
+ * brackets, unquoted (local/gateway.ts's flattenClaims makes the same). A Cognito group name is 1 to 128
+ * letters, marks, symbols, numbers or punctuation (CreateGroup's pattern `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`): it
+ * holds no whitespace, so spaces separate names unambiguously, but it may hold commas, brackets and quotes. So
+ * each name is matched whole: `readers,officer` is one group (not the officer role), and `["officer"]` is API
+ * Gateway's string for a group named `"officer"` (quotes included), not a JSON array. A string without brackets
+ * is one name. Anything that is not exactly one of Herald's roles is dropped rather than trusted.
  */
 export function rolesFromGroups(groups: unknown): Role[] {
   return [...new Set(groupNames(groups))].filter(isRole);
 }
 
 function groupNames(groups: unknown): string[] {
-  if (Array.isArray(groups))
-    return groups.filter((g): g is string => typeof g === 'string').map((g) => g.trim());
+  if (Array.isArray(groups)) return groups.filter((g): g is string => typeof g === 'string');
   if (typeof groups !== 'string') return [];
-  const text = groups.trim();
-  if (text.startsWith('[') && text.endsWith(']')) {
-    // API Gateway's `[a b]` has no quotes; only a quoted list can be JSON. (Trying JSON.parse first made every
-    // request throw and catch an error, a measurable share of the API's time.)
-    if (!text.includes('"')) return splitList(text.slice(1, -1));
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (Array.isArray(parsed)) return groupNames(parsed);
-    } catch {
-      // Not JSON: API Gateway's `[a b]` form.
-    }
-    return splitList(text.slice(1, -1));
-  }
-  return splitList(text);
-}
-
-/** Group names cannot hold spaces or commas among Herald's roles, so either separator is safe to split on. */
-function splitList(text: string): string[] {
-  return text.split(/[\s,]+/).filter(Boolean);
+  if (groups.startsWith('[') && groups.endsWith(']'))
+    return groups
+      .slice(1, -1)
+      .split(' ')
+      .filter((name) => name !== '');
+  return [groups];
 }
 
 function isRole(name: string): name is Role {

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -160,6 +161,57 @@ describe('LocalImageStore and mediaRoute', () => {
     const response = await send(path);
     expect([400, 404]).toContain(response.status);
     expect(response.body.toString()).not.toContain(SECRET);
+  });
+
+  it('never follows a symbolic link in the folder, to a file outside it or to another image', async () => {
+    // Prepare: a valid image name that is a link to a file outside the folder, and one that links to a real image
+    await mkdir(media, { recursive: true });
+    const outside = `${'c'.repeat(64)}.jpg`;
+    await symlink(join(root, 'secret.txt'), join(media, outside));
+    const { key } = await putImage(store(), pngBytes, 'image/png');
+    const alias = `${'d'.repeat(64)}.png`;
+    await symlink(join(media, key), join(media, alias));
+
+    // Act
+    const responses = await Promise.all([
+      send(`/media/${outside}`),
+      send(`/media/${outside}`, { method: 'HEAD' }),
+      send(`/media/${outside}`, { headers: { 'if-none-match': '*' } }),
+      send(`/media/${alias}`),
+    ]);
+
+    // Assess
+    for (const response of responses) {
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toBe('application/problem+json');
+      expect(response.body.toString()).not.toContain(SECRET);
+    }
+  });
+
+  it('refuses a name that is not a regular file: a folder or a named pipe', async () => {
+    await mkdir(join(media, `${'e'.repeat(64)}.jpg`), { recursive: true });
+    const fifo = `${'f'.repeat(64)}.png`;
+    execFileSync('mkfifo', [join(media, fifo)]);
+
+    const folder = await send(`/media/${'e'.repeat(64)}.jpg`);
+    const pipe = await send(`/media/${fifo}`);
+
+    expect(folder.status).toBe(404);
+    expect(pipe.status).toBe(404);
+  });
+
+  it('replaces a symbolic link left under an image name when that image is stored', async () => {
+    await mkdir(media, { recursive: true });
+    const hash = createHash('sha256').update(jpegBytes).digest('hex');
+    await rm(join(media, `${hash}.jpg`), { force: true });
+    await symlink(join(root, 'secret.txt'), join(media, `${hash}.jpg`));
+
+    const { key } = await putImage(store(), jpegBytes, 'image/jpeg');
+    const response = await send(`/media/${key}`);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(Buffer.from(jpegBytes));
+    expect(await readFile(join(root, 'secret.txt'), 'utf8')).toBe(SECRET);
   });
 
   it('refuses other methods with 405', async () => {

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
@@ -439,6 +440,54 @@ describe('Gateway: mapping the result back', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.text()).toBe(body);
+  });
+});
+
+/** Writes `head` on a fresh connection and reads everything until the server closes it. */
+function rawExchange(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(head));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+describe('Gateway: request heads Node cannot read', () => {
+  it('answers headers over the limit with 431 problem+json naming the limit, then closes', async () => {
+    // Prepare: 20 KiB of headers, past Node's 16 KiB default
+    const padding = 'a'.repeat(20 * 1024);
+    const head = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${gateway.port}\r\nX-Padding: ${padding}\r\n\r\n`;
+
+    // Act
+    const answer = await rawExchange(gateway.port, head);
+
+    // Assess
+    const [top, body] = answer.split('\r\n\r\n');
+    expect(top).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(top).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+    expect(top).toMatch(/\r\nconnection: close/i);
+    expect(JSON.parse(body!)).toEqual({
+      type: 'about:blank',
+      title: 'Request Header Fields Too Large',
+      status: 431,
+      detail: "The request's headers are larger than 16384 bytes in all.",
+    });
+    expect(invoke).not.toHaveBeenCalled();
+  });
+
+  it('answers a malformed request with 400 problem+json, then closes', async () => {
+    const answer = await rawExchange(gateway.port, 'GET /healthz HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n');
+
+    const [top, body] = answer.split('\r\n\r\n');
+    expect(top).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(top).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+    expect(JSON.parse(body!)).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect(invoke).not.toHaveBeenCalled();
   });
 });
 

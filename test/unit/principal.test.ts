@@ -11,11 +11,19 @@ function eventWith(claims: Record<string, unknown> | undefined): EventWithClaims
 describe('actorFromEvent', () => {
   it.each<[string, unknown, Role[]]>([
     ['a real array', ['officer', 'supervisor'], ['officer', 'supervisor']],
-    ['a JSON array string', '["supervisor","auditor"]', ['supervisor', 'auditor']],
     ["API Gateway's bracketed string", '[officer supervisor]', ['officer', 'supervisor']],
     ["API Gateway's bracketed string with one group", '[auditor]', ['auditor']],
     ['a single plain string', 'officer', ['officer']],
-    ['a comma-separated string', 'officer,auditor', ['officer', 'auditor']],
+    // Cognito group names may hold commas, brackets and quotes (never whitespace): each is one whole name.
+    ['a plain string holding a comma', 'readers,officer', []],
+    ['an array holding one name with a comma', ['readers,officer'], []],
+    ['a JSON array string holding one name with a comma', '["readers,officer"]', []],
+    ["API Gateway's string for one group whose name has a comma", '[readers,officer]', []],
+    ["API Gateway's string for a comma group beside a role", '[readers,officer auditor]', ['auditor']],
+    ["API Gateway's string for a group named with quotes", '["officer"]', []],
+    ["API Gateway's string for a group named with brackets", '[[officer]]', []],
+    ['an array holding a name with spaces around a role', [' officer', 'supervisor '], []],
+    ['a plain string with spaces', 'officer supervisor', []],
     ['an empty array', [], []],
     ["API Gateway's empty list", '[]', []],
     ['unknown groups mixed in', '[admin officer us-east-1_pool_Google]', ['officer']],
@@ -42,14 +50,31 @@ describe('actorFromEvent', () => {
 
   it('reads back exactly the roles whatever shape the gateway flattened them into', () => {
     fc.assert(
-      fc.property(fc.subarray([...ROLES]), fc.constantFrom('array', 'gateway', 'json'), (roles, shape) => {
+      fc.property(fc.subarray([...ROLES]), fc.constantFrom('array', 'gateway'), (roles, shape) => {
         const groups =
-          shape === 'array'
-            ? roles
-            : shape === 'json'
-              ? JSON.stringify(roles)
-              : flattenClaims({ 'cognito:groups': roles })['cognito:groups'];
+          shape === 'array' ? roles : flattenClaims({ 'cognito:groups': roles })['cognito:groups'];
         expect(rolesFromGroups(groups)).toEqual(roles);
+      }),
+    );
+  });
+
+  it('never reads a role out of a group name that is not exactly that role, in either shape', () => {
+    // Cognito group names (no whitespace, punctuation allowed) that are not a role, most of them a role with
+    // separators or quotes around it, such as `readers,officer`, `"officer"` or `[officer]`.
+    const punctuation = fc.stringMatching(/^[,;|"'[\](){}]{1,3}$/);
+    const role = fc.constantFrom(...ROLES);
+    const nearRole = fc.oneof(
+      fc.tuple(fc.constantFrom('', 'readers', ...ROLES), punctuation, role).map((p) => p.join('')),
+      fc.tuple(role, punctuation).map((p) => p.join('')),
+      fc.tuple(punctuation, role, punctuation).map((p) => p.join('')),
+    );
+    const name = fc
+      .oneof(nearRole, fc.stringMatching(/^[\p{L}\p{N}\p{P}\p{S}]{1,40}$/u))
+      .filter((n) => !(ROLES as readonly string[]).includes(n));
+    fc.assert(
+      fc.property(fc.array(name, { maxLength: 5 }), (names) => {
+        expect(rolesFromGroups(names)).toEqual([]);
+        expect(rolesFromGroups(flattenClaims({ 'cognito:groups': names })['cognito:groups'])).toEqual([]);
       }),
     );
   });

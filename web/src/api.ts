@@ -44,6 +44,8 @@ export async function call<T>(
   return { body, etag: res.headers.get('etag') ?? undefined, status: res.status };
 }
 
+const SENDS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+
 export async function rawCall(
   method: string,
   path: string,
@@ -53,7 +55,11 @@ export async function rawCall(
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      // On every call that can change something, body or not: JSON is the one type a form on another site cannot
+      // send, so the embedded server's routes may insist on it (local/origin-guard.ts), and the console's pass.
+      ...(options.body !== undefined || SENDS_BODY.has(method.toUpperCase())
+        ? { 'content-type': 'application/json' }
+        : {}),
       ...options.headers,
     },
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),

@@ -48,9 +48,6 @@ export class InMemoryFaults implements FaultInjector {
 
 export const NO_FAULTS: FaultInjector = { take: () => undefined };
 
-/** Channels whose recipients are people's addresses, kept only masked in the outbox. */
-const PERSONAL: ReadonlySet<Channel> = new Set(['sms', 'email']);
-
 /** The retry-after a sandbox 429 announces: short, so a demo shows a retry without a long wait. */
 export const SANDBOX_RETRY_AFTER_MS = 1000;
 
@@ -103,11 +100,10 @@ export class SandboxProvider implements ChannelProvider {
       channel: this.channel,
       alertId: message.alertId,
       version: message.version,
-      // Phone numbers and emails are personal data: the outbox (an item in the table) keeps them masked, as
-      // receipts do; a demo can still tell residents apart by the ends of their numbers.
-      recipient: PERSONAL.has(this.channel)
-        ? maskRecipient(this.channel, message.recipient)
-        : message.recipient,
+      // Phone numbers and emails are personal data, and a webhook URL's path and query carry the outlet's token:
+      // the outbox (an item in the table, listed by GET /v1/sandbox/outbox) keeps them masked as receipts do. A
+      // demo can still tell residents apart by the ends of their numbers; social accounts are public, kept whole.
+      recipient: maskRecipient(this.channel, message.recipient),
       text: message.text,
       providerMessageId,
       ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
