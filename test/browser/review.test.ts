@@ -27,6 +27,12 @@ describe('Console: the supervisor and the auditor', () => {
     await signIn(page, 'officer', 'Duty Officer 1');
     await page.getByRole('button', { name: 'Emergency / evacuation' }).click();
     await page.getByLabel('Headline', { exact: true }).fill(HEADLINE);
+    await page
+      .getByLabel('Description', { exact: true })
+      .fill('Because of a gas leak, everyone on Barceloneta beach must leave now.');
+    await page
+      .getByLabel('Instruction (optional)')
+      .fill('Leave by Passeig Marítim. Go to Plaça de la Barceloneta. Follow police instructions.');
     await page.getByRole('group', { name: /Zones/ }).getByLabel('Ciutat Vella').check();
 
     // Act

@@ -113,7 +113,14 @@ function body(channel: Channel, entry: Entry): HTMLElement[] {
         }),
       ];
     case 'webhook':
-      return [h('pre', { class: 'payload' }, JSON.stringify(entry.payload, null, 2))];
+      // It scrolls: focusable, so a keyboard can scroll it too (WCAG 2.1.1), and named for whoever lands on it.
+      return [
+        h(
+          'pre',
+          { class: 'payload', tabindex: '0', role: 'region', 'aria-label': 'Webhook payload' },
+          JSON.stringify(entry.payload, null, 2),
+        ),
+      ];
   }
 }
 
