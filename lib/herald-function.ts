@@ -22,6 +22,7 @@ import type { Construct } from 'constructs';
 import type { QueueName } from '../functions/ports';
 import { ENV, queueUrlEnv } from '../functions/shared/config';
 import { BUNDLING } from './bundling';
+import { contactMaskingPolicy } from './masking';
 
 /** The checkout's root, found from this file so synth works from any working directory. */
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -77,11 +78,17 @@ export interface HeraldFunctionProps
 
 export class HeraldFunction extends NodejsFunction {
   declare readonly timeout: Duration;
+  /** Powertools' service name, which names the function in its alarms. */
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: HeraldFunctionProps) {
     const { serviceName, logRetention, bundling, environment, ...rest } = props;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.THREE_MONTHS,
+      // Every function's: residents' numbers and addresses pass through the api (sign-up, inbound texts), the
+      // senders and the receipt callbacks, and any function's error may quote an event or an SDK response that
+      // carries one. Masking at ingestion costs little next to a number readable by everyone who reads logs.
+      dataProtectionPolicy: contactMaskingPolicy(),
     });
     // Our own role instead of AWSLambdaBasicExecutionRole, whose log permissions cover every log group in
     // the account rather than the one this function writes to.
@@ -124,6 +131,7 @@ export class HeraldFunction extends NodejsFunction {
         ...bundling,
       },
     });
+    this.serviceName = serviceName;
     NagSuppressions.addResourceSuppressions(this, [
       {
         id: 'AwsSolutions-L1',

@@ -7,17 +7,10 @@
  * them or sign them up may use it), and residents' texts arriving from End User Messaging through an SNS topic
  * to the API's POST /v1/inbound/sms.
  */
-import {
-  Annotations,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  SecretValue,
-  Stack,
-  type StackProps,
-} from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnRoute,
   type CfnStage,
   HttpApi,
   HttpMethod,
@@ -26,8 +19,6 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   AccountRecovery,
   FeaturePlan,
@@ -43,8 +34,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { FilterPattern, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -57,7 +47,6 @@ import {
   SUBSCRIBER_PREFIX,
 } from '../functions/adapters/dynamo/keys';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
-import { CREDENTIALS_REJECTED_MESSAGE } from '../functions/adapters/providers/graph';
 import { RECIPIENTS_PER_JOB } from '../functions/core/fanout';
 import { ROLES } from '../functions/core/model';
 import { channelQueue } from '../functions/ports';
@@ -65,12 +54,14 @@ import { ENV } from '../functions/shared/config';
 import { CHANNELS, type Channel } from '../schemas/alert';
 import { MAX_RECIPIENTS_PER_JOB } from '../schemas/messages';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
+import { DEFAULT_SMS_MONTHLY_SPEND_LIMIT_USD, OperationalAlarms } from './alarms';
 import { cardAssetCommands, xmllintAssetCommands } from './bundling';
 import { Console } from './console';
 import { EmailEvents } from './email-events';
 import { entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
 import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
+import { NamedSecret } from './named-resources';
 import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
 import { SmsDeliveryStatus } from './sms-delivery-status';
@@ -354,32 +345,27 @@ export class HeraldStack extends Stack {
     });
 
     // ---------------------------------------------------------------- provider credentials
-    // One secret per channel that needs one, created holding `{}` for the agency to fill in (the providers read
-    // `<prefix><channel>`). CloudFormation rewrites the value only when the template's changes, and it never
-    // does, so a redeploy keeps what the agency put there. Under the AWS-managed key (aws/secretsmanager):
-    // usable only through Secrets Manager in this account, with every use in CloudTrail and no key policy or
-    // kms:Decrypt grant to keep right; a customer key would add only cross-account sharing, which nothing needs.
+    // One secret per channel that needs one, named `<prefix><channel>` (the name the providers read) and created
+    // holding `{}` for the agency to fill in. Kept when the stack is deleted (tokens issued by hand in a provider's
+    // console must outlive that), so a CloudFormation secret of that fixed name would fail the next deployment
+    // with "already exists": a create-if-missing call makes it instead (lib/named-resources.ts), adopting a kept
+    // one with its value, and never writes a value again. Under the AWS-managed key (aws/secretsmanager): every
+    // use in CloudTrail, no key policy or kms:Decrypt grant to keep right. Not rotated by a function: the provider
+    // issues the credentials to the agency (app keys, page tokens, signing secrets), who rotates them in its console.
 
     const secretsPrefix = contextString(this, 'secretsPrefix') ?? DEFAULT_SECRETS_PREFIX;
     for (const channel of SECRET_CHANNELS) {
-      const secret = new Secret(this, `Secret-${channel}`, {
+      const secret = new NamedSecret(this, `ChannelSecret-${channel}`, {
         secretName: `${secretsPrefix}${channel}`,
         description: `Herald ${channel} provider credentials (JSON), filled in by the agency`,
-        secretStringValue: SecretValue.unsafePlainText('{}'),
-        // Tokens issued by hand in a provider's console should outlive a mistaken stack deletion.
-        removalPolicy: RemovalPolicy.RETAIN,
       });
-      NagSuppressions.addResourceSuppressions(secret, [
-        {
-          id: 'AwsSolutions-SMG4',
-          reason: `The ${channel} credentials are issued by the provider to the agency's account (app keys, page tokens, signing secrets); no rotation function can mint new ones, so they are rotated by hand in the provider's console.`,
-        },
-      ]);
-      const fn = channelFunctions[channel];
-      // GetSecretValue on this secret's full ARN (with the suffix Secrets Manager adds): not DescribeSecret,
-      // not another channel's secret.
-      fn.addToRolePolicy(
-        new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+      // GetSecretValue on this secret's ARNs (its name and the six characters Secrets Manager appends): not
+      // DescribeSecret, not another channel's secret, not one whose name merely starts with it.
+      channelFunctions[channel].addToRolePolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [secret.secretArnPattern],
+        }),
       );
     }
     // Every channel function is told the prefix: the composition root builds one secret source for all of them,
@@ -466,42 +452,17 @@ export class HeraldStack extends Stack {
       table,
       alarmTopic,
     });
-    const email = new EmailEvents(this, 'EmailEvents', { consumer: emailEventsFn, identity: sesIdentity });
+    const email = new EmailEvents(this, 'EmailEvents', {
+      consumer: emailEventsFn,
+      identity: sesIdentity,
+      alarmTopic,
+    });
     email.grantSend(channelFunctions.email);
     channelFunctions.email.addEnvironment(ENV.emailFrom, emailFrom);
     channelFunctions.email.addEnvironment(
       ENV.sesConfigurationSet,
       email.configurationSet.configurationSetName,
     );
-
-    // ---------------------------------------------------------------- expired social tokens
-    // A rejected Meta token (Graph API error 190) fails every post until someone issues a new one, so it
-    // alarms at once instead of waiting for the dead-letter queue. The providers log this exact message.
-
-    for (const channel of ['facebook', 'instagram'] as const) {
-      const metricName = `ProviderCredentialsRejected-${channel}`;
-      channelFunctions[channel].logGroup.addMetricFilter(`CredentialsRejected-${channel}`, {
-        filterPattern: FilterPattern.stringValue('$.message', '=', CREDENTIALS_REJECTED_MESSAGE),
-        metricNamespace: 'Herald',
-        metricName,
-        metricValue: '1',
-      });
-      const alarm = new Alarm(this, `CredentialsRejectedAlarm-${channel}`, {
-        alarmDescription: `Herald ${channel}: the provider rejected Herald's credentials (token expired or revoked, Graph API error 190). Nothing posts on ${channel} until a new token is put in the secret ${secretsPrefix}${channel}.`,
-        metric: new Metric({
-          namespace: 'Herald',
-          metricName,
-          statistic: 'Sum',
-          period: Duration.minutes(1),
-        }),
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        threshold: 1,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(new SnsAction(alarmTopic));
-      alarm.addOkAction(new SnsAction(alarmTopic));
-    }
 
     // ---------------------------------------------------------------- dispatch
 
@@ -690,11 +651,7 @@ export class HeraldStack extends Stack {
           ? { ThrottlingRateLimit: SIGN_UP_LIMIT.rate, ThrottlingBurstLimit: SIGN_UP_LIMIT.burst }
           : undefined;
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-    for (const route of ROUTES as readonly RouteSpec[]) {
-      const limits = route.auth === 'public' && !route.embeddedOnly ? publicLimits(route) : undefined;
-      if (limits) routeSettings[`${route.method} ${route.path}`] = limits;
-    }
-    (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
+    const cfnStage = stage.node.defaultChild as CfnStage;
     const integration = new HttpLambdaIntegration('ApiIntegration', api);
     const deployed: readonly RouteSpec[] = ROUTES;
     const inboundRoutes: Construct[] = [];
@@ -708,6 +665,13 @@ export class HeraldStack extends Stack {
       });
       const inbound = route.method === 'POST' && route.path === `/${INBOUND_SMS_PATH}`;
       if (inbound && created) inboundRoutes.push(created);
+      const limits = route.auth === 'public' ? publicLimits(route) : undefined;
+      if (limits && created) {
+        routeSettings[`${route.method} ${route.path}`] = limits;
+        // A stage's route settings must name routes that exist: without the dependency CloudFormation may
+        // create the stage first and fail ("Unable to find Route by key").
+        cfnStage.addResourceDependency(created.node.defaultChild as CfnRoute);
+      }
       if (route.auth === 'public' && created) {
         NagSuppressions.addResourceSuppressions(created, [
           {
@@ -719,6 +683,7 @@ export class HeraldStack extends Stack {
         ]);
       }
     }
+    cfnStage.routeSettings = routeSettings;
 
     // ---------------------------------------------------------------- public reads behind CloudFront
 
@@ -761,9 +726,33 @@ export class HeraldStack extends Stack {
       [ENV.smsSenderConcurrency]: String(smsSending.smsSenderConcurrency),
       [ENV.recipientsPerJob]: String(smsSending.recipientsPerJob),
     };
-    for (const fn of this.node.findAll().filter((c): c is HeraldFunction => c instanceof HeraldFunction)) {
+    const heraldFunctions = this.node
+      .findAll()
+      .filter((c): c is HeraldFunction => c instanceof HeraldFunction);
+    for (const fn of heraldFunctions) {
       for (const [name, value] of Object.entries(sharedEnvironment)) fn.addEnvironment(name, value);
     }
+
+    // ---------------------------------------------------------------- alarms (lib/alarms.ts)
+    // smsMonthlySpendLimit: the account's SNS monthly SMS spend limit in whole USD, as AWS has raised it.
+    const smsLimit = contextInteger(
+      this,
+      'smsMonthlySpendLimit',
+      DEFAULT_SMS_MONTHLY_SPEND_LIMIT_USD,
+      1,
+      1e6,
+    );
+    new OperationalAlarms(this, 'Alarms', {
+      topic: alarmTopic,
+      httpApi,
+      functions: heraldFunctions,
+      smsMonthlySpendLimitUsd: smsLimit,
+      metaChannels: (['facebook', 'instagram'] as const).map((channel) => ({
+        channel,
+        fn: channelFunctions[channel],
+        secretName: `${secretsPrefix}${channel}`,
+      })),
+    });
 
     // ---------------------------------------------------------------- outputs
 

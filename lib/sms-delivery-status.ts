@@ -4,14 +4,18 @@
  * account's SMS settings name a role it may write them with. Both groups are subscribed to the sms-status
  * function, which moves each receipt to `delivered` or `failed`.
  */
-import { Aws, Stack } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { FilterPattern, LogGroup, RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, type ILogGroup, RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { NamedLogGroup, suppressSdkCallProviderFindings } from './named-resources';
+
+/** How long SNS's delivery reports are kept: the receipts in the table are the record, these the evidence. */
+export const SMS_DELIVERY_LOG_RETENTION = RetentionDays.THREE_MONTHS;
 
 export interface SmsDeliveryStatusProps {
   /** Receives both log groups' events through CloudWatch Logs subscriptions. */
@@ -25,25 +29,30 @@ export interface SmsDeliveryStatusProps {
 }
 
 export class SmsDeliveryStatus extends Construct {
-  readonly successLogs: LogGroup;
-  readonly failureLogs: LogGroup;
+  readonly successLogs: ILogGroup;
+  readonly failureLogs: ILogGroup;
   readonly role: Role;
   /** The SNS SMS attributes Herald needs, as the SetSMSAttributes call takes them. */
   readonly attributes: Record<string, string>;
+  private readonly groups: NamedLogGroup[];
 
   constructor(scope: Construct, id: string, props: SmsDeliveryStatusProps) {
     super(scope, id);
     const prefix = `sns/${Aws.REGION}/${Aws.ACCOUNT_ID}/DirectPublishToPhoneNumber`;
-    // Created here rather than by SNS on first use, so they have a retention and exist before anything is sent
-    // (a subscription needs its group). Kept on stack deletion: they hold the delivery evidence.
-    this.successLogs = new LogGroup(this, 'Success', {
-      logGroupName: prefix,
-      retention: RetentionDays.THREE_MONTHS,
-    });
-    this.failureLogs = new LogGroup(this, 'Failure', {
-      logGroupName: `${prefix}/Failure`,
-      retention: RetentionDays.THREE_MONTHS,
-    });
+    // Made (or adopted: SNS may have made them, or an earlier deployment kept them) before anything is sent, so
+    // they have a retention and mask the numbers from the first report on, and a subscription has its group.
+    // Never deleted with the stack: they hold the delivery evidence.
+    const group = (groupId: string, logGroupName: string) =>
+      new NamedLogGroup(this, groupId, {
+        logGroupName,
+        retention: SMS_DELIVERY_LOG_RETENTION,
+        maskContacts: true,
+      });
+    const success = group('Success', prefix);
+    const failure = group('Failure', `${prefix}/Failure`);
+    this.groups = [success, failure];
+    this.successLogs = success.logGroup;
+    this.failureLogs = failure.logGroup;
 
     // The role SNS assumes to write those logs, limited to the two groups and to SNS acting for this account.
     this.role = new Role(this, 'LogWriter', {
@@ -67,13 +76,31 @@ export class SmsDeliveryStatus extends Construct {
         resources: [this.successLogs.logGroupArn, this.failureLogs.logGroupArn],
       }),
     );
-    for (const group of [this.successLogs, this.failureLogs]) {
+    NagSuppressions.addResourceSuppressions(
+      this.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'The two delivery-status groups\' ARNs end in ":*", the form CloudWatch Logs authorizes on; it covers each group\'s log streams and no other group.',
+          appliesTo: [
+            {
+              regex:
+                '/^Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:sns\\/.+:\\*$/g',
+            },
+          ],
+        },
+      ],
+      true,
+    );
+    for (const named of this.groups) {
       // LambdaDestination also adds the Lambda permission for logs.amazonaws.com, scoped to this group.
-      new SubscriptionFilter(this, `${group.node.id}ToConsumer`, {
-        logGroup: group,
+      const filter = new SubscriptionFilter(this, `${named.node.id}ToConsumer`, {
+        logGroup: named.logGroup,
         destination: new LambdaDestination(props.consumer),
         filterPattern: FilterPattern.allEvents(),
       });
+      filter.node.addDependency(named.ready);
     }
 
     this.attributes = {
@@ -113,7 +140,9 @@ export class SmsDeliveryStatus extends Construct {
       ]),
     });
     setter.node.addDependency(this.role);
-    const stack = Stack.of(this);
+    // SNS starts writing once the settings name the role; by then the groups exist and mask, or SNS would make
+    // them itself (no retention, no masking) and write the first reports unmasked.
+    for (const named of this.groups) setter.node.addDependency(named.ready);
     NagSuppressions.addResourceSuppressions(
       setter,
       [
@@ -126,31 +155,6 @@ export class SmsDeliveryStatus extends Construct {
       ],
       true,
     );
-    // The custom resource runs on one singleton function per stack, created by the CDK with the managed
-    // basic-execution policy and the runtime the CDK version chose.
-    const provider = stack.node.tryFindChild(
-      `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
-    );
-    if (provider) {
-      NagSuppressions.addResourceSuppressions(
-        provider,
-        [
-          {
-            id: 'AwsSolutions-IAM4',
-            reason:
-              "The CDK's AwsCustomResource provider function uses AWSLambdaBasicExecutionRole for its own logs; it runs only during deployments.",
-            appliesTo: [
-              'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-            ],
-          },
-          {
-            id: 'AwsSolutions-L1',
-            reason:
-              'The runtime of the CDK-provided custom-resource function is chosen by the aws-cdk-lib version and moves with it.',
-          },
-        ],
-        true,
-      );
-    }
+    suppressSdkCallProviderFindings(this);
   }
 }

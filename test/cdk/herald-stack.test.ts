@@ -65,7 +65,21 @@ function joined(value: unknown): string {
   const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
   return join[1].map((part) => (typeof part === 'string' ? part : `<${idOf(part)}>`)).join(join[0]);
 }
+/** A literal string, a `Fn::Join` written out as by `joined`, or a reference as `<logical id>`. */
+const text = (value: unknown): string =>
+  typeof value === 'string'
+    ? value
+    : (value as Record<string, unknown>)['Fn::Join']
+      ? joined(value)
+      : `<${idOf(value)}>`;
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+/** The ARN (in the `:*` form IAM and subscriptions use) of a log group named `name`. */
+const logGroupArn = (name: string) =>
+  `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${name}:*`;
+const SMS_STATUS_GROUPS = [
+  'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber',
+  'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber/Failure',
+];
 
 let template: Template;
 let assemblyDir: string;
@@ -133,6 +147,17 @@ function byService(service: string): string {
 }
 function channelFn(channel: (typeof CHANNELS)[number]): string {
   return consumerOf(channelQueues.get(channel)!);
+}
+/** The SDK calls the stack makes at deploy time (AwsCustomResource), by the call made on create. */
+function sdkCalls(
+  action: string,
+): [string, { parameters: Record<string, unknown> } & Record<string, unknown>][] {
+  return ofType('Custom::AWS')
+    .map(([id, r]) => [id, JSON.parse(text(r.Properties.Create))] as [string, Record<string, unknown>])
+    .filter(([, call]) => call.action === action) as [
+    string,
+    { parameters: Record<string, unknown> } & Record<string, unknown>,
+  ][];
 }
 function alarmTopic(): string {
   const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -288,9 +313,9 @@ describe('Stack: Herald', () => {
 
     it('encrypts every queue and refuses it anything but TLS', () => {
       const queues = ofType('AWS::SQS::Queue');
-      // Each work queue with its dead-letter queue, the two callbacks' failure queues, and the inbound SMS
-      // subscription's dead-letter queue.
-      expect(queues).toHaveLength(2 * (1 + CHANNELS.length) + 2 + 1);
+      // Each work queue with its dead-letter queue, the two callbacks' failure queues, and the dead-letter queues
+      // of the inbound SMS and email events subscriptions.
+      expect(queues).toHaveLength(2 * (1 + CHANNELS.length) + 2 + 2);
       for (const [id, queue] of queues) {
         expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, id).toBeTruthy();
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -631,42 +656,31 @@ describe('Stack: Herald', () => {
   describe('receipt callbacks', () => {
     it('subscribes both SNS SMS delivery-status log groups to the sms-status function, which logs may invoke', () => {
       const smsStatus = byService('herald-sms-status');
-      const groups = ofType('AWS::Logs::LogGroup').filter(([, g]) =>
-        /^sns\/.*\/DirectPublishToPhoneNumber/.test(
-          typeof g.Properties.LogGroupName === 'object' ? joined(g.Properties.LogGroupName) : '',
-        ),
-      );
-      expect(groups.map(([, g]) => joined(g.Properties.LogGroupName)).sort()).toEqual([
-        'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber',
-        'sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber/Failure',
-      ]);
-      for (const [groupId, group] of groups) {
-        expect(group.Properties.RetentionInDays, groupId).toBeGreaterThan(0);
-        const filters = ofType('AWS::Logs::SubscriptionFilter').filter(
-          ([, f]) => idOf(f.Properties.LogGroupName) === groupId,
-        );
-        expect(filters, groupId).toHaveLength(1);
-        expect(filters[0]![1].Properties).toMatchObject({
+      const filters = ofType('AWS::Logs::SubscriptionFilter');
+      expect(filters.map(([, f]) => text(f.Properties.LogGroupName)).sort()).toEqual(SMS_STATUS_GROUPS);
+      for (const [filterId, filter] of filters) {
+        expect(filter.Properties, filterId).toMatchObject({
           DestinationArn: arnOf(smsStatus),
           FilterPattern: '',
         });
-        template.hasResourceProperties('AWS::Lambda::Permission', {
+        const group = text(filter.Properties.LogGroupName);
+        const invokers = ofType('AWS::Lambda::Permission').filter(
+          ([, p]) => p.Properties.SourceArn && text(p.Properties.SourceArn) === logGroupArn(group),
+        );
+        expect(invokers, group).toHaveLength(1);
+        expect(invokers[0]![1].Properties).toMatchObject({
           Action: 'lambda:InvokeFunction',
           FunctionName: arnOf(smsStatus),
           Principal: 'logs.amazonaws.com',
-          SourceArn: arnOf(groupId),
         });
       }
     });
 
     it('sets the account SMS attributes to a role only SNS may assume, which writes to those two groups only', () => {
-      const [, setter] = only('Custom::AWS');
-      const call = JSON.parse(joined(setter.Properties.Create)) as {
-        service: string;
-        action: string;
-        parameters: { attributes: Record<string, string> };
-      };
-      expect(call).toMatchObject({ service: 'SNS', action: 'SetSMSAttributes' });
+      const setters = sdkCalls('SetSMSAttributes');
+      expect(setters).toHaveLength(1);
+      const call = setters[0]![1] as { service: string; parameters: { attributes: Record<string, string> } };
+      expect(call.service).toBe('SNS');
       expect(call.parameters.attributes).toMatchObject({
         DeliveryStatusSuccessSamplingRate: '100',
         DefaultSMSType: 'Transactional',
@@ -675,13 +689,12 @@ describe('Stack: Herald', () => {
       const role = resource(roleId).Properties.AssumeRolePolicyDocument as { Statement: Statement[] };
       expect(role.Statement.map((s) => s.Principal)).toEqual([{ Service: 'sns.amazonaws.com' }]);
       const writes = policyStatements('AWS::IAM::Policy', 'Roles', roleId);
-      const groups = ofType('AWS::Logs::SubscriptionFilter').map(([, f]) => idOf(f.Properties.LogGroupName));
       expect(
         writes
           .flatMap((s) => asList(s.Resource))
-          .map(idOf)
+          .map(text)
           .sort(),
-      ).toEqual(groups.sort());
+      ).toEqual(SMS_STATUS_GROUPS.map(logGroupArn).sort());
       expect(writes.flatMap((s) => asList(s.Action))).toContain('logs:PutLogEvents');
     });
 
@@ -917,29 +930,33 @@ describe('Stack: Herald', () => {
   });
 
   describe('provider credentials', () => {
-    it('creates one secret per channel with credentials, named <prefix><channel>, holding an empty object', () => {
-      const secrets = ofType('AWS::SecretsManager::Secret');
-      expect(secrets.map(([, s]) => s.Properties.Name).sort()).toEqual(
+    it('creates one secret per channel with credentials, named <prefix><channel>, holding an empty object unless it exists', () => {
+      // No CloudFormation secret: its fixed name would fail "already exists" once a kept secret holds it.
+      expect(ofType('AWS::SecretsManager::Secret')).toEqual([]);
+      const calls = sdkCalls('CreateSecret');
+      expect(calls.map(([, c]) => c.parameters.Name).sort()).toEqual(
         SECRET_CHANNELS.map((c) => `${DEFAULT_SECRETS_PREFIX}${c}`).sort(),
       );
-      for (const [id, secret] of secrets) {
-        expect(secret.Properties.SecretString, id).toBe('{}');
-        expect(secret.DeletionPolicy, id).toBe('Retain');
+      for (const [id, call] of calls) {
+        expect(call.parameters.SecretString, id).toBe('{}');
+        expect(call.ignoreErrorCodesMatching, id).toBe('ResourceExistsException');
+        // Never deleted, never overwritten: the value is the agency's.
+        expect(resource(id).Properties.Delete, id).toBeUndefined();
+        expect(JSON.parse(text(resource(id).Properties.Update)), id).toEqual(call);
       }
     });
 
     it.each(SECRET_CHANNELS)('lets the %s function read its own secret and no other', (channel) => {
       const fn = channelFn(channel);
-      const [secretId] = ofType('AWS::SecretsManager::Secret').find(
-        ([, s]) => s.Properties.Name === `${DEFAULT_SECRETS_PREFIX}${channel}`,
-      )!;
       const reads = statementsOf(fn).filter((s) =>
         asList(s.Action).some((a) => a.startsWith('secretsmanager:')),
       );
       expect(reads).toHaveLength(1);
       expect(reads[0]!.Action).toBe('secretsmanager:GetSecretValue');
-      // Ref of a secret is its full ARN, suffix included: no wildcard at all.
-      expect(reads[0]!.Resource).toEqual(ref(secretId));
+      // The secret's name and the six characters Secrets Manager appends: no `*`, no other name.
+      expect(text(reads[0]!.Resource)).toBe(
+        `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${DEFAULT_SECRETS_PREFIX}${channel}-??????`,
+      );
     });
 
     it.each(CHANNELS)('tells the %s function the secrets prefix its composition root needs', (channel) => {
