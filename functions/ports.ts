@@ -435,8 +435,19 @@ export interface SendJob extends SendJobKey {
   retryable?: boolean | undefined;
   /** Recipients this job's attempts sent to (the provider accepted): the alert's audience on this channel. */
   sent?: string[] | undefined;
+  /**
+   * The recipients the current attempt may be sending to, written before the first of them is sent and removed
+   * when the attempt ends. Found by a re-claim, it names the only recipients whose outcome a dead attempt lost.
+   */
+  window?: SendWindow | undefined;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface SendWindow {
+  recipients: string[];
+  /** When the attempt started sending to them. */
+  at: string;
 }
 
 export type SendJobClaim =
@@ -498,8 +509,18 @@ export interface BulkStore {
   claimJob(
     key: SendJobKey,
     lease: { leaseId: string; leaseUntil: string; now: string },
+    /** The first recipients a first attempt sends to: written by the claim itself, at no extra request. */
+    firstWindow?: SendWindow,
   ): Promise<SendJobClaim>;
-  /** Ends the attempt (if the lease is still held): status, and the recipients it sent to added to `sent`. */
+  /**
+   * Records the recipients this attempt is about to send to, if its lease is still held (false: another worker
+   * owns the job now, and this one must stop sending).
+   */
+  markWindow(key: SendJobKey, leaseId: string, window: SendWindow): Promise<boolean>;
+  /**
+   * Ends the attempt (if the lease is still held): status, the recipients it sent to added to `sent`, and its window
+   * removed (every outcome in it is stored).
+   */
   finishJob(
     key: SendJobKey,
     leaseId: string,

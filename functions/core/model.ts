@@ -103,6 +103,15 @@ export interface Receipt extends ReceiptKey {
   retryable?: boolean | undefined;
   /** The last attempt ended without knowing whether the provider posted (timeout, crash mid-call). */
   outcomeUnknown?: boolean | undefined;
+  /**
+   * A message went out after an attempt whose outcome was lost: the recipient may have received it twice. Only the
+   * recipients a crashed sender had in flight (its send window) can carry it.
+   */
+  possibleDuplicate?: boolean | undefined;
+  /** Recorded by a sandbox provider: nothing reached the public. */
+  sandbox?: boolean | undefined;
+  /** A media outlet's name (webhooks, media email), so an auditor can tell which outlet a receipt is for. */
+  recipientName?: string | undefined;
   nextAttemptAt?: string | undefined;
   leaseId?: string | undefined;
   leaseUntil?: string | undefined;

@@ -4,32 +4,20 @@
  * receipts, the job item and the queue are left saying.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BulkDeps, deliverBulkJob, subscriberSigningSecret } from '../../functions/channel/bulk';
+import { deliverBulkJob, subscriberSigningSecret } from '../../functions/channel/bulk';
 import { RetryLater } from '../../functions/channel/deliver';
-import { TokenBucket, UNPACED } from '../../functions/channel/rate';
+import { TokenBucket } from '../../functions/channel/rate';
 import { newAlert } from '../../functions/core/alerts';
-import type { StoredVersion, Subscriber } from '../../functions/core/model';
+import type { Subscriber } from '../../functions/core/model';
 import { dispatchVersion } from '../../functions/dispatch/plan';
-import {
-  type ChannelProvider,
-  type OutboundMessage,
-  type ProviderAccepted,
-  ProviderError,
-} from '../../functions/ports';
-import { maskPhone } from '../../functions/shared/mask';
+import { type ChannelProvider, ProviderError } from '../../functions/ports';
 import { AlertDraft } from '../../schemas/alert';
 import type { ChannelJob } from '../../schemas/messages';
 import draftFixture from '../fixtures/alert-draft.json';
+import { BulkRig, newZone, T0 } from '../helpers/bulk';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { sqsRecord } from '../helpers/events';
-import {
-  ManualClock,
-  newUlid,
-  RecordingLogger,
-  RecordingQueue,
-  ScriptedProvider,
-  testConfig,
-} from '../helpers/fakes';
+import { ManualClock, newUlid, RecordingLogger, RecordingQueue, testConfig } from '../helpers/fakes';
 import { residentsDeps } from '../helpers/residents';
 
 let db: DynaliteStore;
@@ -42,123 +30,15 @@ afterAll(async () => {
   await db?.close();
 });
 
-const T0 = '2030-11-02T09:00:00.000Z';
-
-/** An SMS provider that records each message and fails the addresses it is told to, a number of times. */
-class FakeSms implements ChannelProvider {
-  readonly channel = 'sms' as const;
-  readonly mode = 'real' as const;
-  readonly sent: OutboundMessage[] = [];
-  readonly failures = new Map<string, { times: number; error: ProviderError }>();
-  /** Posts made before the test's crash, found by idempotency key. */
-  readonly earlier = new Map<string, string>();
-  lookups = 0;
-
-  async send(message: OutboundMessage): Promise<ProviderAccepted> {
-    const failure = this.failures.get(message.recipient);
-    if (failure && failure.times > 0) {
-      failure.times--;
-      throw failure.error;
-    }
-    this.sent.push(message);
-    return { providerMessageId: `sns-${this.sent.length}-${message.idempotencyKey.slice(-6)}` };
-  }
-
-  async lookup(idempotencyKey: string): Promise<ProviderAccepted | undefined> {
-    this.lookups++;
-    const id = this.earlier.get(idempotencyKey);
-    return id ? { providerMessageId: id } : undefined;
-  }
-}
-
-let zoneCounter = 0;
-let phoneCounter = 0;
-
-/** Confirmed SMS residents of a zone of their own, created through the store as a sign-up leaves them. */
-async function residentsOf(zone: string, count: number, language = 'en'): Promise<Subscriber[]> {
-  const at = T0;
-  const made: Subscriber[] = [];
-  for (let i = 0; i < count; i++) {
-    const phone = `+3462${String(phoneCounter++).padStart(7, '0')}`;
-    const subscriber: Subscriber = {
-      id: newUlid(),
-      channel: 'sms',
-      addressHash: await residents.pii.hash(phone),
-      addressCipher: await residents.pii.encrypt(phone),
-      addressMasked: maskPhone(phone),
-      zones: [zone],
-      language: i === 0 ? 'es' : language,
-      status: 'confirmed',
-      audience: 'public',
-      createdAt: at,
-      updatedAt: at,
-      confirmedAt: at,
-    };
-    expect((await residents.subscribers.createSubscriber(subscriber)).kind).toBe('created');
-    made.push(subscriber);
-  }
-  return made;
-}
-
-/** An Actual SMS alert to `zone` with a Spanish translation, stored and dispatched: its jobs as queued. */
-async function plannedAlert(zone: string): Promise<{ v1: StoredVersion; jobs: ChannelJob[] }> {
-  const v1 = newAlert(
-    AlertDraft.parse({
-      ...structuredClone(draftFixture),
-      areas: [{ zone, areaDesc: zone }],
-      channels: ['sms'],
-      translations: [{ language: 'es', headline: 'Aviso en español', description: 'Descripción.' }],
-    }),
-    {
-      alertId: newUlid(),
-      actor: { id: 'officer-1', roles: ['officer'] },
-      now: new Date(T0),
-      sender: 'alerts@herald.example',
-      approvalSeverities: new Set(['Extreme']),
-    },
-  );
-  expect(await db.store.putVersion(v1)).toBe('created');
-  const queue = new RecordingQueue();
-  await dispatchVersion(
-    {
-      store: db.store,
-      subscribers: residents.subscribers,
-      queue,
-      config: testConfig({ recipientsPerJob: 100 }),
-      clock: new ManualClock(T0),
-      logger: new RecordingLogger(),
-    },
-    { alertId: v1.alertId, version: 1 },
-  );
-  return { v1, jobs: queue.bodies<ChannelJob>('channel-sms') };
-}
-
-function harness() {
-  const provider = new FakeSms();
-  const queue = new RecordingQueue();
-  const clock = new ManualClock(T0);
-  const logger = new RecordingLogger();
-  const deps: BulkDeps = {
-    store: db.store,
-    subscribers: residents.subscribers,
-    pii: residents.pii,
-    queue,
-    provider,
-    sandbox: new ScriptedProvider('sms', 'sandbox'),
-    config: testConfig({ providerTimeoutMs: 1000, maxReceives: 5, retryBaseMs: 2000 }),
-    clock,
-    logger,
-    newId: newUlid,
-    pacer: () => UNPACED,
-  };
-  return { deps, provider, queue, clock, logger };
-}
-
-const newZone = () => `bulk-zone-${zoneCounter++}`;
-
-async function receiptsOf(alertId: string) {
-  return new Map((await db.store.listForAlert(alertId)).map((r) => [r.recipient, r]));
-}
+let rig: BulkRig;
+beforeAll(() => {
+  rig = new BulkRig(db, residents);
+});
+const residentsOf = (zone: string, count: number, language?: string) =>
+  rig.residentsOf(zone, count, language);
+const plannedAlert = (zone: string) => rig.plannedAlert(zone);
+const harness = () => rig.harness();
+const receiptsOf = (alertId: string) => rig.receiptsOf(alertId);
 
 describe('deliverBulkJob', () => {
   it('sends each subscriber of the job once, in their language, to the decrypted address, and records it', async () => {
@@ -268,11 +148,12 @@ describe('deliverBulkJob', () => {
     const { v1, jobs } = await plannedAlert(zone);
     const { deps, provider, clock, logger } = harness();
     const key = { alertId: v1.alertId, version: 1, channel: 'sms' as const, index: 0 };
-    const crashed = await db.store.claimJob(key, {
-      leaseId: 'dead-worker',
-      leaseUntil: '2030-11-02T09:00:30.000Z',
-      now: T0,
-    });
+    const crashed = await db.store.claimJob(
+      key,
+      { leaseId: 'dead-worker', leaseUntil: '2030-11-02T09:00:30.000Z', now: T0 },
+      // As deliverBulkJob claims: with the window it is about to send to.
+      { recipients: jobs[0]!.recipients, at: T0 },
+    );
     expect(crashed.kind).toBe('claimed');
     const [recorded, postedUnrecorded] = people;
     await db.store.putReceipts([
@@ -308,7 +189,7 @@ describe('deliverBulkJob', () => {
     expect(receipts.get(postedUnrecorded!.id)).toMatchObject({
       status: 'sent',
       providerMessageId: 'sns-before-crash-2',
-      reason: 'confirmed after an attempt whose outcome was lost',
+      reason: 'confirmed by the provider after an attempt whose outcome was lost',
     });
     expect([...receipts.values()].every((r) => r.status === 'sent')).toBe(true);
     const [job] = await db.store.listJobs(v1.alertId, 1, 'sms');

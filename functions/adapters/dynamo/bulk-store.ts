@@ -21,6 +21,7 @@ import type {
   SendJob,
   SendJobClaim,
   SendJobKey,
+  SendWindow,
 } from '../../ports';
 import {
   batchGetAll,
@@ -158,25 +159,35 @@ export class DynamoBulkStore implements BulkStore {
   async claimJob(
     key: SendJobKey,
     lease: { leaseId: string; leaseUntil: string; now: string },
+    firstWindow?: SendWindow,
   ): Promise<SendJobClaim> {
-    try {
-      const { Attributes } = await this.ctx.client.send(claimLease(this.ctx, jobKey(key), lease));
-      const previous = toJob(Attributes ?? {});
-      return {
-        kind: 'claimed',
-        previous,
-        job: {
-          ...previous,
-          status: 'sending',
-          attempts: previous.attempts + 1,
-          leaseId: lease.leaseId,
-          leaseUntil: lease.leaseUntil,
-          updatedAt: lease.now,
-        },
-      };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    // A first attempt writes its first window with the claim. A re-claim (rare: a crash, a retry) must keep the
+    // window a dead attempt left, so it is claimed by the general condition, one request later.
+    const attempts = firstWindow
+      ? [claimLease(this.ctx, jobKey(key), lease, { firstAttempt: { window: firstWindow } })]
+      : [];
+    attempts.push(claimLease(this.ctx, jobKey(key), lease));
+    for (const command of attempts)
+      try {
+        const { Attributes } = await this.ctx.client.send(command);
+        const previous = toJob(Attributes ?? {});
+        const first = command !== attempts.at(-1);
+        return {
+          kind: 'claimed',
+          previous,
+          job: {
+            ...previous,
+            ...(first ? { window: firstWindow } : {}),
+            status: 'sending',
+            attempts: previous.attempts + 1,
+            leaseId: lease.leaseId,
+            leaseUntil: lease.leaseUntil,
+            updatedAt: lease.now,
+          },
+        };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
     const { Item: item } = await this.ctx.client.send(
       new GetCommand({ TableName: this.ctx.tableName, Key: jobKey(key), ConsistentRead: true }),
     );
@@ -184,6 +195,20 @@ export class DynamoBulkStore implements BulkStore {
     const job = toJob(item);
     const final = job.status === 'done' || (job.status === 'failed' && job.retryable !== true);
     return final ? { kind: 'done', job } : { kind: 'busy', job };
+  }
+
+  async markWindow(key: SendJobKey, leaseId: string, window: SendWindow): Promise<boolean> {
+    return conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: jobKey(key),
+        UpdateExpression: 'SET #window = :window',
+        ConditionExpression: '#status = :sending AND #leaseId = :leaseId',
+        ExpressionAttributeNames: { '#window': 'window', '#status': 'status', '#leaseId': 'leaseId' },
+        ExpressionAttributeValues: { ':window': window, ':sending': 'sending', ':leaseId': leaseId },
+      }),
+    );
   }
 
   async finishJob(
@@ -212,7 +237,9 @@ export class DynamoBulkStore implements BulkStore {
       ':leaseId': leaseId,
     };
     const set = ['#status = :status', '#updatedAt = :at'];
-    const remove = ['#leaseId', '#leaseUntil'];
+    // Every outcome of the attempt is stored by now: its window names nobody whose outcome is unknown.
+    names['#window'] = 'window';
+    const remove = ['#leaseId', '#leaseUntil', '#window'];
     if (outcome.nextAttemptAt !== undefined) {
       values[':nextAttemptAt'] = outcome.nextAttemptAt;
       set.push('#nextAttemptAt = :nextAttemptAt');

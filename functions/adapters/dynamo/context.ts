@@ -83,36 +83,47 @@ export function claimLease(
   ctx: DynamoContext,
   key: Record<string, string>,
   lease: { leaseId: string; leaseUntil: string; now: string },
+  options: {
+    /** Only an item never attempted may be claimed, and these attributes are set by the same write. */
+    firstAttempt?: Record<string, unknown>;
+  } = {},
 ): UpdateCommand {
+  const extra = Object.keys(options.firstAttempt ?? {});
   return new UpdateCommand({
     TableName: ctx.tableName,
     Key: key,
     UpdateExpression:
-      'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now',
-    ConditionExpression:
-      '#status = :queued' +
-      ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
-      ' OR (#status = :sending AND #leaseUntil < :now)' +
-      ' OR (#status = :failed AND #retryable = :true)',
+      'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now' +
+      extra.map((_, i) => `, #x${i} = :x${i}`).join(''),
+    ConditionExpression: options.firstAttempt
+      ? '#status = :queued AND #attempts = :zero'
+      : '#status = :queued' +
+        ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
+        ' OR (#status = :sending AND #leaseUntil < :now)' +
+        ' OR (#status = :failed AND #retryable = :true)',
     ExpressionAttributeNames: {
       '#status': 'status',
       '#attempts': 'attempts',
       '#leaseId': 'leaseId',
       '#leaseUntil': 'leaseUntil',
       '#updatedAt': 'updatedAt',
-      '#nextAttemptAt': 'nextAttemptAt',
-      '#retryable': 'retryable',
+      ...(options.firstAttempt
+        ? Object.fromEntries(extra.map((name, i) => [`#x${i}`, name]))
+        : { '#nextAttemptAt': 'nextAttemptAt', '#retryable': 'retryable' }),
     },
     ExpressionAttributeValues: {
       ':sending': 'sending',
       ':queued': 'queued',
-      ':retrying': 'retrying',
-      ':failed': 'failed',
-      ':true': true,
       ':one': 1,
       ':leaseId': lease.leaseId,
       ':leaseUntil': lease.leaseUntil,
       ':now': lease.now,
+      ...(options.firstAttempt
+        ? {
+            ':zero': 0,
+            ...Object.fromEntries(extra.map((name, i) => [`:x${i}`, options.firstAttempt![name]])),
+          }
+        : { ':retrying': 'retrying', ':failed': 'failed', ':true': true }),
     },
     ReturnValues: 'ALL_OLD',
   });

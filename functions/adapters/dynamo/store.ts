@@ -32,6 +32,7 @@ import type {
   SendJob,
   SendJobClaim,
   SendJobKey,
+  SendWindow,
 } from '../../ports';
 import { DynamoAlertStore } from './alert-store';
 import { DynamoBulkStore } from './bulk-store';
@@ -186,8 +187,12 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   claimJob(
     key: SendJobKey,
     lease: { leaseId: string; leaseUntil: string; now: string },
+    firstWindow?: SendWindow,
   ): Promise<SendJobClaim> {
-    return this.bulk.claimJob(key, lease);
+    return this.bulk.claimJob(key, lease, firstWindow);
+  }
+  markWindow(key: SendJobKey, leaseId: string, window: SendWindow): Promise<boolean> {
+    return this.bulk.markWindow(key, leaseId, window);
   }
   finishJob(
     key: SendJobKey,
