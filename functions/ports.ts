@@ -88,10 +88,7 @@ export interface ReceiptStore {
    * abandoned by a dead worker (lease over), or failed-but-retryable (a dead-letter redrive). Appends no history:
    * `record` appends the attempt's outcome.
    */
-  claim(
-    key: ReceiptKey,
-    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
-  ): Promise<ClaimResult>;
+  claim(key: ReceiptKey, lease: LeaseRequest & { actor: string }): Promise<ClaimResult>;
   /** Records how the attempt ended, if this worker still holds the lease; false when it does not. */
   record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean>;
   get(key: ReceiptKey): Promise<Receipt | undefined>;
@@ -423,6 +420,22 @@ export interface SendJobKey {
   index: number;
 }
 
+/** A claim on a receipt or a job for one attempt, held until `leaseUntil` unless its holder ends it first. */
+export interface LeaseRequest {
+  leaseId: string;
+  leaseUntil: string;
+  now: string;
+  /**
+   * Set only by the embedded mode's sole sender (its boot id): a lease held by another owner belonged to a process
+   * that is gone, and is taken over at once instead of waited out. Unset on AWS, where leases are waited out.
+   */
+  owner?: string | undefined;
+}
+
+/** The lease owner fields a sender adds to its claims: only the embedded mode's sole sender has any. */
+export const leaseOwnerOf = (config: { soleSenderId?: string | undefined }): Pick<LeaseRequest, 'owner'> =>
+  config.soleSenderId ? { owner: config.soleSenderId } : {};
+
 export interface SendJob extends SendJobKey {
   /** Subscriber ids. */
   recipients: string[];
@@ -508,7 +521,7 @@ export interface BulkStore {
   /** Claims a job for one attempt if it is queued, due for retry, abandoned (lease over) or a dead-letter redrive. */
   claimJob(
     key: SendJobKey,
-    lease: { leaseId: string; leaseUntil: string; now: string },
+    lease: LeaseRequest,
     /** The first recipients a first attempt sends to: written by the claim itself, at no extra request. */
     firstWindow?: SendWindow,
   ): Promise<SendJobClaim>;

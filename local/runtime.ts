@@ -104,7 +104,9 @@ function context(functionName: string, timeoutMs: number): Context {
 export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const config = loadConfig({ ...process.env, ...options.env });
+  // The only sender on this data directory (dynalite and the queues hold its lock): a lease another boot took
+  // is a dead process's, and a restart takes it over at once.
+  const config: HeraldConfig = { ...loadConfig({ ...process.env, ...options.env }), soleSenderId: newId() };
   const timeoutSeconds = options.functionTimeoutSeconds ?? 30;
   const timeoutMs = timeoutSeconds * 1000;
   const stops: (() => Promise<void>)[] = [];
@@ -126,6 +128,10 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     // ---- queues
     const queues = await EmbeddedQueues.open(join(dataDir, 'queues'));
     stops.push(() => queues.close());
+    const released = queues.releasedAtOpen();
+    if (Object.keys(released).length > 0)
+      // What the last process had taken and not finished, back in its queues at once: the fan-out resumes now.
+      logger.info('resuming messages a stopped process had received', { released });
     await createHeraldQueues(queues, {
       maxReceives: config.maxReceives,
       visibilityTimeoutSeconds: timeoutSeconds * 6,

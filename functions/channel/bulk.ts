@@ -27,7 +27,7 @@ import {
 } from '../core/model';
 import { subscriberReaches } from '../core/roster';
 import type { SendJobKey, SendWindow } from '../ports';
-import { channelQueue } from '../ports';
+import { channelQueue, leaseOwnerOf } from '../ports';
 import { attemptSend, type BulkDeps, defaultPacer, type Outcome, type Try } from './bulk-send';
 import { loadVersion, RetryLater } from './deliver';
 
@@ -83,6 +83,7 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
       leaseId,
       leaseUntil: new Date(startedAt.getTime() + leaseMs).toISOString(),
       now: startedAt.toISOString(),
+      ...leaseOwnerOf(deps.config),
     },
     // A first attempt has no receipts: it sends to the job's recipients in order, starting with these.
     { recipients: recipients.slice(0, windowSize), at: startedAt.toISOString() },

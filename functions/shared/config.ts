@@ -92,6 +92,12 @@ export interface HeraldConfig {
   sendWindow: number;
   /** The only SNS topic whose signed notifications POST /v1/inbound/sms accepts; unset: the route refuses all. */
   inboundSmsTopicArn?: string | undefined;
+  /**
+   * Embedded mode only: this process's boot id, written on the leases it takes. The embedded process is the only
+   * sender on its data directory, so a lease another owner holds is a dead process's: taken over at once after a
+   * restart, instead of waited out. Unset on AWS, where many senders run at once and a lease is waited out.
+   */
+  soleSenderId?: string | undefined;
   /** Embedded mode only: webhook subscribers may point at this machine (a receiver under test). */
   webhookAllowLoopback?: boolean | undefined;
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverBulkJob } from '../../functions/channel/bulk';
+import { RetryLater } from '../../functions/channel/deliver';
 import type { Pacer } from '../../functions/channel/rate';
 import type { Receipt } from '../../functions/core/model';
 import type { SendWindow } from '../../functions/ports';
@@ -37,11 +38,11 @@ function dyingPacer(allowed: number): Pacer {
 /** Lets the abandoned sender run until it is stuck (its pending writes done). */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
-async function crashedJob(residents: number, sentBeforeCrash: number) {
+async function crashedJob(residents: number, sentBeforeCrash: number, soleSenderId?: string) {
   const zone = newZone();
   const people = await rig.residentsOf(zone, residents);
   const { v1, jobs } = await rig.plannedAlert(zone);
-  const first = rig.harness({ sendWindow: WINDOW });
+  const first = rig.harness({ sendWindow: WINDOW, ...(soleSenderId ? { soleSenderId } : {}) });
   void deliverBulkJob(
     { ...first.deps, pacer: () => dyingPacer(sentBeforeCrash) },
     jobs[0]!,
@@ -72,7 +73,7 @@ describe('the send window', () => {
 
     // Assess: each message went to someone in the window stored at that moment, in windows of 5, 5 and 2
     const sentTo = provider.sent.map((m) => m.idempotencyKey.split(':').at(-1)!);
-    sentTo.forEach((recipient, i) => expect(windowsSeen[i]).toContain(recipient));
+    for (const [i, recipient] of sentTo.entries()) expect(windowsSeen[i]).toContain(recipient);
     expect(new Set(windowsSeen.map((w) => w.join())).size).toBe(3);
     expect([...new Set(windowsSeen.map((w) => w.length))]).toEqual([5, 2]);
     const [job] = await db.store.listJobs(v1.alertId, 1, 'sms');
@@ -156,6 +157,30 @@ describe('a sender that died mid-job', () => {
     const receipts = [...(await rig.receiptsOf(v1.alertId)).values()];
     expect(receipts.filter((r) => r.possibleDuplicate)).toEqual([]);
     expect(receipts.filter((r) => r.providerMessageId === 'posted-before-crash').length).toBe(2);
+  });
+});
+
+describe("the embedded mode's sole sender, restarted", () => {
+  it("takes over at once a job whose lease a process that is gone still holds, and waits out its own or AWS's", async () => {
+    // Prepare: the embedded process (boot 1) died mid-job; its lease runs for a while yet
+    const { v1, jobs } = await crashedJob(12, 7, 'boot-1');
+    const sameBoot = rig.harness({ sendWindow: WINDOW, soleSenderId: 'boot-1' });
+    const onAws = rig.harness({ sendWindow: WINDOW });
+    const restarted = rig.harness({ sendWindow: WINDOW, soleSenderId: 'boot-2' });
+
+    // Act
+    const waited = [
+      await deliverBulkJob(sameBoot.deps, jobs[0]!, sqsRecord(jobs[0], { receiveCount: 2 })).catch((e) => e),
+      await deliverBulkJob(onAws.deps, jobs[0]!, sqsRecord(jobs[0], { receiveCount: 2 })).catch((e) => e),
+    ];
+    await deliverBulkJob(restarted.deps, jobs[0]!, sqsRecord(jobs[0], { receiveCount: 3 }));
+
+    // Assess
+    for (const outcome of waited) expect(outcome).toBeInstanceOf(RetryLater);
+    expect(sameBoot.provider.sent.length + onAws.provider.sent.length).toBe(0);
+    const [job] = await db.store.listJobs(v1.alertId, 1, 'sms');
+    expect(job).toMatchObject({ status: 'done' });
+    expect(restarted.provider.sent.length).toBe(12 - 5);
   });
 });
 

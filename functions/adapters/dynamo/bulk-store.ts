@@ -15,6 +15,7 @@ import type { Receipt, ReceiptKey, SubscriberChannel } from '../../core/model';
 import type {
   BulkStore,
   FanoutPlanRecord,
+  LeaseRequest,
   Page,
   PlanAcquire,
   ReceiptFilter,
@@ -156,11 +157,7 @@ export class DynamoBulkStore implements BulkStore {
     return items.map(toJob);
   }
 
-  async claimJob(
-    key: SendJobKey,
-    lease: { leaseId: string; leaseUntil: string; now: string },
-    firstWindow?: SendWindow,
-  ): Promise<SendJobClaim> {
+  async claimJob(key: SendJobKey, lease: LeaseRequest, firstWindow?: SendWindow): Promise<SendJobClaim> {
     // A first attempt writes its first window with the claim. A re-claim (rare: a crash, a retry) must keep the
     // window a dead attempt left, so it is claimed by the general condition, one request later.
     const attempts = firstWindow

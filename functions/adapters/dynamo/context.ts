@@ -1,4 +1,5 @@
 /** What every part of the DynamoDB adapter shares: the client, the table, and how to read a partition. */
+
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
   BatchGetCommand,
@@ -7,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { LeaseRequest } from '../../ports';
 
 export interface DynamoContext {
   client: DynamoDBDocumentClient;
@@ -82,24 +84,30 @@ export async function countAll(
 export function claimLease(
   ctx: DynamoContext,
   key: Record<string, string>,
-  lease: { leaseId: string; leaseUntil: string; now: string },
+  lease: LeaseRequest,
   options: {
     /** Only an item never attempted may be claimed, and these attributes are set by the same write. */
     firstAttempt?: Record<string, unknown>;
   } = {},
 ): UpdateCommand {
   const extra = Object.keys(options.firstAttempt ?? {});
+  const owner = lease.owner;
+  // A lease whose holder is not this sole sender belonged to a process that is gone: taken over without waiting.
+  const takeOver = owner !== undefined;
   return new UpdateCommand({
     TableName: ctx.tableName,
     Key: key,
     UpdateExpression:
       'SET #status = :sending, #attempts = #attempts + :one, #leaseId = :leaseId, #leaseUntil = :leaseUntil, #updatedAt = :now' +
+      (owner ? ', #leaseOwner = :owner' : '') +
       extra.map((_, i) => `, #x${i} = :x${i}`).join(''),
     ConditionExpression: options.firstAttempt
       ? '#status = :queued AND #attempts = :zero'
       : '#status = :queued' +
         ' OR (#status = :retrying AND #nextAttemptAt <= :now)' +
-        ' OR (#status = :sending AND #leaseUntil < :now)' +
+        (takeOver
+          ? ' OR (#status = :sending AND (#leaseUntil < :now OR attribute_not_exists(#leaseOwner) OR #leaseOwner <> :owner))'
+          : ' OR (#status = :sending AND #leaseUntil < :now)') +
         ' OR (#status = :failed AND #retryable = :true)',
     ExpressionAttributeNames: {
       '#status': 'status',
@@ -107,6 +115,7 @@ export function claimLease(
       '#leaseId': 'leaseId',
       '#leaseUntil': 'leaseUntil',
       '#updatedAt': 'updatedAt',
+      ...(owner ? { '#leaseOwner': 'leaseOwner' } : {}),
       ...(options.firstAttempt
         ? Object.fromEntries(extra.map((name, i) => [`#x${i}`, name]))
         : { '#nextAttemptAt': 'nextAttemptAt', '#retryable': 'retryable' }),
@@ -118,6 +127,7 @@ export function claimLease(
       ':leaseId': lease.leaseId,
       ':leaseUntil': lease.leaseUntil,
       ':now': lease.now,
+      ...(owner ? { ':owner': owner } : {}),
       ...(options.firstAttempt
         ? {
             ':zero': 0,

@@ -6,7 +6,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
 import type { Receipt, ReceiptEvent, ReceiptKey } from '../../core/model';
-import type { ClaimResult, ReceiptOutcome, ReceiptStore } from '../../ports';
+import type { ClaimResult, LeaseRequest, ReceiptOutcome, ReceiptStore } from '../../ports';
 import {
   claimLease,
   conditionalWrite,
@@ -77,10 +77,7 @@ export class DynamoReceiptStore implements ReceiptStore {
     );
   }
 
-  async claim(
-    key: ReceiptKey,
-    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
-  ): Promise<ClaimResult> {
+  async claim(key: ReceiptKey, lease: LeaseRequest & { actor: string }): Promise<ClaimResult> {
     try {
       const { Attributes } = await this.ctx.client.send(claimLease(this.ctx, keyOf(key), lease));
       const previous = toReceipt(Attributes ?? {});

@@ -22,6 +22,7 @@ import type {
   ClaimResult,
   FanoutPlanRecord,
   IdempotencyStore,
+  LeaseRequest,
   OutboxItem,
   OutboxStore,
   Page,
@@ -111,10 +112,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   createReceipts(receipts: ReceiptKey[], at: string): Promise<number> {
     return this.receipts.createReceipts(receipts, at);
   }
-  claim(
-    key: ReceiptKey,
-    lease: { leaseId: string; leaseUntil: string; now: string; actor: string },
-  ): Promise<ClaimResult> {
+  claim(key: ReceiptKey, lease: LeaseRequest & { actor: string }): Promise<ClaimResult> {
     return this.receipts.claim(key, lease);
   }
   record(key: ReceiptKey, leaseId: string, outcome: ReceiptOutcome): Promise<boolean> {
@@ -184,11 +182,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   listJobs(alertId: string, version: number, channel?: SubscriberChannel): Promise<SendJob[]> {
     return this.bulk.listJobs(alertId, version, channel);
   }
-  claimJob(
-    key: SendJobKey,
-    lease: { leaseId: string; leaseUntil: string; now: string },
-    firstWindow?: SendWindow,
-  ): Promise<SendJobClaim> {
+  claimJob(key: SendJobKey, lease: LeaseRequest, firstWindow?: SendWindow): Promise<SendJobClaim> {
     return this.bulk.claimJob(key, lease, firstWindow);
   }
   markWindow(key: SendJobKey, leaseId: string, window: SendWindow): Promise<boolean> {
