@@ -19,11 +19,11 @@ import {
   subscriberPk,
   subscribersByChannelIndexPk,
 } from '../functions/adapters/dynamo/keys';
-import type { Subscriber } from '../functions/core/model';
+import type { Subscriber, SubscriberChannel } from '../functions/core/model';
 import { rosterPlaces } from '../functions/core/roster';
 import type { PiiCipher } from '../functions/ports';
 import { newId } from '../functions/shared/ids';
-import { maskPhone } from '../functions/shared/mask';
+import { maskRecipient } from '../functions/shared/mask';
 
 const CONCURRENCY = 8;
 
@@ -36,25 +36,50 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
 }
 
 /** Confirmed SMS subscribers of `zones`, phone numbers +3461nnnnnnn from `firstNumber`, every fourth in Spanish. */
-export async function makeSmsSubscribers(
+export function makeSmsSubscribers(
   pii: PiiCipher,
   options: { count: number; zones: string[]; firstNumber?: number; audience?: Subscriber['audience'] },
+): Promise<Subscriber[]> {
+  return makeSubscribers(pii, {
+    ...options,
+    channel: 'sms',
+    addressOf: (i) => `+3461${String((options.firstNumber ?? 0) + i).padStart(7, '0')}`,
+  });
+}
+
+/**
+ * Confirmed subscribers of one channel: `addressOf(i)` each, every fourth in Spanish; media outlets (webhooks)
+ * with a name and their own signing secret, as POST /v1/webhooks leaves them.
+ */
+export async function makeSubscribers(
+  pii: PiiCipher,
+  options: {
+    channel: SubscriberChannel;
+    count: number;
+    zones: string[];
+    addressOf: (i: number) => string;
+    nameOf?: (i: number) => string;
+    secretOf?: (i: number) => string;
+    audience?: Subscriber['audience'];
+  },
 ): Promise<Subscriber[]> {
   const at = new Date().toISOString();
   const made: Subscriber[] = [];
   for (let i = 0; i < options.count; i++) {
-    const phone = `+3461${String((options.firstNumber ?? 0) + i).padStart(7, '0')}`;
+    const address = options.addressOf(i);
     made.push({
       id: newId(),
-      channel: 'sms',
-      addressHash: await pii.hash(phone),
-      addressCipher: await pii.encrypt(phone),
-      addressMasked: maskPhone(phone),
+      channel: options.channel,
+      addressHash: await pii.hash(address),
+      addressCipher: await pii.encrypt(address),
+      addressMasked: maskRecipient(options.channel, address),
       zones: options.zones,
       language: i % 4 === 0 ? 'es' : 'en',
       status: 'confirmed',
       audience: options.audience ?? 'public',
       consent: { at, method: 'import', text: 'seeded for a benchmark', actor: 'bench' },
+      ...(options.nameOf ? { name: options.nameOf(i) } : {}),
+      ...(options.secretOf ? { secretCipher: await pii.encrypt(options.secretOf(i)) } : {}),
       createdAt: at,
       updatedAt: at,
       confirmedAt: at,

@@ -47,7 +47,7 @@ import {
   SUBSCRIBER_PREFIX,
 } from '../functions/adapters/dynamo/keys';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
-import { RECIPIENTS_PER_JOB } from '../functions/core/fanout';
+import { isSubscriberChannel, RECIPIENTS_PER_JOB } from '../functions/core/fanout';
 import { ROLES } from '../functions/core/model';
 import { channelQueue } from '../functions/ports';
 import { ENV } from '../functions/shared/config';
@@ -97,6 +97,12 @@ export const SMS_SENDING_DEFAULTS = {
  * timeout (and the visibility timeout, six times it) by ten and make a crashed invocation delay ten jobs.
  */
 export const SMS_JOBS_PER_INVOCATION = 1;
+
+/**
+ * Jobs per email and webhook sender invocation: one, as for SMS. A sender has at most one send window (HERALD_SEND_WINDOW
+ * recipients) whose outcomes a crash can lose; a batch of ten jobs, processed side by side, would make that ten.
+ */
+export const SUBSCRIBER_JOBS_PER_INVOCATION = 1;
 
 /** Provider calls time out after ENV.providerTimeoutMs (10 s by default): a job's last call may take that long. */
 const PROVIDER_TIMEOUT_SECONDS = 10;
@@ -323,8 +329,8 @@ export class HeraldStack extends Stack {
         // One entry per channel, so each bundle carries only its own provider (the card renderer only Instagram's).
         entry: entryPath(`functions/channel/entries/${channel}.ts`),
         serviceName: `herald-channel-${channel}`,
-        // Others: room for a batch of ten jobs whose provider calls each time out after ENV.providerTimeoutMs
-        // (10 s). SMS: a job's recipients at the sender's share of the account's rate.
+        // Others: room for a batch of jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
+        // SMS: a job's recipients at the sender's share of the account's rate.
         timeout: channel === 'sms' ? smsSenderTimeout(smsSending) : Duration.seconds(60),
         environment: { ...agencyEnvironment, [ENV.channel]: channel },
         ...(channel === 'instagram' ? { bundling: { commandHooks: cardAssetHooks } } : {}),
@@ -338,7 +344,10 @@ export class HeraldStack extends Stack {
         // The SMS senders share the account's messages per second: as many as the code divides the rate by.
         ...(channel === 'sms'
           ? { maxConcurrency: smsSending.smsSenderConcurrency, batchSize: SMS_JOBS_PER_INVOCATION }
-          : { maxConcurrency: CHANNEL_CONCURRENCY[channel] }),
+          : {
+              maxConcurrency: CHANNEL_CONCURRENCY[channel],
+              ...(isSubscriberChannel(channel) ? { batchSize: SUBSCRIBER_JOBS_PER_INVOCATION } : {}),
+            }),
         alarmTopic,
         maxMessageAge: Duration.minutes(5),
       });

@@ -17,6 +17,7 @@ import { createApiHandler } from '../functions/api/handler';
 import { handleInboundSms } from '../functions/api/inbound-sms';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
+import { isSubscriberChannel } from '../functions/core/fanout';
 import { seededZones, type ZoneCatalog } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import {
@@ -223,10 +224,14 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
           ...(channel === 'instagram' ? { cardImage } : {}),
         }),
         // The SMS senders share the account's messages per second, each pacing itself at its share, so there are
-        // exactly as many as the configuration says, one job at a time each (as the stack sets it on AWS).
+        // exactly as many as the configuration says. Every subscriber sender takes one job at a time (as the stack
+        // sets it on AWS), so a crash can lose the outcomes of one send window per sender, not of ten.
         channel === 'sms'
           ? { maxConcurrency: config.smsSenderConcurrency, batchSize: 1 }
-          : { maxConcurrency: CHANNEL_CONCURRENCY },
+          : {
+              maxConcurrency: CHANNEL_CONCURRENCY,
+              ...(isSubscriberChannel(channel) ? { batchSize: 1 } : {}),
+            },
       );
 
     // ---- sweeper on a schedule; one pass at a time

@@ -13,6 +13,7 @@ import { CARD_ASSET_DIR, CARD_LIBS_FILE, cardAssetFiles } from '../../functions/
 import { createTableInput, TABLE_DEFINITION } from '../../functions/adapters/dynamo/table';
 import { PII_ENCRYPTION_CONTEXT } from '../../functions/adapters/pii/kms';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
+import { isSubscriberChannel } from '../../functions/core/fanout';
 import { ROLES } from '../../functions/core/model';
 import { channelQueue } from '../../functions/ports';
 import { ENV, queueUrlEnv } from '../../functions/shared/config';
@@ -264,8 +265,8 @@ describe('Stack: Herald', () => {
         expect(envOf(consumer)[ENV.channel]).toBe(channel);
         expect(mapping).toMatchObject({
           FunctionResponseTypes: ['ReportBatchItemFailures'],
-          // An SMS job keeps its sender busy for seconds at its share of the rate: one per invocation.
-          BatchSize: channel === 'sms' ? SMS_JOBS_PER_INVOCATION : 10,
+          // A subscriber job keeps its sender busy with one send window at a time: one job per invocation.
+          BatchSize: channel === 'sms' ? SMS_JOBS_PER_INVOCATION : isSubscriberChannel(channel) ? 1 : 10,
           ScalingConfig: { MaximumConcurrency: expect.any(Number) },
         });
         // The consumer can find its own queue to back off a retry with ChangeMessageVisibility.
