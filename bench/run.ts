@@ -19,7 +19,7 @@ const { measureLatency } = await import('./latency');
 const { measureCards } = await import('./card');
 const { measureApiThroughput, measureRawPut } = await import('./throughput');
 const { measureRequests } = await import('./requests');
-const { fixed, ms, section, table } = await import('./stats');
+const { fixed, ms, percentile, section, table } = await import('./stats');
 
 const LATENCY_TARGET_P95_MS = 250;
 const THROUGHPUT_TARGET_RATIO = 0.5;
@@ -135,6 +135,92 @@ async function fanoutSection() {
     ),
   );
   return { bulk, naive, peakRssMb: Math.round(peakRssMb), targets: FANOUT_TARGETS };
+}
+
+// ---------------------------------------------------------------- 6. a kill mid-fan-out (alone with `-- crash`)
+const CRASH_RECIPIENTS = 10_000;
+const CRASH_RUNS = 5;
+const CRASH_WINDOW = 50;
+/** What a restart waited before the embedded queues released a dead process's messages: their visibility timeout. */
+const CRASH_BASELINE_STALL_SECONDS = 30 * 6;
+
+async function crashSection() {
+  const { measureCrashRun } = await import('./crash');
+  const runs: Awaited<ReturnType<typeof measureCrashRun>>[] = [];
+  for (let i = 1; i <= CRASH_RUNS; i++) {
+    progress(`kill at 50% of a ${CRASH_RECIPIENTS} SMS fan-out, run ${i} of ${CRASH_RUNS}`);
+    runs.push(await measureCrashRun({ recipients: CRASH_RECIPIENTS, window: CRASH_WINDOW }));
+  }
+  const median = (pick: (r: (typeof runs)[number]) => number) =>
+    percentile(
+      [...runs.map(pick)].sort((a, b) => a - b),
+      50,
+    );
+  const resume = median((r) => r.resumeSeconds);
+  out(
+    section(
+      `6. A kill at 50% of an SMS fan-out to ${CRASH_RECIPIENTS.toLocaleString('en')} residents, then a restart (real SNS client, local SNS stand-in with no lookup; ${CRASH_RUNS} runs)`,
+      [
+        table(
+          [
+            'run',
+            'killed after',
+            'twice',
+            'flagged',
+            'twice, not flagged',
+            'missed',
+            'resumed, s',
+            'finished, s',
+          ],
+          [
+            ...runs.map((r, i) => [
+              String(i + 1),
+              String(r.killedAfter),
+              String(r.duplicates),
+              String(r.flagged),
+              String(r.unflaggedDuplicates),
+              String(r.missed),
+              fixed(r.resumeSeconds, 1),
+              fixed(r.finishSeconds, 1),
+            ]),
+            [
+              'median',
+              '',
+              String(median((r) => r.duplicates)),
+              String(median((r) => r.flagged)),
+              String(median((r) => r.unflaggedDuplicates)),
+              String(median((r) => r.missed)),
+              fixed(resume, 1),
+              fixed(
+                median((r) => r.finishSeconds),
+                1,
+              ),
+            ],
+          ],
+        ),
+        '',
+        `bound: a send window of ${CRASH_WINDOW} per SMS sender, 2 senders: at most ${2 * CRASH_WINDOW} receipts flagged per kill`,
+        `resumed = from starting the new process (node, tsx, the console's build, dynalite) to its first message; before this change the restart waited out the queue's visibility timeout, ${CRASH_BASELINE_STALL_SECONDS} s: ${fixed(CRASH_BASELINE_STALL_SECONDS / resume, 0)}× sooner`,
+      ].join('\n'),
+    ),
+  );
+  return {
+    recipients: CRASH_RECIPIENTS,
+    window: CRASH_WINDOW,
+    runs,
+    baselineStallSeconds: CRASH_BASELINE_STALL_SECONDS,
+  };
+}
+
+if (process.argv[2] === 'crash') {
+  const crash = await crashSection();
+  await mkdir('.bench', { recursive: true });
+  await writeFile(
+    '.bench/crash.json',
+    `${JSON.stringify({ at: new Date().toISOString(), crash }, null, 2)}\n`,
+  );
+  out('\nwrote .bench/crash.json');
+  process.exit(0);
 }
 
 if (process.argv[2] === 'fanout') {
@@ -413,6 +499,9 @@ out(initSection(init));
 // ---------------------------------------------------------------- 5. fan-out at scale
 const fanout = await fanoutInOwnProcess();
 
+// ---------------------------------------------------------------- 6. a kill mid-fan-out
+const crash = await crashSection();
+
 // ---------------------------------------------------------------- results
 const { sampleVersion: _sample, ...apiFigures } = api;
 const { sampleVersion: _sampleAlone, ...apiAloneFigures } = apiAlone;
@@ -444,6 +533,7 @@ const results = {
   requests,
   init,
   fanout,
+  crash,
   durationSeconds: Math.round((Date.now() - started) / 100) / 10,
 };
 await mkdir('.bench', { recursive: true });
