@@ -78,6 +78,8 @@ export interface ReceiptOutcome {
   retryable?: boolean | undefined;
   outcomeUnknown?: boolean | undefined;
   nextAttemptAt?: string | undefined;
+  /** The attempt was made by a sandbox provider: nothing reached the public, and the receipt must say so. */
+  sandbox?: boolean | undefined;
 }
 
 export interface ReceiptStore {

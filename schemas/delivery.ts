@@ -16,6 +16,19 @@ export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
   'unknown',
 ]);
 
+/** One event of a receipt's history: each try (its attempt number), its time, and why it failed. */
+export const DeliveryAttempt = z
+  .object({
+    at: z.string().meta({ format: 'date-time' }),
+    status: DeliveryStatus,
+    attempt: z.number().int().nonnegative().meta({
+      description: 'the try this event ends or confirms; 0 before the first (queued, or refused unsent)',
+    }),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'DeliveryAttempt' });
+export type DeliveryAttempt = z.infer<typeof DeliveryAttempt>;
+
 export const Delivery = z
   .object({
     version: z.number().int().positive(),
@@ -23,11 +36,26 @@ export const Delivery = z
     recipient: z
       .string()
       .meta({ description: 'the account for social channels; a masked number or address otherwise' }),
+    subscriberId: z.string().optional().meta({
+      description: 'sms, email and webhook: the subscriber (GET /v1/subscribers); the address stays masked',
+    }),
+    name: z.string().optional().meta({ description: "a media outlet's name, when the subscriber has one" }),
+    webhookId: z.string().optional().meta({ description: 'webhook: the webhook, /v1/webhooks/{id}' }),
     status: DeliveryStatus,
-    attempts: z.number().int().nonnegative(),
+    attempts: z.number().int().nonnegative().meta({ description: 'tries made, a lost one included' }),
     providerMessageId: z.string().optional(),
     reason: z.string().optional(),
     nextAttemptAt: z.string().optional().meta({ format: 'date-time' }),
+    outcomeUnknown: z.boolean().optional().meta({
+      description: 'true: the last try ended without knowing whether the message went out',
+    }),
+    possibleDuplicate: z.boolean().optional().meta({
+      description: 'true: sent again after a try whose outcome was lost; the recipient may have it twice',
+    }),
+    sandbox: z.boolean().optional().meta({
+      description: 'true: recorded by a sandbox provider; nothing reached the public',
+    }),
+    attemptLog: z.array(DeliveryAttempt).meta({ description: "the receipt's history, oldest first" }),
     updatedAt: z.string().meta({ format: 'date-time' }),
   })
   .meta({ id: 'Delivery' });

@@ -4,10 +4,8 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
-import { AlertDraft, ApproveBody, CancelBody, type Channel, UpdatePatch } from '../../schemas/alert';
-import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
+import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
-import { safeText } from '../../schemas/text';
 import {
   cancelAlert,
   newAlert,
@@ -25,8 +23,7 @@ import {
   unprocessable,
   validationFailed,
 } from '../core/errors';
-import { SOCIAL_CHANNELS } from '../core/fanout';
-import type { Actor, Receipt, StoredVersion } from '../core/model';
+import type { Actor, StoredVersion } from '../core/model';
 import type { ZoneCatalog } from '../core/zones';
 import type {
   AlertStore,
@@ -36,13 +33,12 @@ import type {
   Notifier,
   PiiCipher,
   QueuePort,
-  ReceiptFilter,
   ReceiptStore,
   SubscriberStore,
 } from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
-import { maskRecipient } from '../shared/mask';
+import { latest, loadVersions } from './alert-versions';
 import {
   type ApiResult,
   etag,
@@ -54,6 +50,16 @@ import {
   readBodyObject,
 } from './http';
 import { idempotencyKeyOf, idempotent } from './idempotency';
+
+// The receipts' listings moved to ./deliveries.ts; the router and tests still find them here.
+export {
+  type AuditEntry,
+  csvCell,
+  DELIVERIES_PAGE,
+  getAudit,
+  listDeliveries,
+  toDelivery,
+} from './deliveries';
 
 export interface ApiDeps {
   /** BulkStore: the deliveries listing reads receipts a page at a time, and the subscriber fan-out's plans. */
@@ -76,17 +82,6 @@ export interface OperationInput {
   actor: Actor;
   params: Record<string, string>;
 }
-
-const ALERT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
-async function loadVersions(deps: ApiDeps, id: string | undefined): Promise<StoredVersion[]> {
-  if (!id || !ALERT_ID.test(id)) throw notFound(`There is no alert ${JSON.stringify(id ?? '')}.`);
-  const found = await deps.store.getAlert(id);
-  if (!found || found.versions.length === 0) throw notFound(`There is no alert ${id}.`);
-  return found.versions;
-}
-
-const latest = (versions: StoredVersion[]) => versions[versions.length - 1]!;
 
 function versionContext(
   deps: ApiDeps,
@@ -376,246 +371,4 @@ export async function approveAlertOp(
   deps.logger.info('alert approved', { alertId: current.alertId, version: current.version });
   await dispatch(deps, approved);
   return alertResult(200, [...versions.slice(0, -1), approved], now);
-}
-
-// ---------------------------------------------------------------- deliveries and audit
-
-/** One page of the listing: a 100,000-recipient alert is read a page at a time, never in one answer. */
-export const DELIVERIES_PAGE = { default: 1000, max: 5000 } as const;
-
-const DeliveryQuery = z.strictObject({
-  version: z.coerce.number().int().positive().optional(),
-  channel: z.string().optional(),
-  status: DeliveryStatus.optional(),
-  format: z.enum(['json', 'csv']).default('json'),
-  limit: z.coerce.number().int().min(1).max(DELIVERIES_PAGE.max).default(DELIVERIES_PAGE.default),
-  cursor: z.string().max(2048).optional(),
-});
-
-export function toDelivery(r: Receipt): Delivery {
-  return {
-    version: r.version,
-    channel: r.channel,
-    // Subscriber channels name the subscriber by id and keep the masked address beside it.
-    recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
-    status: r.status,
-    attempts: r.attempts,
-    ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
-    ...(r.reason ? { reason: r.reason } : {}),
-    ...(r.status === 'retrying' && r.nextAttemptAt ? { nextAttemptAt: r.nextAttemptAt } : {}),
-    updatedAt: r.updatedAt,
-  };
-}
-
-/**
- * RFC 4180 quoting, and a leading quote on cells a spreadsheet would run as a formula. Controls and lone surrogates
- * (a provider's reason can hold anything) become U+FFFD first, so the guard sees the cell as it will be read.
- */
-export function csvCell(value: unknown): string {
-  let s = value === undefined || value === null ? '' : safeText(String(value));
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-const CSV_COLUMNS = [
-  'version',
-  'channel',
-  'recipient',
-  'status',
-  'attempts',
-  'providerMessageId',
-  'reason',
-  'nextAttemptAt',
-  'updatedAt',
-] as const;
-
-/**
- * Totals for the whole alert (or the version and channel asked for): receipts counted by a Query that reads only
- * their key and status, and subscribers not sent to yet (they have no receipt until the sender records one) counted
- * as queued from the plans.
- */
-async function deliveryTotals(
-  deps: ApiDeps,
-  alertId: string,
-  filter: ReceiptFilter,
-): Promise<Partial<Record<DeliveryStatus, number>>> {
-  const [counts, plans] = await Promise.all([
-    deps.store.countReceipts(alertId, filter),
-    deps.store.listPlans(alertId),
-  ]);
-  const totals: Partial<Record<DeliveryStatus, number>> = {};
-  const written = new Map<string, number>();
-  for (const c of counts) {
-    totals[c.status] = (totals[c.status] ?? 0) + c.count;
-    written.set(`${c.version}#${c.channel}`, (written.get(`${c.version}#${c.channel}`) ?? 0) + c.count);
-  }
-  if (filter.status !== undefined && filter.status !== 'queued') return totals;
-  let unsent = 0;
-  for (const plan of plans) {
-    if (plan.state !== 'written' || (filter.version !== undefined && plan.version !== filter.version))
-      continue;
-    for (const [channel, planned] of Object.entries(plan.recipients ?? {})) {
-      if (filter.channel !== undefined && channel !== filter.channel) continue;
-      // Status-filtered counts undercount what was written, so read the unfiltered count for this subtraction.
-      const receipts =
-        filter.status === undefined
-          ? (written.get(`${plan.version}#${channel}`) ?? 0)
-          : (
-              await deps.store.countReceipts(alertId, { version: plan.version, channel: channel as Channel })
-            ).reduce((n, c) => n + c.count, 0);
-      unsent += Math.max(0, planned - receipts);
-    }
-  }
-  if (unsent > 0) totals.queued = (totals.queued ?? 0) + unsent;
-  return totals;
-}
-
-export async function listDeliveries(deps: ApiDeps, { event, params }: OperationInput): Promise<ApiResult> {
-  const parsed = DeliveryQuery.safeParse(event.queryStringParameters ?? {});
-  if (!parsed.success)
-    throw validationFailed(fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` })));
-  const query = parsed.data;
-  const versions = await loadVersions(deps, params.id);
-  const alertId = latest(versions).alertId;
-  const filter: ReceiptFilter = {
-    version: query.version,
-    channel: query.channel as Channel | undefined,
-    status: query.status,
-  };
-  const page = async (cursor: string | undefined, limit: number) => {
-    try {
-      return await deps.store.listReceiptsPage(alertId, { ...filter, limit, cursor });
-    } catch (error) {
-      if (error instanceof Error && error.name === 'InvalidCursorError')
-        throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
-      throw error;
-    }
-  };
-  if (query.format === 'csv') {
-    // Every row, read a page at a time so no single read is unbounded (the answer is one body either way).
-    const lines = [CSV_COLUMNS.join(',')];
-    let cursor = query.cursor;
-    do {
-      const next = await page(cursor, DELIVERIES_PAGE.max);
-      for (const r of next.items) {
-        const d = toDelivery(r);
-        lines.push(CSV_COLUMNS.map((c) => csvCell(d[c])).join(','));
-      }
-      cursor = next.cursor;
-    } while (cursor);
-    return {
-      statusCode: 200,
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="deliveries-${alertId}.csv"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      },
-      body: `${lines.join('\r\n')}\r\n`,
-    };
-  }
-  const [totals, receipts] = await Promise.all([
-    deliveryTotals(deps, alertId, filter),
-    page(query.cursor, query.limit),
-  ]);
-  return json(200, {
-    totals,
-    deliveries: receipts.items.map(toDelivery),
-    ...(receipts.cursor ? { cursor: receipts.cursor } : {}),
-  });
-}
-
-export interface AuditEntry {
-  at: string;
-  actor: string;
-  action: string;
-  version: number;
-  channel?: string | undefined;
-  recipient?: string | undefined;
-  detail?: string | undefined;
-}
-
-/**
- * The audit trail is assembled from the items that changed: a version records its author and approval, a
- * receipt carries its own history. Each entry was written in the same conditional write as the change it
- * describes, so the trail cannot miss a change or claim one that did not happen.
- */
-export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
-  const versions = await loadVersions(deps, params.id);
-  const alertId = latest(versions).alertId;
-  const entries: AuditEntry[] = [];
-  for (const v of versions) {
-    entries.push({
-      at: v.createdAt,
-      actor: v.author,
-      action: { Alert: 'alert.created', Update: 'alert.updated', Cancel: 'alert.cancelled' }[v.msgType],
-      version: v.version,
-      ...(v.note ? { detail: v.note } : {}),
-    });
-    // The hold stays in the trail after approval: an auditor must see that the version waited, and for how long.
-    if (v.approval.required)
-      entries.push({
-        at: v.createdAt,
-        actor: 'system:policy',
-        action: 'version.held-for-approval',
-        version: v.version,
-      });
-    if (v.approval.approvedAt && v.approval.approvedBy)
-      entries.push({
-        at: v.approval.approvedAt,
-        actor: v.approval.approvedBy,
-        action: 'version.approved',
-        version: v.version,
-        ...(v.approval.note ? { detail: v.approval.note } : {}),
-      });
-    if (v.plannedAt)
-      entries.push({
-        at: v.plannedAt,
-        actor: 'system:dispatcher',
-        action: 'fanout.planned',
-        version: v.version,
-        detail: `${v.receiptsPlanned ?? 0} receipts`,
-      });
-  }
-  for (const v of versions)
-    for (const channel of v.content.channels) {
-      if (SOCIAL_CHANNELS.has(channel)) {
-        // One receipt per version (the agency's account): its whole history belongs in the trail.
-        let cursor: string | undefined;
-        do {
-          const page = await deps.store.listReceiptsPage(alertId, {
-            version: v.version,
-            channel,
-            limit: DELIVERIES_PAGE.max,
-            cursor,
-          });
-          for (const r of page.items)
-            for (const h of r.history)
-              entries.push({
-                at: h.at,
-                actor: h.actor,
-                action: `delivery.${h.status}`,
-                version: r.version,
-                channel: r.channel,
-                recipient: r.recipientMasked ?? maskRecipient(r.channel, r.recipient),
-                ...(h.reason ? { detail: h.reason } : {}),
-              });
-          cursor = page.cursor;
-        } while (cursor);
-        continue;
-      }
-      // Subscriber channels can have a receipt per resident, tens of thousands of them: the trail says how many
-      // reached each status and where each receipt is (the paged deliveries listing), rather than repeating them.
-      for (const c of await deps.store.countReceipts(alertId, { version: v.version, channel }))
-        entries.push({
-          at: v.plannedAt ?? v.createdAt,
-          actor: `channel:${channel}`,
-          action: `deliveries.${c.status}`,
-          version: v.version,
-          channel,
-          detail: `${c.count} recipient${c.count === 1 ? '' : 's'}; each receipt: /v1/alerts/${alertId}/deliveries?version=${v.version}&channel=${channel}`,
-        });
-    }
-  entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  return json(200, { alertId, entries });
 }

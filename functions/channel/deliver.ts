@@ -24,7 +24,7 @@ import type {
   ReceiptStore,
   SubscriberStore,
 } from '../ports';
-import { channelQueue, ProviderError } from '../ports';
+import { channelQueue, leaseOwnerOf, ProviderError } from '../ports';
 import { untilAborted } from '../shared/abort';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
@@ -228,6 +228,7 @@ async function deliverOne(
     leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
     now: now.toISOString(),
     actor,
+    ...leaseOwnerOf(deps.config),
   });
   if (claim.kind === 'missing')
     throw new Error(`no receipt for ${key.channel} recipient of ${key.alertId} v${key.version}`);
@@ -239,11 +240,15 @@ async function deliverOne(
     );
 
   const leaseId = claim.receipt.leaseId!;
+  const test = version.content.status !== 'Actual';
+  const provider = test ? deps.sandbox : deps.provider;
+  // Whatever a sandbox records, the receipt says so: a sandbox `sent` reached no one.
+  const sandbox = provider.mode === 'sandbox' ? { sandbox: true } : {};
   const attempt: Attempt = {
     receipt: claim.receipt,
     record: async (outcome) => {
       const at = deps.clock.now().toISOString();
-      const full: ReceiptOutcome = { ...outcome, at, actor, attempt: claim.receipt.attempts };
+      const full: ReceiptOutcome = { ...outcome, ...sandbox, at, actor, attempt: claim.receipt.attempts };
       if (!(await deps.store.record(key, leaseId, full))) {
         deps.logger.warn('lost the receipt lease before recording; another worker owns it now', log);
         return;
@@ -253,8 +258,6 @@ async function deliverOne(
     },
   };
 
-  const test = version.content.status !== 'Actual';
-  const provider = test ? deps.sandbox : deps.provider;
   const idempotencyKey = `${key.alertId}:${key.version}:${key.channel}:${recipient}`;
 
   // The previous attempt may have posted before it died or timed out: find out before posting again.

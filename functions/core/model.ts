@@ -87,6 +87,8 @@ export interface ReceiptEvent {
   attempt: number;
   reason?: string | undefined;
   providerMessageId?: string | undefined;
+  /** Recorded by a sandbox provider: what this event says happened reached no one. */
+  sandbox?: boolean | undefined;
 }
 
 export interface Receipt extends ReceiptKey {

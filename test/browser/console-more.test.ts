@@ -134,7 +134,7 @@ describe('Console: translations, small screens and paged receipts', () => {
     expect(scrolls).toBe(false);
   });
 
-  it("pages the auditor through an SMS alert's receipts 50 at a time, recipients masked", async () => {
+  it("pages the auditor through an SMS alert's receipts 50 at a time, recipients masked, each said to be the sandbox's", async () => {
     // Arrange
     const { page } = rig;
     await signIn(page, 'auditor', 'Auditor 4');
@@ -152,6 +152,8 @@ describe('Console: translations, small screens and paged receipts', () => {
       .getByRole('table', { name: 'Receipts', exact: true })
       .locator('tbody tr')
       .count();
+    const perChannel = await page.getByRole('table', { name: /receipts per channel/ }).textContent();
+    const live = await page.locator('p.live').textContent();
     await page.getByRole('button', { name: 'Next page' }).click();
     await page
       .getByRole('status')
@@ -168,6 +170,16 @@ describe('Console: translations, small screens and paged receipts', () => {
     expect(await page.getByRole('button', { name: 'Next page' }).count()).toBe(0);
     expect(rows.every((r) => /^1SMS/.test(r))).toBe(true);
     expect(rows.join('\n')).not.toMatch(/\+34\d{9}/);
+    // No SMS credentials here: every receipt, the channel's row and the summary say sandbox, not just sent
+    expect(rows.every((r) => /sent sandbox/.test(r))).toBe(true);
+    // ...and each names its subscriber by id beside the masked number
+    expect(rows.every((r) => /\+34•+\d\d[0-9A-HJKMNP-TV-Z]{26}sent/.test(r))).toBe(true);
+    expect(perChannel).toMatch(new RegExp(`SMS sandbox${RESIDENTS} \\(sandbox\\)`));
+    // Every channel of this alert (SMS and the template's social ones) is the sandbox here: all of what was sent
+    expect(live).toMatch(
+      /(\d+) sent, 0 failed, 0 in progress\. \1 of them sent by the sandbox: nothing reached/,
+    );
+    expect(await seriousViolations(page)).toEqual([]);
     expect(new Set(rows.map((r) => r.split('SMS')[1]?.split(/sent|delivered/)[0])).size).toBeGreaterThan(1);
   });
 });

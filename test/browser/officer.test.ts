@@ -112,6 +112,14 @@ describe('Console: the officer', () => {
       .getByRole('status')
       .getByText(/State: sent\. 3 sent, 0 failed, 0 in progress\./)
       .waitFor();
+    // No credentials here: the social channels are sandboxed, and the page says so rather than just `sent`.
+    await page
+      .getByRole('status')
+      .getByText(/3 of them sent by the sandbox: nothing reached the public\./)
+      .waitFor();
+    expect(await page.getByRole('table', { name: /receipts per channel/ }).textContent()).toMatch(
+      /X sandbox.*1 \(sandbox\)/s,
+    );
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'console-alert-status', { top: true });
   });

@@ -206,15 +206,18 @@ describe('Console: the supervisor and the auditor', () => {
       .waitFor();
     // Receipts filtered to version 1 on X, and the CSV of that selection
     expect(receiptRows).toHaveLength(1);
-    expect(receiptRows[0]).toMatch(/^1X@agencysent/);
+    expect(receiptRows[0]).toMatch(/^1X@agencysent sandbox/);
     expect(download.suggestedFilename()).toBe(`deliveries-${alertId}.csv`);
     const lines = csv.trim().split(/\r\n/);
     expect(lines[0]).toBe(
-      'version,channel,recipient,status,attempts,providerMessageId,reason,nextAttemptAt,updatedAt',
+      'version,channel,recipient,status,attempts,providerMessageId,reason,nextAttemptAt,updatedAt,' +
+        'subscriberId,name,webhookId,outcomeUnknown,possibleDuplicate,sandbox,attemptTimes,failures',
     );
     expect(lines.slice(1)).toHaveLength(1);
     // '@agency: the API quotes a cell a spreadsheet would run as a formula.
     expect(lines[1]).toMatch(/^1,x,'@agency,sent,1,sbx-x-/);
+    // No X credentials here: the row says the sandbox sent it
+    expect(lines[1]!.split(',')[14]).toBe('true');
     // The audit log: author, the hold, the approval with its note
     expect(auditText).toContain('alert.created');
     expect(auditText).toContain('version.held-for-approval');

@@ -237,18 +237,24 @@ describe('embedded: what programs and the console send still works', () => {
 
 describe('embedded: a webhook URL is masked wherever the sandbox shows it', () => {
   it('keeps the outlet URL out of the outbox and the delivery receipts: scheme and host only', async () => {
-    // Prepare: a media webhook on the sandbox (no webhook secret here), its token in the path and the query
+    // Prepare: a media webhook on the test roster, its token in the path and the query. An exercise reaches it
+    // through the sandbox only (webhooks are otherwise delivered for real, each signed with its own secret).
     const url = 'https://hooks.example.org/herald/T0KEN-IN-PATH?token=s3cret-in-query';
     const hook = await herald.call('POST', '/v1/webhooks', {
       role: 'officer',
-      body: { url, name: 'Newsroom', zones: ['eixample'] },
+      body: { url, name: 'Newsroom', zones: ['eixample'], audience: 'test' },
     });
     expect(hook.status).toBe(201);
 
     // Act
     const created = await herald.call('POST', '/v1/alerts', {
       role: 'officer',
-      body: { ...DRAFT, areas: [{ zone: 'eixample', areaDesc: 'Eixample' }], channels: ['webhook'] },
+      body: {
+        ...DRAFT,
+        status: 'Exercise',
+        areas: [{ zone: 'eixample', areaDesc: 'Eixample' }],
+        channels: ['webhook'],
+      },
     });
     const { id } = (await created.json()) as { id: string };
     const outbox = await waitFor(async () => {
@@ -264,6 +270,7 @@ describe('embedded: a webhook URL is masked wherever the sandbox shows it', () =
 
     // Assess
     expect(JSON.parse(outbox).items[0].recipient).toBe('https://hooks.example.org/…');
+    expect(report.deliveries.find((d) => d.status === 'sent')).toMatchObject({ sandbox: true });
     for (const shown of [outbox, JSON.stringify(report)]) {
       expect(shown).not.toContain('T0KEN-IN-PATH');
       expect(shown).not.toContain('s3cret-in-query');

@@ -156,8 +156,28 @@ describe('deliverJob', () => {
       ['sent', 'channel:x', 1],
     ]);
     expect(receipt).not.toHaveProperty('leaseId');
+    // A real provider posted it: nothing says sandbox
+    expect(receipt).not.toHaveProperty('sandbox');
     expect(await settled(v1.alertId)).toBe(1);
     expect(queue.visibility).toEqual([]);
+  });
+
+  it('marks the receipt and its event sandbox when the channel itself is the sandbox (no credentials)', async () => {
+    // Prepare: an Actual alert on a channel whose provider is the sandbox, as in the embedded mode without keys
+    const { deps, sandbox } = harness('facebook');
+    sandbox.script({ ok: 'sbx-fb-1' });
+    const { job, key } = await plannedAlert('facebook');
+
+    // Act
+    await deliverJob({ ...deps, provider: sandbox }, job, sqsRecord(job));
+
+    // Assess
+    const receipt = await db.store.get(key);
+    expect(receipt).toMatchObject({ status: 'sent', sandbox: true });
+    expect(receipt?.history.map((h) => [h.status, h.sandbox === true])).toEqual([
+      ['queued', false],
+      ['sent', true],
+    ]);
   });
 
   it('does not post again when the job comes back after the receipt was sent', async () => {
@@ -432,7 +452,11 @@ describe('deliverJob', () => {
       expect(provider.calls).toEqual([]);
       expect(sandbox.calls).toHaveLength(1);
       expect(sandbox.calls[0]?.message.test).toBe(true);
-      expect(await db.store.get(key)).toMatchObject({ status: 'sent', providerMessageId: 'sbx-x-1' });
+      expect(await db.store.get(key)).toMatchObject({
+        status: 'sent',
+        providerMessageId: 'sbx-x-1',
+        sandbox: true,
+      });
     },
   );
 

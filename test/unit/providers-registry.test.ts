@@ -3,8 +3,9 @@
  * and a reason for the banner either way.
  */
 import { describe, expect, it } from 'vitest';
-import { createWebhookProvider, WEBHOOK_SECRET_KEYS } from '../../functions/adapters/providers/webhook';
+import { createWebhookProvider } from '../../functions/adapters/providers/webhook';
 import type { ChannelProvider, SecretSource } from '../../functions/ports';
+import { REQUIRED_SECRET_KEYS } from '../../functions/shared/channel-providers';
 import { describeProviders, selectProviders } from '../../functions/shared/providers';
 import type { Channel } from '../../schemas/alert';
 
@@ -84,29 +85,59 @@ describe('Function: selectProviders', () => {
     expect(choices.email).toMatchObject({ mode: 'sandbox', reason: 'no credentials for email' });
   });
 
-  it('chooses the real webhook provider once a signing secret is configured', async () => {
+  it('chooses the real webhook provider without any channel secret: each webhook signs with its own', async () => {
+    // Prepare
     const create = {
       webhook: (s: SecretSource) => createWebhookProvider({ secrets: s, allowLoopback: true }),
     };
     const sandbox = (channel: Channel) => stub(channel, 'sandbox');
-    const required = { webhook: WEBHOOK_SECRET_KEYS };
-    const without = await selectProviders({
-      channels: ['webhook'],
-      secrets: source({}),
-      sandbox,
-      create,
-      required,
-    });
-    const withSecret = await selectProviders({
+    const required = { webhook: REQUIRED_SECRET_KEYS.webhook };
+    const secrets = source({});
+
+    // Act
+    const without = await selectProviders({ channels: ['webhook'], secrets, sandbox, create, required });
+    const withShared = await selectProviders({
       channels: ['webhook'],
       secrets: source({ webhook: { signingSecret: 'whsec_AAAA' } }),
       sandbox,
       create,
       required,
     });
-    expect(without.webhook).toMatchObject({ mode: 'sandbox', reason: 'no credentials for webhook' });
-    expect(withSecret.webhook.mode).toBe('real');
-    expect(withSecret.webhook.provider.channel).toBe('webhook');
+
+    // Assess
+    expect(REQUIRED_SECRET_KEYS.webhook).toEqual([]);
+    expect(without.webhook).toMatchObject({ mode: 'real', reason: 'webhook needs no channel credentials' });
+    expect(without.webhook.provider.mode).toBe('real');
+    expect(describeProviders(without)).toEqual(['webhook  real']);
+    // Nothing to read at start-up: a subscriber's own secret comes with its message
+    expect(secrets.asked).toEqual([]);
+    expect(withShared.webhook.mode).toBe('real');
+  });
+
+  it('fails a webhook that has no secret of its own and no shared one, saying so, instead of sending it unsigned', async () => {
+    // Prepare: a webhook stored without a secret (POST /v1/webhooks always makes one) and no shared secret
+    const provider = createWebhookProvider({ secrets: source({}), allowLoopback: true });
+
+    // Act
+    const sending = provider.send(
+      {
+        channel: 'webhook',
+        alertId: '01JAAAAAAAAAAAAAAAAAAAAAAA',
+        version: 1,
+        recipient: 'http://127.0.0.1:9/hook',
+        text: 'Road closed',
+        content: { channel: 'webhook', payload: { headline: 'Road closed' } },
+        idempotencyKey: 'a:1:webhook:sub',
+        test: false,
+      },
+      AbortSignal.timeout(1000),
+    );
+
+    // Assess
+    await expect(sending).rejects.toMatchObject({
+      kind: 'permanent',
+      reason: expect.stringMatching(/no signing secret of its own and no shared signingSecret/),
+    });
   });
 
   it('fails start-up when a secret cannot be read, naming the channel and not sandboxing it quietly', async () => {

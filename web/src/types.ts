@@ -103,11 +103,21 @@ export interface Delivery {
   version: number;
   channel: Channel;
   recipient: string;
+  /** Subscriber channels: the subscriber's id (a webhook's is also `webhookId`). */
+  subscriberId?: string;
+  /** A media outlet's name. */
+  name?: string;
+  webhookId?: string;
   status: DeliveryStatus;
   attempts: number;
   providerMessageId?: string;
   reason?: string;
   nextAttemptAt?: string;
+  outcomeUnknown?: boolean;
+  possibleDuplicate?: boolean;
+  /** Recorded by a sandbox provider: nothing reached the public. */
+  sandbox?: boolean;
+  attemptLog: { at: string; status: DeliveryStatus; attempt: number; reason?: string }[];
   updatedAt: string;
 }
 

@@ -22,7 +22,7 @@ const CREATE_CONCURRENCY = 10;
 const DISPATCHER = 'system:dispatcher';
 
 /** Outcome fields that describe only the attempt they end, so a later outcome that leaves them out clears them. */
-const ATTEMPT_FIELDS = ['reason', 'nextAttemptAt', 'retryable', 'outcomeUnknown'] as const;
+const ATTEMPT_FIELDS = ['reason', 'nextAttemptAt', 'retryable', 'outcomeUnknown', 'sandbox'] as const;
 
 const keyOf = (key: ReceiptKey) => ({
   PK: receiptPk(key.alertId),
@@ -118,6 +118,9 @@ export class DynamoReceiptStore implements ReceiptStore {
       attempt: outcome.attempt,
       reason: outcome.reason,
       providerMessageId: outcome.providerMessageId,
+      // On the event too: the audit shows each event, and a receipt retried after a restart with credentials
+      // can hold both sandbox and real attempts.
+      ...(outcome.sandbox ? { sandbox: true } : {}),
     };
     const values: Record<string, unknown> = {
       ':status': outcome.status,

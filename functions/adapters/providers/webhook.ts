@@ -29,7 +29,10 @@ export { type AddressClass, classifyAddress } from '../net/addresses';
 export { createPinnedTransport as createNodeTransport } from '../net/guarded-fetch';
 export type WebhookTransport = PinnedTransport;
 
-/** What the `webhook` secret must hold for the real provider to be chosen (functions/shared/providers.ts). */
+/**
+ * What the `webhook` secret holds when there is one: a shared signing secret for webhooks without their own. The
+ * channel does not need it (each webhook registered through the API signs with its own secret).
+ */
 export const WEBHOOK_SECRET_KEYS = ['signingSecret'] as const;
 
 export interface WebhookProviderOptions {
@@ -116,9 +119,12 @@ export function createWebhookProvider(options: WebhookProviderOptions): ChannelP
           `could not read the webhook signing secret: ${error instanceof Error ? error.message : String(error)}`,
         );
       }
-      // Without a secret the channel should have been given the sandbox; sending unsigned would teach receivers
-      // to accept unsigned requests.
-      if (!secret) throw permanent('no webhook signing secret is configured');
+      // Every webhook registered through the API has its own secret; one without (none can be made today) fails
+      // here, saying why, rather than going out unsigned, which would teach receivers to accept unsigned requests.
+      if (!secret)
+        throw permanent(
+          'this webhook has no signing secret of its own and no shared signingSecret is configured: register it again (POST /v1/webhooks)',
+        );
       if (!isSigningSecret(secret))
         throw permanent('the webhook signing secret is not whsec_ followed by 24 to 64 bytes in base64');
 

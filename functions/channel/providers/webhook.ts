@@ -1,9 +1,14 @@
 /** The webhook channel's real provider, built from its options. */
-import { createWebhookProvider, WEBHOOK_SECRET_KEYS } from '../../adapters/providers/webhook';
+import { createWebhookProvider } from '../../adapters/providers/webhook';
 import { subscriberSigningSecret } from '../bulk';
 import type { FactoryMaker } from './options';
 
-export const REQUIRED_KEYS = WEBHOOK_SECRET_KEYS;
+/**
+ * None: every webhook registered through POST /v1/webhooks has its own signing secret, so the channel is real
+ * without a channel-level secret. A shared `signingSecret` (WEBHOOK_SECRET_KEYS), if configured, signs for webhooks
+ * that have none of their own.
+ */
+export const REQUIRED_KEYS: readonly string[] = [];
 
 export const webhookFactory: FactoryMaker = (options) => (secrets) =>
   createWebhookProvider({

@@ -2,10 +2,10 @@
  * One alert: live delivery status per channel (polled every 2 s until settled), its versions as a thread with what
  * changed, update / cancel / approve in one step each, and for auditors the receipts, CSV export and audit log.
  */
-import { ApiError, call, newIdempotencyKey, rawCall } from '../api';
+import { ApiError, call, newIdempotencyKey } from '../api';
 import type { Context } from '../context';
 import { versionChanges } from '../diff';
-import { formatTime, h, safeUrl, show } from '../dom';
+import { formatTime, h, safeUrl, show, table } from '../dom';
 import { clearErrors, errorSummary, field, input, select, showFieldErrors, textarea } from '../form';
 import { can } from '../session';
 import {
@@ -22,45 +22,13 @@ import {
   URGENCIES,
 } from '../types';
 import { testBanner } from './compose';
+import { receiptTags, recipientOf, renderReceipts, tag } from './receipts';
 
 const POLL_MS = 2000;
 const ACTIVE: DeliveryStatus[] = ['queued', 'sending', 'retrying'];
-const RECEIPTS_PAGE = 50;
 
 export function stateBadge(state: string): HTMLElement {
   return h('span', { class: `badge state-${state}` }, state);
-}
-
-function table(caption: string, head: string[], rows: (string | Node)[][]): HTMLElement {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      null,
-      h('caption', null, caption),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          head.map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        rows.map((r) =>
-          h(
-            'tr',
-            null,
-            r.map((c) => h('td', null, c)),
-          ),
-        ),
-      ),
-    ),
-  );
 }
 
 export function alertView(main: HTMLElement, ctx: Context): () => void {
@@ -142,7 +110,9 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
           'GET',
           `/v1/alerts/${id}/deliveries?version=${v}&channel=${c}&limit=1`,
         );
-        return [c, body.totals] as const;
+        // A channel's provider is chosen once (and Test and Exercise alerts always go to the sandbox), so the
+        // receipt read for the totals tells whether this channel's sends reached anyone.
+        return [c, body.totals, body.deliveries[0]?.sandbox === true] as const;
       }),
     );
     const [failed, retrying] = await Promise.all(
@@ -155,6 +125,12 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     const active = perChannel.some(([, t]) => ACTIVE.some((s) => (t[s] ?? 0) > 0));
     const total = (s: DeliveryStatus) => perChannel.reduce((n, [, t]) => n + (t[s] ?? 0), 0);
     const shown = DELIVERY_STATUSES.filter((s) => total(s) > 0 || s === 'sent' || s === 'failed');
+    const inSandbox = perChannel.reduce(
+      (n, [, t, sandbox]) => n + (sandbox ? (t.sent ?? 0) + (t.delivered ?? 0) : 0),
+      0,
+    );
+    const count = (n: number, s: DeliveryStatus, sandbox: boolean) =>
+      sandbox && n > 0 && (s === 'sent' || s === 'delivered') ? `${n} (sandbox)` : String(n);
     show(
       statusBody,
       a.state === 'pending-approval'
@@ -163,7 +139,12 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
       table(
         `Version ${v}: receipts per channel`,
         ['Channel', ...shown],
-        perChannel.map(([c, t]) => [CHANNEL_NAMES[c as Channel], ...shown.map((s) => String(t[s] ?? 0))]),
+        perChannel.map(([c, t, sandbox]) => [
+          sandbox
+            ? h('span', null, CHANNEL_NAMES[c as Channel], ' ', tag('sandbox', 'sandbox'))
+            : CHANNEL_NAMES[c as Channel],
+          ...shown.map((s) => count(t[s] ?? 0, s, sandbox)),
+        ]),
       ),
       failed!.length
         ? [
@@ -175,7 +156,8 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
                 h(
                   'li',
                   null,
-                  `${CHANNEL_NAMES[d.channel]} → ${d.recipient}: ${d.reason ?? 'no reason given'}`,
+                  `${CHANNEL_NAMES[d.channel]} → ${recipientOf(d)}: ${d.reason ?? 'no reason given'}`,
+                  ...receiptTags(d),
                 ),
               ),
             ),
@@ -191,7 +173,8 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
                 h(
                   'li',
                   null,
-                  `${CHANNEL_NAMES[d.channel]} → ${d.recipient}: attempt ${d.attempts}${d.reason ? ` (${d.reason})` : ''}${d.nextAttemptAt ? `, next at ${formatTime(d.nextAttemptAt)}` : ''}`,
+                  `${CHANNEL_NAMES[d.channel]} → ${recipientOf(d)}: attempt ${d.attempts}${d.reason ? ` (${d.reason})` : ''}${d.nextAttemptAt ? `, next at ${formatTime(d.nextAttemptAt)}` : ''}`,
+                  ...receiptTags(d),
                 ),
               ),
             ),
@@ -199,9 +182,11 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
         : null,
     );
     const settled = !active && ['sent', 'cancelled', 'expired'].includes(a.state);
+    const sandboxed =
+      inSandbox > 0 ? ` ${inSandbox} of them sent by the sandbox: nothing reached the public.` : '';
     const line = `State: ${a.state}. ${total('sent') + total('delivered')} sent, ${total('failed')} failed, ${
       total('queued') + total('sending') + total('retrying')
-    } in progress.`;
+    } in progress.${sandboxed}`;
     if (statusLive.textContent !== line) show(statusLive, line);
     return settled;
   }
@@ -397,87 +382,6 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     return form;
   }
 
-  function renderReceipts(a: Alert): void {
-    const list = h('div');
-    const more = h('div');
-    const filters = h(
-      'form',
-      { class: 'filters', 'aria-label': 'Receipt filters' },
-      field('Version', select('r-version', ['all', ...a.versions.map((v) => String(v.version))], 'all')),
-      field('Channel', select('r-channel', ['all', ...a.channels], 'all')),
-      field('Status', select('r-status', ['all', ...DELIVERY_STATUSES], 'all')),
-      h('button', { type: 'submit', class: 'secondary' }, 'Show receipts'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => exportCsv() }, 'Download CSV'),
-    );
-    const query = () => {
-      const params = new URLSearchParams();
-      for (const key of ['version', 'channel', 'status']) {
-        const v = (filters.querySelector(`#r-${key}`) as HTMLSelectElement).value;
-        if (v !== 'all') params.set(key, v);
-      }
-      return params;
-    };
-    const rows: (string | Node)[][] = [];
-    async function page(cursor?: string): Promise<void> {
-      const params = query();
-      params.set('limit', String(RECEIPTS_PAGE));
-      if (cursor) params.set('cursor', cursor);
-      else rows.length = 0;
-      const { body } = await call<DeliveryReport>('GET', `/v1/alerts/${id}/deliveries?${params}`);
-      for (const d of body.deliveries)
-        rows.push([
-          String(d.version),
-          CHANNEL_NAMES[d.channel],
-          d.recipient,
-          d.status,
-          String(d.attempts),
-          d.reason ?? '',
-          formatTime(d.updatedAt),
-        ]);
-      show(
-        list,
-        h(
-          'p',
-          { role: 'status' },
-          `${rows.length} receipt${rows.length === 1 ? '' : 's'} shown (totals: ${
-            Object.entries(body.totals)
-              .map(([s, n]) => `${n} ${s}`)
-              .join(', ') || 'none'
-          }).`,
-        ),
-        table(
-          'Receipts',
-          ['Version', 'Channel', 'Recipient', 'Status', 'Attempts', 'Reason', 'Updated'],
-          rows,
-        ),
-      );
-      show(
-        more,
-        body.cursor
-          ? h('button', { type: 'button', class: 'secondary', onclick: () => page(body.cursor) }, 'Next page')
-          : null,
-      );
-    }
-    async function exportCsv(): Promise<void> {
-      const params = query();
-      params.set('format', 'csv');
-      const res = await rawCall('GET', `/v1/alerts/${id}/deliveries?${params}`);
-      const url = URL.createObjectURL(await res.blob());
-      const link = h('a', { href: url, download: `deliveries-${id}.csv`, hidden: true });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      ctx.announce('CSV downloaded.');
-    }
-    filters.addEventListener('submit', (e) => {
-      e.preventDefault();
-      page().catch((error: unknown) => show(list, h('p', { class: 'error' }, (error as Error).message)));
-    });
-    show(receipts, h('h2', { id: 'receipts-title' }, 'Receipts'), filters, list, more);
-    page().catch((error: unknown) => show(list, h('p', { class: 'error' }, (error as Error).message)));
-  }
-
   async function renderAudit(): Promise<void> {
     const { body } = await call<{ entries: AuditEntry[] }>('GET', `/v1/alerts/${id}/audit`);
     show(
@@ -510,7 +414,7 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     await renderThread(a);
     // Receipts and the audit log are read once per version, and again when its fan-out has settled.
     if (reloadForms || before !== a.version || (settled && !wasSettled)) {
-      renderReceipts(a);
+      renderReceipts(receipts, ctx, id, a);
       if (can.audit(session)) await renderAudit();
     }
     wasSettled = settled;
