@@ -82,7 +82,11 @@ export async function startFakeMessaging(options: { latencyMs?: number } = {}): 
       }
       if (req.method === 'POST' && req.url === '/v2/email/outbound-emails') {
         const request = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } };
-        accepted.push({ channel: 'email', recipient: request.Destination?.ToAddresses?.[0] ?? '', at: Date.now() });
+        accepted.push({
+          channel: 'email',
+          recipient: request.Destination?.ToAddresses?.[0] ?? '',
+          at: Date.now(),
+        });
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ MessageId: `ses-${randomUUID()}` }));
         return;
