@@ -7,11 +7,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { newId } from '../functions/shared/ids';
 import { EmbeddedIdentity } from '../local/auth';
 import { startHerald } from '../local/runtime';
 import { type FakeMessaging, realMessagingEnv, startFakeMessaging } from '../test/fakes/aws-messaging';
+import { freePort, waitFor } from '../test/helpers/embedded';
 import { makeSmsSubscribers, seedSubscribers } from './seed-subscribers';
 
 export interface CrashRun {
@@ -32,27 +32,6 @@ export interface CrashRun {
 }
 
 const ZONE = 'eixample';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function heraldProcess(port: number, dataDir: string, fake: FakeMessaging, window: number): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
@@ -91,7 +70,7 @@ export async function measureCrashRun(options: { recipients: number; window: num
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const healthy = () =>
-      until(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000, 'start');
+      waitFor(async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000, 'start');
     child = heraldProcess(port, dataDir, fake, options.window);
     await healthy();
     const identity = await EmbeddedIdentity.open(dataDir);
@@ -118,19 +97,23 @@ export async function measureCrashRun(options: { recipients: number; window: num
     const { id } = (await created.json()) as { id: string };
 
     const half = Math.round(options.recipients / 2);
-    await until(async () => (fake.accepted.length >= half ? true : undefined), 300_000, 'half the messages');
+    await waitFor(
+      async () => (fake.accepted.length >= half ? true : undefined),
+      300_000,
+      'half the messages',
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child?.once('exit', r));
     const killedAfter = fake.accepted.length;
     const restartedAt = Date.now();
     child = heraldProcess(port, dataDir, fake, options.window);
-    const resumed = await until(
+    const resumed = await waitFor(
       async () => (fake.accepted.length > killedAfter ? Date.now() : undefined),
       300_000,
       'the fan-out to resume',
     );
     await healthy();
-    const finished = await until(
+    const finished = await waitFor(
       async () => {
         const res = await fetch(`${base}/v1/alerts/${id}/deliveries?limit=1`, {
           headers: { authorization: auditor },

@@ -13,14 +13,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeSubscribers, seedSubscribers } from '../../bench/seed-subscribers';
 import type { Subscriber } from '../../functions/core/model';
 import { newId } from '../../functions/shared/ids';
 import { EmbeddedIdentity } from '../../local/auth';
 import { type FakeMessaging, realMessagingEnv, startFakeMessaging } from '../fakes/aws-messaging';
-import { DRAFT, startTestHerald, tempDir, waitFor } from '../helpers/embedded';
+import { DRAFT, freePort, startTestHerald, tempDir, waitFor } from '../helpers/embedded';
 
 const PER_CHANNEL = 2_000;
 const CHANNELS = ['sms', 'email', 'webhook'] as const;
@@ -36,17 +35,6 @@ afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function startHerald(port: number, dataDir: string, fake: FakeMessaging): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {

@@ -5,12 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedIdentity } from '../../local/auth';
 import type { Alert } from '../../schemas/alert';
 import type { DeliveryReport } from '../../schemas/delivery';
-import { DRAFT, tempDir, waitFor } from '../helpers/embedded';
+import { DRAFT, freePort, tempDir, waitFor } from '../helpers/embedded';
 
 const children: ChildProcess[] = [];
 let dataDir: string | undefined;
@@ -19,17 +18,6 @@ afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function startHeraldProcess(port: number, dir: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {

@@ -3,6 +3,7 @@
  * so retries and sweeps happen within seconds, and a small HTTP client with a token per role.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Role } from '../../functions/core/model';
@@ -69,6 +70,18 @@ export async function startTestHerald(options: Partial<EmbeddedOptions> = {}): P
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+/** A TCP port nothing listens on now, for a Herald started as a process of its own. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
 export async function waitFor<T>(
   check: () => Promise<T | undefined>,
   timeoutMs = 15_000,
