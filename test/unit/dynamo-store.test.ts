@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoStore } from '../../functions/adapters/dynamo/store';
 import type { Receipt, ReceiptKey } from '../../functions/core/model';
-import { head, version } from '../helpers/dynamo-fixtures';
+import { version } from '../helpers/dynamo-fixtures';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const TABLE = 'herald-unit';
