@@ -64,6 +64,7 @@ import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
 import { NamedSecret } from './named-resources';
 import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
+import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, Replies } from './replies';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { alarmWhenNotEmpty, WorkQueue } from './work-queue';
 
@@ -219,8 +220,14 @@ const CONTEXT_ENV = {
 
 /** Requests per second (and burst) each public read route may take from the API; the CDN answers the rest. */
 export const PUBLIC_READ_LIMIT = { rate: 20, burst: 40 } as const;
-/** The same for web sign-up and confirmation, which the API also limits per address and per client. */
+/** The same for web sign-up, confirmation and tips, which the API also limits per address and per client. */
 export const SIGN_UP_LIMIT = { rate: 5, burst: 10 } as const;
+/** The public forms a resident's browser posts: capped by SIGN_UP_LIMIT. */
+const PUBLIC_FORM_PATHS: ReadonlySet<string> = new Set([
+  '/v1/subscriptions',
+  '/v1/subscriptions/confirm',
+  '/v1/tips',
+]);
 
 /**
  * Lets `fn` text phone numbers through SNS: Publish with PhoneNumber, and the opt-out check the SMS provider
@@ -547,6 +554,22 @@ export class HeraldStack extends Stack {
       targets: [new LambdaFunction(sweeper, { retryAttempts: 0 })],
     });
 
+    // ---------------------------------------------------------------- replies (lib/replies.ts)
+    // Replies to the agency's live X posts, polled into tips; the api reads the Meta secrets for the webhook route.
+    const channelSecret = (channel: 'x' | 'facebook' | 'instagram') =>
+      this.node.findChild(`ChannelSecret-${channel}`) as NamedSecret;
+    new Replies(this, 'Replies', {
+      table,
+      api,
+      secrets: {
+        x: channelSecret('x'),
+        facebook: channelSecret('facebook'),
+        instagram: channelSecret('instagram'),
+      },
+      secretsPrefix,
+      alarmTopic,
+    });
+
     // ---------------------------------------------------------------- identity
 
     const userPool = new UserPool(this, 'UserPool', {
@@ -656,7 +679,7 @@ export class HeraldStack extends Stack {
     const publicLimits = (route: RouteSpec) =>
       route.method === 'GET'
         ? { ThrottlingRateLimit: PUBLIC_READ_LIMIT.rate, ThrottlingBurstLimit: PUBLIC_READ_LIMIT.burst }
-        : route.path === '/v1/subscriptions' || route.path === '/v1/subscriptions/confirm'
+        : PUBLIC_FORM_PATHS.has(route.path)
           ? { ThrottlingRateLimit: SIGN_UP_LIMIT.rate, ThrottlingBurstLimit: SIGN_UP_LIMIT.burst }
           : undefined;
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
@@ -685,9 +708,12 @@ export class HeraldStack extends Stack {
         NagSuppressions.addResourceSuppressions(created, [
           {
             id: 'AwsSolutions-APIG4',
-            reason: inbound
-              ? `${route.method} ${route.path} is called by SNS, which cannot present a JWT: the api function accepts only messages whose SNS signature verifies and whose TopicArn is the inbound SMS topic, and SNS confirms the subscription through it.`
-              : `${route.method} ${route.path} is public in the route table (${route.summary}): the public and residents reach it without an account; it returns only published alerts or public data, never a subscriber's address, and sign-up is rate limited per address and client.`,
+            reason:
+              route.path === META_WEBHOOK_PATH
+                ? META_WEBHOOK_NAG_REASON
+                : inbound
+                  ? `${route.method} ${route.path} is called by SNS, which cannot present a JWT: the api function accepts only messages whose SNS signature verifies and whose TopicArn is the inbound SMS topic, and SNS confirms the subscription through it.`
+                  : `${route.method} ${route.path} is public in the route table (${route.summary}): the public and residents reach it without an account; it returns only published alerts or public data, never a subscriber's address, and sign-up is rate limited per address and client.`,
           },
         ]);
       }

@@ -15,6 +15,7 @@ import { LocalKeyCipher } from '../functions/adapters/pii/local-key';
 import { InMemoryFaults, SandboxProvider } from '../functions/adapters/providers/sandbox';
 import { createApiHandler } from '../functions/api/handler';
 import { handleInboundSms } from '../functions/api/inbound-sms';
+import { tipIntakeFor } from '../functions/api/tips';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
 import { isSubscriberChannel } from '../functions/core/fanout';
@@ -28,6 +29,7 @@ import {
   type QueueName,
   systemClock,
 } from '../functions/ports';
+import { composeReplyPoller } from '../functions/replies/handler';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
 import { ENV, type HeraldConfig, loadConfig, loopbackAllowedBy } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
@@ -62,6 +64,8 @@ export interface EmbeddedOptions {
   env?: NodeJS.ProcessEnv;
   /** Each function's timeout; queue visibility is six times this, as the CDK stack sets it on AWS. */
   functionTimeoutSeconds?: number;
+  /** How often the X replies poller runs (on AWS: every two minutes). */
+  replyPollIntervalMs?: number;
   /** How often the sweeper runs (on AWS: every minute). */
   sweepIntervalMs?: number;
   /** Provider API origins, for tests of real providers against local fakes. */
@@ -92,8 +96,13 @@ export interface Herald {
   requests?: RequestCounter | undefined;
   /** Runs one sweeper pass now (the schedule runs it anyway). */
   sweepNow(): Promise<number>;
+  /** Runs one pass of the X replies poller now (the timer runs it anyway). */
+  pollRepliesNow(): Promise<unknown>;
   stop(): Promise<void>;
 }
+
+/** As the schedule on AWS runs it (lib/replies.ts). */
+const REPLY_POLL_INTERVAL_MS = 120_000;
 
 /** Embedded consumers: a couple of concurrent invocations each, like a small reserved concurrency on AWS. */
 const CHANNEL_CONCURRENCY = 2;
@@ -254,13 +263,41 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       await sweeping?.catch(() => undefined);
     });
 
+    // ---- replies under the agency's X posts, polled while alerts are live (on AWS: lib/replies.ts's schedule)
+    const secrets = embeddedSecretSource(dataDir, env);
+    // Residents' replies under the agency's posts, from every channel, enter here (functions/ports.ts TipIntake).
+    const tipIntake = tipIntakeFor(services);
+    const replyPoller = composeReplyPoller({
+      store,
+      table: { client, tableName: TABLE_NAME },
+      secrets,
+      intake: tipIntake,
+      xBaseUrl: options.providerBaseUrls?.x,
+      env,
+    });
+    let polling: Promise<unknown> | undefined;
+    const pollRepliesNow = () => {
+      polling ??= replyPoller.pollOnce().finally(() => {
+        polling = undefined;
+      });
+      return polling;
+    };
+    const replyTimer = setInterval(() => {
+      pollRepliesNow().catch((e: unknown) => logger.error('replies poll failed', { error: String(e) }));
+    }, options.replyPollIntervalMs ?? REPLY_POLL_INTERVAL_MS);
+    replyTimer.unref();
+    stops.push(async () => {
+      clearInterval(replyTimer);
+      await polling?.catch(() => undefined);
+    });
+
     // ---- HTTP
     const identity = await EmbeddedIdentity.open(dataDir);
     const notifier = providerNotifier({
       sms: providerChoices.sms.provider,
       email: providerChoices.email.provider,
     });
-    const api = createApiHandler({ ...services, notifier });
+    const api = createApiHandler({ ...services, notifier }, { metaWebhook: { secrets, intake: tipIntake } });
     const media = mediaRoute(mediaDir);
     const officerConsole = await consoleRoutes({ identity, publicBaseUrl: config.publicBaseUrl });
     const sandbox = sandboxRoutes({
@@ -268,6 +305,8 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       faults,
       // A resident's text in the sandbox takes the same road as one from SNS on AWS.
       inboundSms: (sms) => handleInboundSms({ ...services, notifier }, sms),
+      // A public reply in the sandbox enters where the X and Meta reply helpers hand theirs over.
+      tipIntake,
     });
     const gateway = await startGateway({
       port: options.port,
@@ -301,6 +340,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       providerChoices,
       requests,
       sweepNow,
+      pollRepliesNow,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,18 +1,20 @@
 /**
  * The embedded mode's sandbox routes (api.md, "Embedded mode only"): what the sandbox providers accepted, faults
- * to inject, and a resident's text to the agency's number. Answered by the embedded server itself; they do not
- * exist on AWS.
+ * to inject, a resident's text to the agency's number, and a resident's public reply under one of its posts.
+ * Answered by the embedded server itself; they do not exist on AWS.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
 import type { InMemoryFaults } from '../functions/adapters/providers/sandbox';
 import { fieldErrors } from '../functions/api/http';
 import type { InboundOutcome, InboundSms } from '../functions/api/inbound-sms';
-import type { OutboxStore } from '../functions/ports';
+import type { OutboxStore, TipIntake } from '../functions/ports';
 import { maskUrl } from '../functions/shared/mask';
 import { Channel } from '../schemas/alert';
 import { SandboxFaults } from '../schemas/sandbox';
 import { SandboxInboundSms } from '../schemas/subscriptions';
+import { SandboxInboundSocial } from '../schemas/tips';
 import { problem, readJsonBody, sendJson } from './http-replies';
 
 const MAX_BODY = 16 * 1024;
@@ -29,6 +31,8 @@ export interface SandboxDeps {
   faults: InMemoryFaults;
   /** The inbound-SMS domain function the AWS route calls too (functions/api/inbound-sms.ts). */
   inboundSms?: (sms: InboundSms) => Promise<InboundOutcome>;
+  /** Where every channel's replies enter (functions/core/tips.ts createTipIntake), as the reply helpers call it. */
+  tipIntake?: TipIntake;
 }
 
 export function sandboxRoutes(deps: SandboxDeps) {
@@ -80,6 +84,28 @@ export function sandboxRoutes(deps: SandboxDeps) {
         return problem(res, 400, 'Invalid request', 'The text failed validation.', fieldErrors(parsed.error));
       // The reply (no personal data in it) is in the answer as well as in the outbox, for a quick demo.
       const outcome = await deps.inboundSms({ ...parsed.data, via: 'sandbox' });
+      return sendJson(res, 200, outcome);
+    }
+    if (url.pathname === '/v1/sandbox/inbound/social' && deps.tipIntake) {
+      if (req.method !== 'POST') return problem(res, 405, 'Method not allowed', 'Use POST.');
+      const read = await readJsonBody(req, res, MAX_BODY);
+      if ('answered' in read) return true;
+      const parsed = SandboxInboundSocial.safeParse(read.body);
+      if (!parsed.success)
+        return problem(
+          res,
+          400,
+          'Invalid request',
+          'The reply failed validation.',
+          fieldErrors(parsed.error),
+        );
+      // A provider gives every reply an id of its own: the sandbox makes one, so each call is a new reply.
+      const outcome = await deps.tipIntake.receiveSocialReply({
+        ...parsed.data,
+        channel: parsed.data.channel as Channel,
+        externalId: `sbx-reply-${randomUUID()}`,
+        at: new Date().toISOString(),
+      });
       return sendJson(res, 200, outcome);
     }
     return false;

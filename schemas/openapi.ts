@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from './alert';
 import './delivery';
 import './problem';
+import './replies';
 import './responses';
 import { type OperationId, ROUTES, type RouteSpec } from './routes';
 import { SandboxFaults, SandboxTokenRequest } from './sandbox';
@@ -16,6 +17,14 @@ import {
   SandboxInboundSms,
   SubscriptionRequest,
 } from './subscriptions';
+import {
+  SandboxInboundSocial,
+  TipAssignRequest,
+  TipNoteRequest,
+  TipReplyRequest,
+  TipRequest,
+  tipOperations,
+} from './tips';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
@@ -43,6 +52,11 @@ function components(): Record<string, Json> {
       SandboxInboundSms,
       SandboxTokenRequest,
       SandboxFaults,
+      TipRequest,
+      TipReplyRequest,
+      TipAssignRequest,
+      TipNoteRequest,
+      SandboxInboundSocial,
     ].map((s) => z.globalRegistry.get(s)?.id),
   );
   const all: Record<string, Json> = {};
@@ -351,6 +365,37 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
       '403': problem('Not a correctly signed SNS message from the configured topic'),
     },
   },
+  metaWebhookVerify: {
+    parameters: [
+      { name: 'hub.mode', in: 'query', required: true, schema: { type: 'string', enum: ['subscribe'] } },
+      { name: 'hub.verify_token', in: 'query', required: true, schema: { type: 'string' } },
+      { name: 'hub.challenge', in: 'query', required: true, schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': {
+        description: 'The verify token matches: hub.challenge, echoed',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      '403': problem('Not subscribe, or not the configured verify token (webhookVerifyToken)'),
+    },
+  },
+  metaWebhookReceive: {
+    parameters: [
+      {
+        name: 'X-Hub-Signature-256',
+        in: 'header',
+        required: true,
+        description: 'sha256=<hex HMAC-SHA256 of the raw body under the Meta app secret>',
+        schema: { type: 'string' },
+      },
+    ],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('MetaWebhookDelivery') } } },
+    responses: {
+      '200': jsonBody('MetaWebhookAck', 'Accepted: every new comment by others handed over as a tip'),
+      '401': problem('No X-Hub-Signature-256'),
+      '403': problem('The signature does not verify under the app secret; nothing was stored'),
+    },
+  },
   listSubscribers: {
     parameters: [
       { name: 'channel', in: 'query', schema: { type: 'string', enum: ['sms', 'email', 'webhook'] } },
@@ -398,6 +443,7 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     },
   },
   deleteWebhook: { responses: { '204': { description: 'Removed' } } },
+  ...tipOperations({ ref, jsonBody, problem, idempotencyKey }),
   sandboxOutbox: {
     parameters: [
       { name: 'channel', in: 'query', schema: ref('Channel') },

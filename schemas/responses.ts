@@ -98,7 +98,7 @@ export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' 
 /** What a resident's text did (functions/api/inbound-sms.ts InboundOutcome): no personal data in it. */
 export const InboundSmsOutcome = z
   .object({
-    keyword: z.enum(['join', 'stop', 'start', 'help', 'ignored']),
+    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'ignored']),
     reply: z.string().optional().meta({ description: 'what was texted back, when anything was' }),
     subscriberId: z.string().optional(),
   })
@@ -108,7 +108,7 @@ export const InboundSmsOutcome = z
 export const InboundSmsAck = z
   .object({
     status: z.enum(['ok', 'ignored', 'subscription-confirmed']),
-    keyword: z.enum(['join', 'stop', 'start', 'help', 'ignored']).optional(),
+    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'ignored']).optional(),
   })
   .meta({ id: 'InboundSmsAck' });
 

@@ -1,5 +1,6 @@
 /**
- * A resident texting the agency's number: JOIN <zone> [language], STOP (and its carrier synonyms), START, HELP.
+ * A resident texting the agency's number: JOIN <zone> [language], STOP (and its carrier synonyms), START, HELP, and
+ * anything else is a tip (`TIP <text>`, or any text that is no keyword), acknowledged with its reference.
  * `handleInboundSms` is the one domain function; the AWS route (signed SNS notifications) and the embedded
  * sandbox route (POST /v1/sandbox/inbound/sms) both call it.
  *
@@ -18,24 +19,28 @@ import { normalisePhone } from '../core/addresses';
 import { forbidden } from '../core/errors';
 import {
   helpReply,
+  type InboundCommand,
   joinReply,
-  type KeywordCommand,
   noZoneReply,
-  parseKeyword,
+  parseInbound,
   type ReplyContext,
   type ReplyLanguage,
   replyLanguageOf,
   startReply,
   stopReply,
+  tipEmptyReply,
+  tipReceivedReply,
   unknownZoneReply,
 } from '../core/keywords';
 import type { Subscriber } from '../core/model';
+import { receiveSmsTip } from '../core/tips';
 import type { Zone } from '../ports';
 import { maskPhone } from '../shared/mask';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, fieldErrors, json, MAX_BODY_BYTES } from './http';
 import { audit, type ResidentDeps, unionZones, updateSubscriber } from './residents';
 import { getFromSns, isSnsUrl, type SnsVerifier } from './sns-signature';
+import { tipIntakeDeps } from './tips';
 
 export interface InboundSms {
   /** The resident's number as the carrier reported it. */
@@ -45,8 +50,11 @@ export interface InboundSms {
   via: string;
 }
 
+/** The resident flows, and the store a tip is written to and its alert found in. */
+export type InboundSmsDeps = ResidentDeps & Pick<ApiDeps, 'store'>;
+
 export interface InboundOutcome {
-  keyword: KeywordCommand['kind'] | 'ignored';
+  keyword: InboundCommand['kind'] | 'ignored';
   /** What was texted back (no personal data in it), when anything was. */
   reply?: string | undefined;
   subscriberId?: string | undefined;
@@ -71,7 +79,7 @@ function findZone(zones: readonly Zone[], typed: string): Zone | undefined {
   );
 }
 
-export async function handleInboundSms(deps: ResidentDeps, sms: InboundSms): Promise<InboundOutcome> {
+export async function handleInboundSms(deps: InboundSmsDeps, sms: InboundSms): Promise<InboundOutcome> {
   const number = normalisePhone(sms.from);
   if (!number.ok) {
     // Short codes and alphanumeric senders cannot be subscribers; nothing to answer.
@@ -80,12 +88,15 @@ export async function handleInboundSms(deps: ResidentDeps, sms: InboundSms): Pro
   }
   const address = number.address;
   const addressHash = await deps.pii.hash(address);
-  const command = parseKeyword(sms.body);
+  const command = parseInbound(sms.body);
   const existing = await deps.subscribers.findSubscriber('sms', addressHash);
   // The resident's stored language wins, unless this very text names one (JOIN … es).
   const explicit = command.kind === 'join' ? command.language : undefined;
   const language: ReplyLanguage =
-    explicit ?? (existing ? replyLanguageOf(existing.language) : (command.language ?? 'en'));
+    explicit ??
+    (existing
+      ? replyLanguageOf(existing.language)
+      : (('language' in command ? command.language : undefined) ?? 'en'));
   const ctx: ReplyContext = { agency: deps.config.agencyName, language };
   const now = deps.clock.now().toISOString();
   const zoneIds = deps.zones.zones.map((z) => z.id);
@@ -95,10 +106,12 @@ export async function handleInboundSms(deps: ResidentDeps, sms: InboundSms): Pro
       await deps.notifier.send({ channel: 'sms', address, kind: 'keyword-reply', text });
     } catch (error) {
       // The state change stands whatever happens to the reply (a number SNS has on its opt-out list refuses it).
+      // A tipster's number is not logged at all, not even masked, nor a provider's message that may quote it.
+      const tip = command.kind === 'tip';
       deps.logger.warn('keyword reply not sent', {
         keyword: command.kind,
-        recipient: maskPhone(address),
-        error: error instanceof Error ? error.message : String(error),
+        ...(tip ? {} : { recipient: maskPhone(address) }),
+        error: error instanceof Error ? (tip ? error.name : error.message) : String(error),
       });
     }
     return { keyword: command.kind, reply: text, subscriberId };
@@ -164,6 +177,20 @@ export async function handleInboundSms(deps: ResidentDeps, sms: InboundSms): Pro
     }
     case 'help':
       return reply(helpReply(ctx), existing?.id);
+    case 'tip': {
+      if (command.text === '') return reply(tipEmptyReply(ctx), existing?.id);
+      const tip = await receiveSmsTip(tipIntakeDeps(deps), {
+        address,
+        text: command.text,
+        language,
+        // Anyone who was ever subscribed may have had the alert; a stranger's text is a tip about no alert.
+        subscriberId: existing?.id,
+        messageId: sms.via.startsWith('sns:') ? sms.via.slice('sns:'.length) : undefined,
+      });
+      // SNS delivered this text before and it was acknowledged then: once is enough.
+      if (!tip.created) return { keyword: 'tip', subscriberId: existing?.id };
+      return reply(tipReceivedReply(ctx, tip.reference), existing?.id);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
  * The api Lambda's router: matches a request against the route table, authorises it by role, runs the
  * operation and turns every failure into problem+json. A 500 says a fixed sentence and logs the error.
  */
+
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { openApiDocument } from '../../schemas/openapi';
 import { type OperationId, ROUTES, type RouteSpec } from '../../schemas/routes';
@@ -32,12 +33,24 @@ import {
 import { atomFeedOp, jsonFeedOp, rssFeedOp } from './feeds';
 import { type ApiResult, json, problemResult } from './http';
 import { confirmByGet, type InboundSmsRouteOptions, inboundSmsOperation } from './inbound-sms';
+import { type MetaWebhookOptions, metaWebhookOperations } from './meta-webhook';
 import { previewAlert } from './preview';
 import { alertPage } from './public-page';
 import { listZones } from './residents';
 import { createSnsVerifier } from './sns-signature';
 import { getSubscriberAudit, listSubscriptionAudit } from './subscription-audit';
 import { confirmSubscription, importSubscriptions, requestSubscription } from './subscriptions';
+import {
+  assignTip,
+  closeTip,
+  countTips,
+  getTip,
+  getTipAudit,
+  listTips,
+  reopenTip,
+  replyToTip,
+  submitTip,
+} from './tips';
 import {
   createSubscriber,
   createWebhook,
@@ -83,11 +96,22 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   listWebhooks,
   createWebhook,
   deleteWebhook,
+  submitTip,
+  listTips,
+  countTips,
+  getTip,
+  getTipAudit,
+  replyToTip,
+  assignTip,
+  closeTip,
+  reopenTip,
 };
 
 export interface RouterOptions {
   /** How POST /v1/inbound/sms checks SNS signatures and confirms its subscription; tests pass their own. */
   inboundSms?: InboundSmsRouteOptions;
+  /** Where Meta's webhook deliveries (comments under the agency's posts) are checked and handed over as tips. */
+  metaWebhook?: MetaWebhookOptions;
 }
 
 interface CompiledRoute {
@@ -145,6 +169,8 @@ export function createRouter(deps: ApiDeps, routes = compileRoutes(), options: R
     inboundSms: inboundSmsOperation(
       options.inboundSms ?? { verifier: createSnsVerifier(), confirmSubscription: confirmByGet },
     ),
+    // Without its options (a test of other routes) the route answers 404, as an unknown path would.
+    ...(options.metaWebhook ? metaWebhookOperations(options.metaWebhook) : {}),
   };
   return async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
     const method = event.requestContext.http.method.toUpperCase();

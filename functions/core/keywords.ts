@@ -5,7 +5,11 @@
  * Carriers (CTIA in the US, and the aggregators elsewhere that copy it) require STOP, STOPALL, UNSUBSCRIBE,
  * CANCEL, END and QUIT to end every message, whatever follows them, and a confirmation that says no more messages
  * will come; HELP must answer who is sending and how to stop. JOIN by text is the resident's opt-in.
+ *
+ * Any other text is a tip (api.md, "Tips and replies"): `parseInbound` reads the keywords exactly as
+ * `parseKeyword` does and only then takes what is left as a tip, so no keyword can ever be read as one.
  */
+import { isBlank } from '../../schemas/text';
 
 export const REPLY_LANGUAGES = ['en', 'es', 'ca'] as const;
 export type ReplyLanguage = (typeof REPLY_LANGUAGES)[number];
@@ -85,15 +89,15 @@ export function replyLanguageOf(tag: string | undefined): ReplyLanguage {
   return (REPLY_LANGUAGES as readonly string[]).includes(primary) ? (primary as ReplyLanguage) : 'en';
 }
 
-/**
- * Reads a text: the first word is the keyword (case, surrounding spaces and punctuation ignored: "stop.",
- * " Stop!", "STOP please" all stop); anything that is not a keyword asks for help.
- */
-export function parseKeyword(body: string): KeywordCommand {
-  const words = body
+/** A text's words as the keywords are read: split on white space and the punctuation around them. */
+const wordsOf = (body: string) =>
+  body
     .normalize('NFC')
     .split(/[\s,;:.!?¡¿"'()]+/u)
     .filter((w) => w.length > 0);
+
+/** The keyword a text starts with, or undefined when its first word is none of them. */
+function readKeyword(words: readonly string[]): KeywordCommand | undefined {
   const first = fold(words[0] ?? '').toUpperCase();
   if (first in STOP_WORDS) return { kind: 'stop', language: STOP_WORDS[first], keyword: first };
   if (first in START_WORDS) return { kind: 'start', language: START_WORDS[first], keyword: first };
@@ -112,7 +116,42 @@ export function parseKeyword(body: string): KeywordCommand {
     return { kind: 'join', zone, language, keyword };
   }
   if (first in HELP_WORDS) return { kind: 'help', language: HELP_WORDS[first], keyword: first };
-  return { kind: 'help', keyword: 'HELP' };
+  return undefined;
+}
+
+/**
+ * Reads a text: the first word is the keyword (case, surrounding spaces and punctuation ignored: "stop.",
+ * " Stop!", "STOP please" all stop); anything that is not a keyword asks for help.
+ */
+export function parseKeyword(body: string): KeywordCommand {
+  return readKeyword(wordsOf(body)) ?? { kind: 'help', keyword: 'HELP' };
+}
+
+/** A text that is no keyword: a tip. `text` is what the resident wrote, `TIP` and its punctuation left off. */
+export interface TipCommand {
+  kind: 'tip';
+  text: string;
+  /** `TIP` when the text began with it; undefined for any other text that is not a keyword. */
+  keyword?: 'TIP' | undefined;
+}
+export type InboundCommand = KeywordCommand | TipCommand;
+
+/** `TIP`, `Tip:`, `tip -` at the start of a text: what follows is the tip. */
+const TIP_PREFIX = /^[\s,;:.!?¡¿"'()]*tip(?=$|[\s,;:.!?¡¿"'()-])[\s,;:.!?¡¿"'()-]*/iu;
+
+/**
+ * Reads a resident's text: a keyword exactly as parseKeyword reads it (STOP is never a tip, whatever follows it);
+ * `TIP <text>` is always a tip; any other text with something visible in it is a tip too. A blank text (only
+ * spaces or invisible characters) asks for help, as before: there is nothing in it to pass on.
+ */
+export function parseInbound(body: string): InboundCommand {
+  const words = wordsOf(body);
+  if (fold(words[0] ?? '').toUpperCase() === 'TIP')
+    return { kind: 'tip', text: body.normalize('NFC').replace(TIP_PREFIX, '').trim(), keyword: 'TIP' };
+  const keyword = readKeyword(words);
+  if (keyword) return keyword;
+  if (isBlank(body)) return { kind: 'help', keyword: 'HELP' };
+  return { kind: 'tip', text: body.normalize('NFC').trim() };
 }
 
 // ---------------------------------------------------------------- replies
@@ -182,6 +221,24 @@ const T = {
     es: (a: string) => `${a}: tu código de confirmación`,
     ca: (a: string) => `${a}: el teu codi de confirmació`,
   },
+  tipReceived: {
+    en: (a: string, ref: string) =>
+      `${a}: thank you, we have received your tip (ref. ${ref}). An officer may answer you here.`,
+    es: (a: string, ref: string) =>
+      `${a}: gracias, hemos recibido tu aviso (ref. ${ref}). Un agente puede responderte por aquí.`,
+    ca: (a: string, ref: string) =>
+      `${a}: gràcies, hem rebut el teu avís (ref. ${ref}). Un agent et pot respondre per aquí.`,
+  },
+  tipEmpty: {
+    en: (a: string) => `${a}: to send us a tip, reply TIP and what you saw or know.`,
+    es: (a: string) => `${a}: para enviarnos un aviso, responde TIP y lo que has visto o sabes.`,
+    ca: (a: string) => `${a}: per enviar-nos un avís, respon TIP i el que has vist o saps.`,
+  },
+  tipAnswerSubject: {
+    en: (a: string, ref: string) => `${a}: about your tip ${ref}`,
+    es: (a: string, ref: string) => `${a}: sobre tu aviso ${ref}`,
+    ca: (a: string, ref: string) => `${a}: sobre el teu avís ${ref}`,
+  },
 } as const;
 
 /** What the resident typed, safe to echo in a reply: no more than a zone id's length, letters and dashes. */
@@ -202,3 +259,16 @@ export const helpReply = (c: ReplyContext) => T.help[c.language](c.agency);
 export const codeText = (c: ReplyContext, code: string, minutes: number) =>
   T.code[c.language](c.agency, code, minutes);
 export const codeSubject = (c: ReplyContext) => T.codeSubject[c.language](c.agency);
+/** The acknowledgement of a tip: its reference, so the resident can quote it. */
+export const tipReceivedReply = (c: ReplyContext, reference: string) =>
+  T.tipReceived[c.language](c.agency, reference);
+/** `TIP` with nothing after it: how to send one. */
+export const tipEmptyReply = (c: ReplyContext) => T.tipEmpty[c.language](c.agency);
+/**
+ * An officer's answer as the resident receives it: from the agency, with the tip's reference so they know what it
+ * answers. The officer's words are not translated: the reference and the agency's name need no language.
+ */
+export const tipAnswerText = (c: Pick<ReplyContext, 'agency'>, reference: string, text: string) =>
+  `${c.agency} (${reference}): ${text}`;
+export const tipAnswerSubject = (c: ReplyContext, reference: string) =>
+  T.tipAnswerSubject[c.language](c.agency, reference);

@@ -50,6 +50,8 @@ export const ENV = {
   sendWindow: 'HERALD_SEND_WINDOW',
   /** The SNS topic two-way SMS (End User Messaging) publishes inbound texts to; only it may call /v1/inbound/sms. */
   inboundSmsTopicArn: 'HERALD_INBOUND_SMS_TOPIC_ARN',
+  /** Days a tipster's number or address is kept (encrypted) so officers can answer; then it is erased. */
+  tipRetentionDays: 'HERALD_TIP_RETENTION_DAYS',
 } as const;
 
 export const loopbackAllowedBy = (env: NodeJS.ProcessEnv): boolean =>
@@ -92,6 +94,11 @@ export interface HeraldConfig {
   sendWindow: number;
   /** The only SNS topic whose signed notifications POST /v1/inbound/sms accepts; unset: the route refuses all. */
   inboundSmsTopicArn?: string | undefined;
+  /**
+   * Days after a tip arrives that the tipster's number or address (encrypted, never shown) is kept so an officer can
+   * answer; after them the sweeper erases it and the tip keeps only its alias (invariant 7).
+   */
+  tipRetentionDays: number;
   /**
    * Embedded mode only: this process's boot id, written on the leases it takes. The embedded process is the only
    * sender on its data directory, so a lease another owner holds is a dead process's: taken over at once after a
@@ -147,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     recipientsPerJob: positiveInt(env, ENV.recipientsPerJob, 100),
     sendWindow: positiveInt(env, ENV.sendWindow, 50),
     inboundSmsTopicArn: env[ENV.inboundSmsTopicArn] || undefined,
+    tipRetentionDays: positiveInt(env, ENV.tipRetentionDays, 90),
     webhookAllowLoopback: loopbackAllowedBy(env),
   };
 }

@@ -1,15 +1,36 @@
-/** Lambda entry point of the sweeper, run every minute by a schedule. */
+/**
+ * Lambda entry point of the sweeper, run every minute by a schedule: re-dispatches versions whose fan-out was never
+ * planned, then erases the contacts of tips past their retention (a bounded batch each run).
+ */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { eraseExpiredTipContacts, tipStoreOf } from '../core/tips';
 import { type DispatchDeps, sweep } from '../dispatch/plan';
 import { awsServices } from '../shared/aws';
 import { logger } from '../shared/logger';
 
+/**
+ * Tip retention after the dispatch sweep, and never in its way: a failure is logged and the next run (a minute
+ * later) tries again; a store without tips (a test's) has nothing to erase.
+ */
+async function sweepTipContacts(deps: DispatchDeps): Promise<number> {
+  if (!('tips' in deps.store)) return 0;
+  try {
+    return await eraseExpiredTipContacts({ ...deps, tips: tipStoreOf(deps.store) });
+  } catch (error) {
+    deps.logger.error('tip contacts not erased this run', {
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    return 0;
+  }
+}
+
 export const createSweeperHandler = (deps: DispatchDeps) =>
-  middy<unknown, { swept: number }, Error, Context>(async () => ({ swept: await sweep(deps) })).use(
-    injectLambdaContext(logger, { resetKeys: true }),
-  );
+  middy<unknown, { swept: number; tipContactsErased: number }, Error, Context>(async () => {
+    const swept = await sweep(deps);
+    return { swept, tipContactsErased: await sweepTipContacts(deps) };
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
 
 let wired: ReturnType<typeof createSweeperHandler> | undefined;
 

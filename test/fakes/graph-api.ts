@@ -4,8 +4,13 @@
  * answers, `{ error: { message, type, code, error_subcode, fbtrace_id } }` error bodies with usage headers,
  * Instagram containers that go IN_PROGRESS → FINISHED, and the content publishing limit. It records every
  * request, and can be told to fail or to hold a request without answering.
+ *
+ * Comments, for the webhook: `residentComment` and `instagramComment` add a comment by someone else, and
+ * `commentDelivery` / `instagramDelivery` write what Meta POSTs to the webhook for a comment (a Page `feed`
+ * change, an Instagram `comments` change) — for the Page's own comments too, which is how Herald's updates show
+ * up there. `signMetaWebhook` signs a body as Meta does (X-Hub-Signature-256).
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphErrorBody } from '../../functions/adapters/providers/graph';
@@ -56,6 +61,29 @@ export interface FeedItem {
   /** For comments: the post commented on. */
   parent?: string;
   fields: Record<string, string>;
+  /** For comments: who wrote it (the Page itself when Herald commented through the API). */
+  from?: { id: string; name: string };
+  /** Epoch seconds. */
+  createdTime?: number;
+}
+
+/** An Instagram comment by someone (the account itself, or a resident), on a published media. */
+export interface InstagramComment {
+  id: string;
+  mediaId: string;
+  from: { id: string; username: string };
+  text: string;
+}
+
+/** A Meta webhook delivery as Meta serialises it. */
+export interface MetaDelivery {
+  object: 'page' | 'instagram';
+  entry: { id: string; time: number; changes: { field: string; value: Record<string, unknown> }[] }[];
+}
+
+/** X-Hub-Signature-256 for `body` (the exact bytes sent) under the app secret. */
+export function signMetaWebhook(body: string | Uint8Array, appSecret: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
 }
 
 export interface FakeGraphOptions {
@@ -137,6 +165,93 @@ export class FakeGraphApi {
       if (Date.now() > until) throw new Error('the awaited request never arrived');
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** A resident's comment on post `on` (a Page post, or a comment for a reply to it); answers the comment. */
+  residentComment(options: { on: string; name: string; message: string; userId?: string }): FeedItem {
+    const comment: FeedItem = {
+      id: `${options.on.split('_')[1] ?? options.on}_${this.next()}`,
+      kind: 'comment',
+      parent: options.on,
+      fields: { message: options.message },
+      from: { id: options.userId ?? `9${this.next()}`, name: options.name },
+      createdTime: Math.floor(Date.now() / 1000),
+    };
+    this.posts.push(comment);
+    return comment;
+  }
+
+  /** What Meta POSTs for a comment: a `feed` change, item `comment`, under the Page's entry. */
+  commentDelivery(comment: FeedItem, verb: 'add' | 'edited' | 'remove' = 'add'): MetaDelivery {
+    const parent = this.posts.find((p) => p.id === comment.parent);
+    // A reply to a comment still names the post at the top of the thread.
+    const postId = parent?.kind === 'comment' ? (parent.parent ?? comment.parent) : comment.parent;
+    const from = comment.from ?? { id: this.pageId, name: 'The Agency' };
+    const time = comment.createdTime ?? Math.floor(Date.now() / 1000);
+    return {
+      object: 'page',
+      entry: [
+        {
+          id: this.pageId,
+          time,
+          changes: [
+            {
+              field: 'feed',
+              value: {
+                from,
+                post: { status_type: 'added_photos', is_published: true, id: postId },
+                message: comment.fields.message ?? '',
+                post_id: postId,
+                comment_id: comment.id,
+                created_time: time,
+                item: 'comment',
+                parent_id: comment.parent,
+                verb,
+              },
+            },
+          ],
+        },
+      ],
+    };
+  }
+
+  /** A comment on a published Instagram media, by a resident or (`own`) by the account itself. */
+  instagramComment(options: {
+    mediaId: string;
+    username: string;
+    text: string;
+    own?: boolean;
+  }): InstagramComment {
+    return {
+      id: `179${this.next()}`,
+      mediaId: options.mediaId,
+      from: { id: options.own ? this.igUserId : `6${this.next()}`, username: options.username },
+      text: options.text,
+    };
+  }
+
+  /** What Meta POSTs for an Instagram comment: a `comments` change under the account's entry. */
+  instagramDelivery(comment: InstagramComment): MetaDelivery {
+    return {
+      object: 'instagram',
+      entry: [
+        {
+          id: this.igUserId,
+          time: Math.floor(Date.now() / 1000),
+          changes: [
+            {
+              field: 'comments',
+              value: {
+                from: comment.from,
+                media: { id: comment.mediaId, media_product_type: 'FEED' },
+                id: comment.id,
+                text: comment.text,
+              },
+            },
+          ],
+        },
+      ],
+    };
   }
 
   reset(): void {
@@ -250,7 +365,14 @@ export class FakeGraphApi {
           33,
         );
       const id = `${node.split('_')[1] ?? node}_${this.next()}`;
-      this.posts.push({ id, kind: 'comment', parent: node, fields: r.body });
+      this.posts.push({
+        id,
+        kind: 'comment',
+        parent: node,
+        fields: r.body,
+        from: { id: pageId, name: 'The Agency' },
+        createdTime: Math.floor(Date.now() / 1000),
+      });
       return json(res, { id });
     }
 

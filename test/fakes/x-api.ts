@@ -7,6 +7,12 @@
  * (`/2/media/upload/initialize`, `/{id}/append`, `/{id}/finalize`) and `/2/media/metadata`.
  *
  * It also serves files under `/public/` to stand in for the CDN the alert images are fetched from.
+ *
+ * For the replies poller it reads as well: `GET /2/tweets/search/recent` with a `conversation_id:<id>` query,
+ * `since_id`, `max_results` (10 to 100) and `next_token` pages, newest first, the authors under `includes.users`,
+ * and X's `x-rate-limit-*` headers from a window the test can set (`searchLimit`; spent, it answers 429 until its
+ * reset); `GET /2/tweets?ids=` (with `conversation_id`) and `GET /2/users/me`. Residents' replies are added with
+ * `reply()`; the agency's own posts carry its account id as author and thread into their conversation.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -48,6 +54,18 @@ export interface Tweet {
   text: string;
   inReplyTo?: string | undefined;
   mediaIds?: string[] | undefined;
+  /** Who wrote it: the agency's account for what the API posted, a resident for `reply()`. */
+  authorId?: string | undefined;
+  /** The root of its thread: its own id for a post that replies to nothing. */
+  conversationId?: string | undefined;
+  createdAt?: string | undefined;
+}
+
+/** X's rate-limit window for recent search, as its headers report it; `resetAt` in epoch seconds. */
+export interface SearchWindow {
+  limit: number;
+  remaining: number;
+  resetAt: number;
 }
 
 export interface UploadedMedia {
@@ -112,6 +130,14 @@ export class XApiFake {
   private readonly nonces = new Set<string>();
   private readonly hanging = new Set<ServerResponse>();
   private nextId = 1_800_000_000_000_000_000n;
+  /** Usernames by user id: the agency's account and every resident who replied. */
+  readonly users = new Map<string, string>();
+  /** The 300 searches per 15 minutes X allows a user; a test lowers `remaining` to reach the limit. */
+  searchLimit: SearchWindow = { limit: 300, remaining: 300, resetAt: Math.floor(Date.now() / 1000) + 900 };
+  private readonly pageTokens = new Map<
+    string,
+    { conversationId: string; sinceId?: string; offset: number }
+  >();
 
   private constructor(
     private readonly server: ReturnType<typeof createServer>,
@@ -129,6 +155,41 @@ export class XApiFake {
     fake = new XApiFake(server, credentials);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
+  }
+
+  /** The account the credentials act for: its id is the access token's leading digits, as X issues them. */
+  get account(): { id: string; username: string } {
+    const id = /^(\d+)-/.exec(this.credentials.accessToken)?.[1] ?? '1000';
+    return { id, username: 'agency' };
+  }
+
+  /**
+   * A resident's public reply to post `to` (the agency's, or another reply): it joins `to`'s conversation, with an
+   * id newer than every post so far, as X's ids grow with time. Answers the reply's id.
+   */
+  reply(options: { to: string; username: string; text: string; authorId?: string }): string {
+    const parent = this.tweets.get(options.to);
+    if (!parent) throw new Error(`no post ${options.to} to reply to`);
+    const authorId =
+      options.authorId ??
+      [...this.users].find(([, name]) => name === options.username)?.[0] ??
+      String(2_000_000 + this.users.size);
+    this.users.set(authorId, options.username);
+    const id = this.newId();
+    this.tweets.set(id, {
+      id,
+      text: options.text,
+      inReplyTo: options.to,
+      authorId,
+      conversationId: parent.conversationId ?? parent.id,
+      createdAt: new Date().toISOString(),
+    });
+    return id;
+  }
+
+  /** The search requests the poller made, in order. */
+  get searches(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === '/2/tweets/search/recent');
   }
 
   /** Where to point the client: the origin, under which `/2/…` lives as on api.x.com. */
@@ -257,6 +318,12 @@ export class XApiFake {
     const body = (recorded.body ?? {}) as Record<string, unknown>;
 
     if (method === 'POST' && path === '/2/tweets') return this.postTweet(body, res);
+    if (method === 'GET' && path === '/2/tweets/search/recent') return this.search(url, res);
+    if (method === 'GET' && path === '/2/tweets') return this.lookup(url, res);
+    if (method === 'GET' && path === '/2/users/me') {
+      const { id, username } = this.account;
+      return send(res, 200, { data: { id, name: 'The Agency', username } });
+    }
 
     if (method === 'POST' && path === '/2/media/upload/initialize') {
       const totalBytes = Number(body.total_bytes);
@@ -359,13 +426,138 @@ export class XApiFake {
     if ([...this.tweets.values()].some((t) => t.text === text))
       return send(res, 403, problem(403, 'Forbidden', DUPLICATE_DETAIL));
     const id = this.newId();
+    const parent = inReplyTo === undefined ? undefined : this.tweets.get(String(inReplyTo));
+    this.users.set(this.account.id, this.account.username);
     this.tweets.set(id, {
       id,
       text,
       inReplyTo: inReplyTo === undefined ? undefined : String(inReplyTo),
       mediaIds: mediaIds === undefined ? undefined : (mediaIds as unknown[]).map(String),
+      authorId: this.account.id,
+      conversationId: parent ? (parent.conversationId ?? parent.id) : id,
+      createdAt: new Date().toISOString(),
     });
     return send(res, 201, { data: { id, text, edit_history_tweet_ids: [id] } });
+  }
+
+  /** A post as v2 shows it: the default fields, and those `tweet.fields` asks for. */
+  private view(tweet: Tweet, fields: Set<string>): Record<string, unknown> {
+    return {
+      id: tweet.id,
+      text: tweet.text,
+      edit_history_tweet_ids: [tweet.id],
+      ...(fields.has('author_id') && tweet.authorId ? { author_id: tweet.authorId } : {}),
+      ...(fields.has('conversation_id') ? { conversation_id: tweet.conversationId ?? tweet.id } : {}),
+      ...(fields.has('created_at') && tweet.createdAt ? { created_at: tweet.createdAt } : {}),
+    };
+  }
+
+  private lookup(url: URL, res: ServerResponse): Answered {
+    const ids = (url.searchParams.get('ids') ?? '').split(',').filter(Boolean);
+    if (ids.length === 0 || ids.length > 100 || ids.some((id) => !/^\d{1,19}$/.test(id)))
+      return invalid(res, 'ids must be 1 to 100 comma-separated post ids');
+    const fields = new Set((url.searchParams.get('tweet.fields') ?? '').split(','));
+    const found = ids.map((id) => this.tweets.get(id)).filter((t): t is Tweet => t !== undefined);
+    const missing = ids.filter((id) => !this.tweets.has(id));
+    return send(res, 200, {
+      ...(found.length > 0 ? { data: found.map((t) => this.view(t, fields)) } : {}),
+      ...(missing.length > 0
+        ? {
+            errors: missing.map((id) => ({
+              value: id,
+              detail: `Could not find tweet with ids: [${id}].`,
+              title: 'Not Found Error',
+              resource_type: 'tweet',
+              parameter: 'ids',
+              resource_id: id,
+              type: 'https://api.twitter.com/2/problems/resource-not-found',
+            })),
+          }
+        : {}),
+    });
+  }
+
+  /** Recent search, for the one operator the poller uses (`conversation_id:`), with X's paging and limits. */
+  private search(url: URL, res: ServerResponse): Answered {
+    const now = Math.floor(Date.now() / 1000);
+    if (now >= this.searchLimit.resetAt)
+      this.searchLimit = { ...this.searchLimit, remaining: this.searchLimit.limit, resetAt: now + 900 };
+    if (this.searchLimit.remaining <= 0) {
+      const limited = rateLimited(this.searchLimit.resetAt, this.searchLimit.limit) as {
+        status: number;
+        body: unknown;
+        headers: Record<string, string>;
+      };
+      return send(res, limited.status, limited.body, limited.headers);
+    }
+    this.searchLimit.remaining -= 1;
+    const limitHeaders = {
+      'x-rate-limit-limit': String(this.searchLimit.limit),
+      'x-rate-limit-remaining': String(this.searchLimit.remaining),
+      'x-rate-limit-reset': String(this.searchLimit.resetAt),
+    };
+    const q = url.searchParams;
+    const conversationId = /^conversation_id:(\d{1,19})$/.exec(q.get('query') ?? '')?.[1];
+    if (!conversationId) return invalid(res, 'this fake searches only `conversation_id:<id>`');
+    const maxResults = Number(q.get('max_results') ?? 10);
+    if (!Number.isInteger(maxResults) || maxResults < 10 || maxResults > 100)
+      return invalid(res, `max_results ${q.get('max_results')} is not between 10 and 100`);
+    const token = q.get('next_token');
+    const paging = token ? this.pageTokens.get(token) : undefined;
+    const sinceId = q.get('since_id') ?? undefined;
+    if (token && (!paging || paging.conversationId !== conversationId || paging.sinceId !== sinceId))
+      return invalid(res, 'The `next_token` query parameter value is invalid');
+    const matching = [...this.tweets.values()]
+      .filter((t) => (t.conversationId ?? t.id) === conversationId)
+      .filter((t) => sinceId === undefined || BigInt(t.id) > BigInt(sinceId))
+      .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+    const offset = paging?.offset ?? 0;
+    const page = matching.slice(offset, offset + maxResults);
+    let nextToken: string | undefined;
+    if (offset + maxResults < matching.length) {
+      nextToken = `b26v89c19zqg8o3f${this.pageTokens.size.toString(36)}${conversationId.slice(-4)}`;
+      this.pageTokens.set(nextToken, {
+        conversationId,
+        ...(sinceId ? { sinceId } : {}),
+        offset: offset + maxResults,
+      });
+    }
+    const fields = new Set((q.get('tweet.fields') ?? '').split(','));
+    const authors = (q.get('expansions') ?? '').split(',').includes('author_id')
+      ? [...new Set(page.map((t) => t.authorId).filter((a): a is string => a !== undefined))]
+      : [];
+    if (page.length === 0)
+      return send(
+        res,
+        200,
+        { meta: { result_count: 0, ...(nextToken ? { next_token: nextToken } : {}) } },
+        limitHeaders,
+      );
+    return send(
+      res,
+      200,
+      {
+        data: page.map((t) => this.view(t, fields)),
+        ...(authors.length > 0
+          ? {
+              includes: {
+                users: authors.map((id) => ({
+                  id,
+                  name: this.users.get(id) ?? id,
+                  username: this.users.get(id) ?? id,
+                })),
+              },
+            }
+          : {}),
+        meta: {
+          newest_id: page[0]!.id,
+          oldest_id: page[page.length - 1]!.id,
+          result_count: page.length,
+          ...(nextToken ? { next_token: nextToken } : {}),
+        },
+      },
+      limitHeaders,
+    );
   }
 }
 

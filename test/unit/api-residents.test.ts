@@ -304,7 +304,7 @@ describe('POST /v1/inbound/sms keywords', () => {
     expect(notices().at(-1)?.text).toMatch(/tornaràs a rebre alertes de Les Corts, Gràcia/);
   });
 
-  it('HELP, and any text that is not a keyword, get the help text and change nothing', async () => {
+  it('HELP gets the help text and changes nothing; any other text is a tip, acknowledged with its reference', async () => {
     // Prepare
     const { phone } = fresh();
     const { text, notices } = harness();
@@ -315,11 +315,11 @@ describe('POST /v1/inbound/sms keywords', () => {
 
     // Assess
     expect(help.body.keyword).toBe('help');
-    expect(chatter.body.keyword).toBe('help');
+    expect(chatter.body.keyword).toBe('tip');
     expect(await subscriberOf('sms', phone)).toBeUndefined();
     expect(notices().map((n) => n.text)).toEqual([
       expect.stringMatching(/Reply JOIN <zone> to subscribe, STOP to end/),
-      expect.stringMatching(/Reply JOIN <zone> to subscribe, STOP to end/),
+      expect.stringMatching(/we have received your tip \(ref\. T-[0-9A-HJKMNP-TV-Z]{4}\)/),
     ]);
   });
 });

@@ -40,6 +40,7 @@ import { DynamoBulkStore } from './bulk-store';
 import { DynamoIdempotencyStore } from './idempotency-store';
 import { DynamoOutboxStore } from './outbox-store';
 import { DynamoReceiptStore } from './receipt-store';
+import { DynamoTipStore } from './tip-store';
 
 export { InvalidCursorError } from './keys';
 
@@ -50,6 +51,12 @@ export interface DynamoStoreOptions {
 
 export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore, BulkStore {
   readonly tableName: string;
+  /**
+   * Residents' tips (tip-store.ts), and the queue of public answers the social helpers post. A property rather than
+   * more delegating methods: the tips are their own port, which every composition (AWS, embedded, tests) reaches
+   * through the store it already hands the handlers.
+   */
+  readonly tips: DynamoTipStore;
   private readonly alerts: DynamoAlertStore;
   private readonly receipts: DynamoReceiptStore;
   private readonly idempotency: DynamoIdempotencyStore;
@@ -64,6 +71,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
     this.idempotency = new DynamoIdempotencyStore(ctx);
     this.outbox = new DynamoOutboxStore(ctx);
     this.bulk = new DynamoBulkStore(ctx);
+    this.tips = new DynamoTipStore(ctx);
   }
 
   // ---- AlertStore

@@ -1,0 +1,124 @@
+/**
+ * Residents' replies to the agency's posts, on AWS (functions/replies, functions/api/meta-webhook.ts):
+ *
+ * - the X replies poller, a function on a two-minute schedule that may read the `x` secret and the table (the
+ *   alerts and receipts it finds live posts in, and its own cursors), nothing else, with an alarm when its runs keep
+ *   failing;
+ * - the api function's right to read the `facebook` and `instagram` secrets, where the Meta webhook route finds
+ *   the app secret its deliveries are signed with and the verify token of the handshake. The route itself comes
+ *   from the route table (schemas/routes.ts) like every other.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { META_WEBHOOK_PATH } from '../functions/api/meta-webhook';
+import { ENV } from '../functions/shared/config';
+import { entryPath, HeraldFunction } from './herald-function';
+import type { NamedSecret } from './named-resources';
+
+export { META_WEBHOOK_PATH };
+
+/** How often the poller runs: functions/replies/poller.ts sizes a run's requests against X's limit for this. */
+export const REPLY_POLL_RATE = Duration.minutes(2);
+/** Under the schedule's period, so one run ends before the next starts. */
+export const REPLY_POLL_TIMEOUT = Duration.seconds(60);
+/** Failed runs in ten minutes (of five) that raise the alarm: a blip fails one, a broken token fails them all. */
+export const REPLY_POLL_FAILED_RUNS = 3;
+
+/** Why the Meta webhook routes are public (cdk-nag AwsSolutions-APIG4), for lib/herald-stack.ts. */
+export const META_WEBHOOK_NAG_REASON = `${META_WEBHOOK_PATH} is called by Meta, which cannot present a JWT: the GET answers only the verify token configured in the facebook or instagram secret, and a POST is read only once its X-Hub-Signature-256 (HMAC-SHA256 of the raw body under the Meta app secret) verifies; nothing else is accepted or stored.`;
+
+export interface RepliesProps {
+  table: ITableV2;
+  /** The api function, which serves the Meta webhook route. */
+  api: HeraldFunction;
+  /** The channels' secrets (`ChannelSecret-<channel>` in the stack), by channel. */
+  secrets: { x: NamedSecret; facebook: NamedSecret; instagram: NamedSecret };
+  secretsPrefix: string;
+  alarmTopic: ITopic;
+}
+
+export class Replies extends Construct {
+  readonly poller: HeraldFunction;
+
+  constructor(scope: Construct, id: string, props: RepliesProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    // ------------------------------------------------------------ the X replies poller
+    this.poller = new HeraldFunction(stack, 'RepliesPollerFunction', {
+      description: "Herald: finds replies to the agency's live X posts and hands each over as a tip, once",
+      entry: entryPath('functions/replies/handler.ts'),
+      serviceName: 'herald-replies-poller',
+      memorySize: 512,
+      timeout: REPLY_POLL_TIMEOUT,
+      // A failed run is not retried: the next one, two minutes later, resumes from the saved cursors.
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(2),
+      environment: { [ENV.secretsPrefix]: props.secretsPrefix },
+    })
+      // listAlerts (GSI1 Query, then BatchGetItem of the latest versions), receipts of a version on x (Query on a key
+      // prefix), its own partition (Query), and its cursors (PutItem). No update, no delete, no scan.
+      // The poller's cursors and the tips it hands over (the intake reads the post's receipt and locks the reply).
+      .bindTable(props.table, ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem']);
+    // The X credentials the provider posts with, to search as the agency's account: that secret and no other.
+    this.poller.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.secrets.x.secretArnPattern],
+      }),
+    );
+
+    // EventBridge Scheduler rather than a rule: its target carries a retry policy of its own (none: the next run
+    // covers a missed one) and invokes through a role of its own. The role is made here, not by the CDK's
+    // LambdaInvoke target, whose grantInvoke would add `<function ARN>:*` (every version) to what it may invoke.
+    const invoker = new Role(this, 'ScheduleRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    invoker.addToPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.poller.functionArn] }),
+    );
+    const poller = this.poller;
+    new Schedule(this, 'Schedule', {
+      description: 'Runs the Herald X replies poller every two minutes',
+      schedule: ScheduleExpression.rate(REPLY_POLL_RATE),
+      target: {
+        bind: () => ({
+          arn: poller.functionArn,
+          role: invoker,
+          retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: REPLY_POLL_RATE.toSeconds() },
+        }),
+      },
+    });
+
+    // The stack alarms on every function's errors at five in five minutes, which a run every two minutes never
+    // reaches: this one counts failed runs over ten minutes.
+    const alarm = new Alarm(this, 'FailingAlarm', {
+      alarmDescription: `Herald replies poller: ${REPLY_POLL_FAILED_RUNS} or more of its runs failed in ten minutes, so replies to the agency's X posts are not becoming tips. Its log group says why (most often the x secret's credentials).`,
+      metric: this.poller.metricErrors({ period: Duration.minutes(10), statistic: 'Sum' }),
+      threshold: REPLY_POLL_FAILED_RUNS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    alarm.addOkAction(new SnsAction(props.alarmTopic));
+
+    // ------------------------------------------------------------ the Meta webhook route, served by the api
+    // The app secret and the verify token sit in the Meta channels' secrets (one Meta app serves both).
+    props.api.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.secrets.facebook.secretArnPattern, props.secrets.instagram.secretArnPattern],
+      }),
+    );
+    props.api.addEnvironment(ENV.secretsPrefix, props.secretsPrefix);
+  }
+}

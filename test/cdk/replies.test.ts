@@ -1,0 +1,187 @@
+/**
+ * The replies path in the synthesized stack (lib/replies.ts): the X poller on its schedule with only what it needs,
+ * its alarm, the Meta webhook route deployed public, and the api's right to read the Meta secrets and no other.
+ */
+import { readFileSync } from 'node:fs';
+import { App, Aspects } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/shared/config';
+import { DEFAULT_SECRETS_PREFIX, HeraldStack } from '../../lib/herald-stack';
+import { META_WEBHOOK_PATH, REPLY_POLL_FAILED_RUNS } from '../../lib/replies';
+
+interface CfnResource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+function idOf(value: unknown): string {
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
+  if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
+  return id;
+}
+/** A literal, a `Fn::Join` with each reference written `<logical id>`, or a reference as `<logical id>`. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(text).join(join[0]);
+  return `<${idOf(value)}>`;
+}
+
+let template: Template;
+let resources: Record<string, CfnResource>;
+let annotations: Annotations;
+let pollerFn: string;
+let apiFn: string;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const envOf = (id: string): Record<string, unknown> =>
+  (resources[id]!.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+  {};
+function statementsOfRole(roleId: string): Statement[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => idOf(r) === roleId))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+const statementsOf = (functionId: string) => statementsOfRole(idOf(resources[functionId]!.Properties.Role));
+const actionsOf = (functionId: string, prefix: string) =>
+  statementsOf(functionId)
+    .flatMap((s) => asList(s.Action))
+    .filter((a) => a.startsWith(prefix))
+    .sort();
+const secretArn = (channel: string) =>
+  `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${DEFAULT_SECRETS_PREFIX}${channel}-??????`;
+const secretsReadBy = (functionId: string) =>
+  statementsOf(functionId)
+    .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
+    .flatMap((s) => asList(s.Resource).map(text))
+    .sort();
+
+beforeAll(() => {
+  const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const app = new App({ context: { ...context, '@aws-cdk/core:annotationsInValidationReport': false } });
+  const stack = new HeraldStack(app, 'Herald');
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  template = Template.fromStack(stack);
+  annotations = Annotations.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, CfnResource>;
+  const byService = (service: string) =>
+    ofType('AWS::Lambda::Function').find(([id]) => envOf(id).POWERTOOLS_SERVICE_NAME === service)![0];
+  pollerFn = byService('herald-replies-poller');
+  apiFn = byService('herald-api');
+}, 180_000);
+
+describe('the X replies poller', () => {
+  it('runs every two minutes from an EventBridge schedule, without retries, under its one-minute timeout', () => {
+    const schedules = ofType('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0]!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(2 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: { RetryPolicy: { MaximumRetryAttempts: 0 } },
+    });
+    const target = schedule.Properties.Target as { Arn: unknown; RoleArn: unknown };
+    expect(idOf(target.Arn)).toBe(pollerFn);
+    expect(resources[pollerFn]!.Properties.Timeout).toBe(60);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: pollerFn },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('is invoked through a role that only the scheduler of this account may assume, and that invokes only it', () => {
+    const [, schedule] = ofType('AWS::Scheduler::Schedule')[0]!;
+    const roleId = idOf((schedule.Properties.Target as { RoleArn: unknown }).RoleArn);
+    const trust = resources[roleId]!.Properties.AssumeRolePolicyDocument as {
+      Statement: { Principal: unknown; Condition: unknown }[];
+    };
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+    expect(statementsOfRole(roleId)).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [pollerFn, 'Arn'] } },
+    ]);
+  });
+
+  it('reads the x secret and no other, and is told the prefix', () => {
+    expect(secretsReadBy(pollerFn)).toEqual([secretArn('x')]);
+    expect(actionsOf(pollerFn, 'secretsmanager:')).toEqual(['secretsmanager:GetSecretValue']);
+    expect(envOf(pollerFn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
+    expect(envOf(pollerFn)[ENV.tableName]).toBeDefined();
+  });
+
+  it('may read, put and update items in the table (its cursors, the tips it hands over), and nothing else: no delete, scan, queue or key', () => {
+    expect(actionsOf(pollerFn, 'dynamodb:')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    const services = new Set(
+      statementsOf(pollerFn).flatMap((s) => asList(s.Action).map((a) => a.split(':')[0])),
+    );
+    expect([...services].sort()).toEqual(['dynamodb', 'logs', 'secretsmanager', 'xray']);
+  });
+
+  it('alarms to the alarm topic when its runs keep failing', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => {
+      const dims = (a.Properties.Dimensions ?? []) as { Name: string; Value: unknown }[];
+      return (
+        a.Properties.MetricName === 'Errors' &&
+        a.Properties.Period === 600 &&
+        dims.some((d) => d.Name === 'FunctionName' && idOf(d.Value) === pollerFn)
+      );
+    });
+    expect(alarms).toHaveLength(1);
+    const topic = idOf(
+      (template.toJSON().Outputs as Record<string, { Value: unknown }>).AlarmTopicArn!.Value,
+    );
+    expect(alarms[0]![1].Properties).toMatchObject({
+      Threshold: REPLY_POLL_FAILED_RUNS,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+    });
+  });
+});
+
+describe('the Meta webhook route', () => {
+  it.each(['GET', 'POST'])(`deploys %s ${META_WEBHOOK_PATH} public, to the api function`, (method) => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => r.Properties.RouteKey === `${method} ${META_WEBHOOK_PATH}`,
+    );
+    expect(routes).toHaveLength(1);
+    expect(routes[0]![1].Properties.AuthorizationType).toBe('NONE');
+  });
+
+  it('lets the api read the facebook and instagram secrets (app secret, verify token), not the x secret', () => {
+    expect(secretsReadBy(apiFn)).toEqual([secretArn('facebook'), secretArn('instagram')]);
+    expect(envOf(apiFn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
+  });
+
+  it('leaves cdk-nag nothing unsuppressed on the replies resources', () => {
+    const findings = [
+      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ].filter((m) => /Replies|inbound\/meta/i.test(m.id));
+    expect(findings.map((m) => `${m.id}: ${String(m.entry.data).split(':')[0]}`)).toEqual([]);
+  });
+});
