@@ -11,6 +11,7 @@
  * The naive design is the same code with one recipient per job (HERALD_RECIPIENTS_PER_JOB=1): one SQS message,
  * one claim, one subscriber read, one receipt write, one settled count and one job update per recipient.
  */
+
 import { performance } from 'node:perf_hooks';
 import type { Receipt } from '../functions/core/model';
 import { newId } from '../functions/shared/ids';
@@ -18,6 +19,7 @@ import { startHerald } from '../local/runtime';
 import { withTempDir } from './harness';
 import { makeSmsSubscribers, seedSubscribers } from './seed-subscribers';
 import { sleep } from './stats';
+import { measureTipBurst, type TipBurst } from './tips';
 
 export interface FanoutRun {
   recipients: number;
@@ -35,6 +37,8 @@ export interface FanoutRun {
   duplicates: number;
   /** The process's peak resident memory once seeding was done, before the alert (maxRSS never goes down). */
   maxRssAfterSeedMb: number;
+  /** The residents' replies afterwards, when asked for: arriving over a minute, then all at once. */
+  tips?: { overAMinute: TipBurst; atOnce: TipBurst };
 }
 
 const ZONE = 'eixample';
@@ -44,6 +48,8 @@ export async function measureFanout(options: {
   recipients: number;
   recipientsPerJob: number;
   senders: number;
+  /** Replies from this many residents once every one has the alert (bench/tips.ts); none when 0 or absent. */
+  tipBurst?: number;
 }): Promise<FanoutRun> {
   return withTempDir(`fanout-${options.recipientsPerJob}`, async (dir) => {
     const herald = await startHerald({
@@ -145,6 +151,24 @@ export async function measureFanout(options: {
       byCommand['dynamodb:PutItem'] = (byCommand['dynamodb:PutItem'] ?? 0) - outboxWrites;
       const total = Object.values(byCommand).reduce((a, b) => a + b, 0);
       const per1000 = (n: number) => Math.round((n / options.recipients) * 1000 * 100) / 100;
+      // Read before the replies, whose acknowledgements go to the outbox too.
+      const fanoutOutbox = { writes: outboxWrites, duplicates };
+      let tips: FanoutRun['tips'];
+      if (options.tipBurst) {
+        // Residents spread over the whole population reply, as replies would be; two bursts, two sets of them.
+        const count = options.tipBurst;
+        const step = Math.floor(options.recipients / (2 * count));
+        const phones = (offset: number) =>
+          Array.from({ length: count }, (_, i) => `+3461${String((2 * i + offset) * step).padStart(7, '0')}`);
+        tips = {
+          overAMinute: await measureTipBurst(herald, {
+            phones: phones(0),
+            officerToken: token,
+            spreadOverMs: 60_000,
+          }),
+          atOnce: await measureTipBurst(herald, { phones: phones(1), officerToken: token }),
+        };
+      }
       const planningSeconds = ((plannedAt ?? Number.NaN) - (planningStart ?? Number.NaN)) / 1000;
       const endToEndSeconds = (lastSentAt - t0) / 1000;
       return {
@@ -162,9 +186,10 @@ export async function measureFanout(options: {
             .filter(([, n]) => n > 0)
             .map(([k, n]) => [k, per1000(n)]),
         ),
-        outboxWrites,
-        duplicates,
+        outboxWrites: fanoutOutbox.writes,
+        duplicates: fanoutOutbox.duplicates,
         maxRssAfterSeedMb: Math.round(maxRssAfterSeedMb),
+        ...(tips ? { tips } : {}),
       };
     } finally {
       await herald.stop();
