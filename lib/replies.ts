@@ -66,11 +66,16 @@ export class Replies extends Construct {
       // prefix), its own partition (Query), and its cursors (PutItem). No update, no delete, no scan.
       // The poller's cursors and the tips it hands over (the intake reads the post's receipt and locks the reply).
       .bindTable(props.table, ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem']);
-    // The X credentials the provider posts with, to search as the agency's account: that secret and no other.
+    // The social channels' credentials: X's to search as the agency's account, and X's, Facebook's and Instagram's
+    // to post the officers' public answers under residents' replies. Those secrets and no other.
     this.poller.addToRolePolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.secrets.x.secretArnPattern],
+        resources: [
+          props.secrets.x.secretArnPattern,
+          props.secrets.facebook.secretArnPattern,
+          props.secrets.instagram.secretArnPattern,
+        ],
       }),
     );
 

@@ -29,7 +29,7 @@ import {
   type QueueName,
   systemClock,
 } from '../functions/ports';
-import { composeReplyPoller } from '../functions/replies/handler';
+import { composeAnswerPoster, composeReplyPoller } from '../functions/replies/handler';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
 import { ENV, type HeraldConfig, loadConfig, loopbackAllowedBy } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
@@ -103,6 +103,8 @@ export interface Herald {
 
 /** As the schedule on AWS runs it (lib/replies.ts). */
 const REPLY_POLL_INTERVAL_MS = 120_000;
+/** An officer is waiting to see their public answer posted: sooner than the poll. */
+const ANSWER_POST_INTERVAL_MS = 5_000;
 
 /** Embedded consumers: a couple of concurrent invocations each, like a small reserved concurrency on AWS. */
 const CHANNEL_CONCURRENCY = 2;
@@ -289,6 +291,31 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     stops.push(async () => {
       clearInterval(replyTimer);
       await polling?.catch(() => undefined);
+    });
+
+    // ---- officers' public answers under residents' replies: posted soon after they are queued (AWS: with the poll)
+    const answerPoster = composeAnswerPoster({
+      store,
+      table: { client, tableName: TABLE_NAME },
+      secrets,
+      sandbox: (channel) => sandboxes[channel],
+      accounts: config.socialAccounts,
+      baseUrls: options.providerBaseUrls,
+      logger,
+    });
+    let answering: Promise<unknown> | undefined;
+    const answerTimer = setInterval(() => {
+      answering ??= answerPoster
+        .postOnce()
+        .catch((e: unknown) => logger.error('posting answers failed', { error: String(e) }))
+        .finally(() => {
+          answering = undefined;
+        });
+    }, ANSWER_POST_INTERVAL_MS);
+    answerTimer.unref();
+    stops.push(async () => {
+      clearInterval(answerTimer);
+      await answering;
     });
 
     // ---- HTTP

@@ -118,8 +118,10 @@ describe('the X replies poller', () => {
     ]);
   });
 
-  it('reads the x secret and no other, and is told the prefix', () => {
-    expect(secretsReadBy(pollerFn)).toEqual([secretArn('x')]);
+  it("reads the social channels' secrets (to search X, and to post answers) and no other, and is told the prefix", () => {
+    expect(secretsReadBy(pollerFn).sort()).toEqual(
+      [secretArn('facebook'), secretArn('instagram'), secretArn('x')].sort(),
+    );
     expect(actionsOf(pollerFn, 'secretsmanager:')).toEqual(['secretsmanager:GetSecretValue']);
     expect(envOf(pollerFn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
     expect(envOf(pollerFn)[ENV.tableName]).toBeDefined();

@@ -9,6 +9,10 @@
  * `commentDelivery` / `instagramDelivery` write what Meta POSTs to the webhook for a comment (a Page `feed`
  * change, an Instagram `comments` change) — for the Page's own comments too, which is how Herald's updates show
  * up there. `signMetaWebhook` signs a body as Meta does (X-Hub-Signature-256).
+ *
+ * Replies under a comment, for officers' public answers: `POST /{comment-id}/comments { message }` (Facebook, by the
+ * Page) and `POST /{ig-comment-id}/replies { message }` (Instagram, by the account: a reply to a reply joins the
+ * top-level comment, as Instagram places it), and the same edges read back with GET (`from`, `message` / `text`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -73,6 +77,8 @@ export interface InstagramComment {
   mediaId: string;
   from: { id: string; username: string };
   text: string;
+  /** For a reply: the top-level comment it is under. */
+  parent?: string | undefined;
 }
 
 /** A Meta webhook delivery as Meta serialises it. */
@@ -100,6 +106,8 @@ export class FakeGraphApi {
   readonly containers = new Map<string, Container>();
   /** Published Instagram media, newest first, as GET /{ig-user-id}/media lists them. */
   readonly media: { id: string; timestamp: string; caption: string }[] = [];
+  /** Instagram comments and replies by id: residents' (instagramComment) and the account's (POST …/replies). */
+  readonly instagramComments = new Map<string, InstagramComment>();
   /** The token Graph accepts; any other gets error 190. */
   token: string;
   readonly pageId: string;
@@ -222,12 +230,14 @@ export class FakeGraphApi {
     text: string;
     own?: boolean;
   }): InstagramComment {
-    return {
+    const comment: InstagramComment = {
       id: `179${this.next()}`,
       mediaId: options.mediaId,
       from: { id: options.own ? this.igUserId : `6${this.next()}`, username: options.username },
       text: options.text,
     };
+    this.instagramComments.set(comment.id, comment);
+    return comment;
   }
 
   /** What Meta POSTs for an Instagram comment: a `comments` change under the account's entry. */
@@ -259,6 +269,7 @@ export class FakeGraphApi {
     this.requests.length = 0;
     this.posts.length = 0;
     this.media.length = 0;
+    this.instagramComments.clear();
     this.containers.clear();
     this.rules.length = 0;
     this.pollsUntilFinished = 1;
@@ -354,8 +365,40 @@ export class FakeGraphApi {
       this.posts.push({ id, kind: 'photo', fields: r.body });
       return json(res, { id: photoId, post_id: id });
     }
+    if (r.method === 'GET' && edge === 'comments' && this.posts.some((p) => p.id === node))
+      return json(res, {
+        data: this.posts
+          .filter((p) => p.kind === 'comment' && p.parent === node)
+          .reverse()
+          .map((p) => ({
+            id: p.id,
+            message: p.fields.message ?? '',
+            ...(p.from ? { from: p.from } : {}),
+            ...(p.createdTime ? { created_time: new Date(p.createdTime * 1000).toISOString() } : {}),
+          })),
+      });
+    if (r.method === 'POST' && edge === 'replies' && this.instagramComments.has(node)) {
+      if (!r.body.message) return this.graphError(res, 400, 100, '(#100) The parameter message is required');
+      const target = this.instagramComments.get(node)!;
+      const reply: InstagramComment = {
+        id: `179${this.next()}`,
+        mediaId: target.mediaId,
+        from: { id: igUserId, username: 'agency' },
+        text: r.body.message,
+        parent: target.parent ?? target.id,
+      };
+      this.instagramComments.set(reply.id, reply);
+      return json(res, { id: reply.id });
+    }
+    if (r.method === 'GET' && edge === 'replies' && this.instagramComments.has(node))
+      return json(res, {
+        data: [...this.instagramComments.values()]
+          .filter((c) => c.parent === node)
+          .map((c) => ({ id: c.id, text: c.text, from: c.from })),
+      });
     if (r.method === 'POST' && edge === 'comments') {
-      if (!this.posts.some((p) => p.id === node && p.kind !== 'comment'))
+      // A post, or a comment (a reply in its thread).
+      if (!this.posts.some((p) => p.id === node))
         return this.graphError(
           res,
           400,

@@ -191,7 +191,10 @@ export class DynamoTipStore implements TipStore, SocialAnswerQueue {
         new UpdateCommand({
           TableName: this.ctx.tableName,
           Key: { PK: tipPk(tipId), SK: TIP_SK },
-          UpdateExpression: 'SET #messages.#id = :message, #updatedAt = :at ADD #answerCount :one',
+          // A retried request (same Idempotency-Key, same message id) keeps the answer as it stands: a settled
+          // public answer must not go back to `queued`.
+          UpdateExpression:
+            'SET #messages.#id = if_not_exists(#messages.#id, :message), #updatedAt = :at ADD #answerCount :one',
           ConditionExpression: 'attribute_exists(PK) AND #state = :open AND #answerCount < :max',
           ExpressionAttributeNames: {
             '#messages': 'messages',
@@ -350,7 +353,9 @@ export class DynamoTipStore implements TipStore, SocialAnswerQueue {
   // ---------------------------------------------------------------- social answers
 
   async enqueue(answer: SocialAnswer): Promise<void> {
-    await this.ctx.client.send(
+    // Once per answer: a retried request must not put an answer already posted (and settled) back on the queue.
+    await conditionalWrite(
+      this.ctx,
       new PutCommand({
         TableName: this.ctx.tableName,
         Item: {
@@ -360,6 +365,7 @@ export class DynamoTipStore implements TipStore, SocialAnswerQueue {
           GSI1PK: answerQueuePk(answer.channel),
           GSI1SK: `${answer.at}#${answer.tipId}#${answer.messageId}`,
         },
+        ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
   }
