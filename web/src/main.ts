@@ -7,11 +7,14 @@ import { type ConsoleConfig, loadConfig } from './config';
 import type { Context, View } from './context';
 import { h, show } from './dom';
 import { can, completeCognitoSignIn, currentSession, endSession, type Session } from './session';
+import { forgetOpenCount, openCountBadge, refreshOpenCount } from './tips';
 import { alertView } from './views/alert';
 import { alertsView } from './views/alerts';
 import { approvalsView } from './views/approvals';
 import { composeView } from './views/compose';
+import { inboxView } from './views/inbox';
 import { signInView } from './views/signin';
+import { tipView } from './views/tip';
 
 interface Route {
   pattern: RegExp;
@@ -25,6 +28,9 @@ const ROUTES: Route[] = [
   { pattern: /^#\/approvals$/, view: approvalsView, title: 'Approvals', allowed: can.approve },
   { pattern: /^#\/alerts$/, view: alertsView, title: 'Alerts', allowed: () => true },
   { pattern: /^#\/alerts\/([0-9A-Z]{26})$/, view: alertView, title: 'Alert', allowed: () => true },
+  // The inbox's filters ride in the hash after `?`.
+  { pattern: /^#\/inbox(?:\?[^#]*)?$/, view: inboxView, title: 'Inbox', allowed: can.readTips },
+  { pattern: /^#\/tips\/([\w%-]{1,100})$/, view: tipView, title: 'Tip', allowed: can.readTips },
 ];
 
 const main = document.getElementById('main') as HTMLElement;
@@ -57,6 +63,7 @@ function useSession(next: Session | undefined): void {
     ...(next ? { token: next.token } : {}),
     onUnauthorized: () => {
       endSession({ mode: 'embedded' });
+      forgetOpenCount();
       useSession(undefined);
       announce('Your session has ended. Sign in again.');
       navigate('#/signin');
@@ -70,11 +77,15 @@ function navigate(hash: string): void {
 }
 
 function renderChrome(current: string): void {
-  const links: [string, string][] = session
+  const links: [string, string | Node[]][] = session
     ? [
         ...(can.compose(session) ? ([['#/compose', 'Compose']] as [string, string][]) : []),
         ...(can.approve(session) ? ([['#/approvals', 'Approvals']] as [string, string][]) : []),
         ['#/alerts', can.audit(session) ? 'Alerts and audit' : 'Alerts'],
+        // A tip's thread is part of the inbox, so its link stays marked there too.
+        ...(can.readTips(session)
+          ? ([['#/inbox', [document.createTextNode('Inbox'), openCountBadge()]]] as [string, Node[]][])
+          : []),
       ]
     : [];
   show(
@@ -87,12 +98,23 @@ function renderChrome(current: string): void {
             h(
               'li',
               null,
-              h('a', { href, 'aria-current': current.startsWith(href) ? 'page' : undefined }, label),
+              h(
+                'a',
+                {
+                  href,
+                  'aria-current':
+                    current.startsWith(href) || (href === '#/inbox' && current.startsWith('#/tips/'))
+                      ? 'page'
+                      : undefined,
+                },
+                label,
+              ),
             ),
           ),
         )
       : null,
   );
+  if (session && can.readTips(session)) refreshOpenCount().catch(() => undefined);
   show(
     who,
     session
@@ -105,6 +127,7 @@ function renderChrome(current: string): void {
               class: 'link',
               onclick: () => {
                 endSession(config);
+                forgetOpenCount();
                 useSession(undefined);
                 navigate('#/signin');
               },

@@ -141,3 +141,42 @@ export interface Zone {
   id: string;
   name: string;
 }
+
+/** A resident's tip and its thread (api.md, "Tips and replies"). `from` is an alias or a public handle, never a number. */
+export interface TipMessage {
+  direction: 'in' | 'out';
+  text: string;
+  at: string;
+  author?: string;
+  status?: string;
+  /** Why a reply failed. */
+  reason?: string;
+  /** A public reply under the agency's post. */
+  public?: boolean;
+}
+
+export interface Tip {
+  id: string;
+  reference: string;
+  alertId?: string;
+  source: string;
+  from: string;
+  text: string;
+  receivedAt: string;
+  state: 'open' | 'closed';
+  assignee?: string;
+  closedAt?: string;
+  /** How an answer would reach the tipster; absent when the tip cannot be answered. */
+  replyBy?: 'sms' | 'email' | 'public-reply';
+  /** The contact was erased at the end of the retention period. */
+  contactErased?: boolean;
+  /** The thread, oldest first, starting with the tip itself (a listing carries only that first message). */
+  messages: TipMessage[];
+}
+
+export interface TipList {
+  items: Tip[];
+  cursor?: string;
+  /** Open tips in all, should the list ever answer it (today GET /v1/tips/count?state=open does). */
+  openCount?: number;
+}

@@ -8,6 +8,7 @@ import { versionChanges } from '../diff';
 import { formatTime, h, safeUrl, show, table } from '../dom';
 import { clearErrors, errorSummary, field, input, select, showFieldErrors, textarea } from '../form';
 import { can } from '../session';
+import { renderAlertTips } from '../tips';
 import {
   type Alert,
   type AlertVersion,
@@ -49,8 +50,9 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
   const thread = h('section', { 'aria-labelledby': 'thread-title' });
   const receipts = h('section', { 'aria-labelledby': 'receipts-title' });
   const audit = h('section', { 'aria-labelledby': 'audit-title' });
+  const tips = h('section', { 'aria-labelledby': 'alert-tips-title' });
   show(status, h('h2', { id: 'status-title' }, 'Delivery'), statusLive, statusBody);
-  show(main, h('h1', { tabindex: '-1', id: 'alert-title' }, 'Alert'), header, status, actions, thread);
+  show(main, h('h1', { tabindex: '-1', id: 'alert-title' }, 'Alert'), header, status, actions, thread, tips);
   if (can.audit(session)) main.append(receipts, audit);
   else main.append(receipts);
 
@@ -424,6 +426,13 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
       }, POLL_MS);
   }
 
+  renderAlertTips(tips, id).catch((error: unknown) => {
+    show(
+      tips,
+      h('h2', { id: 'alert-tips-title' }, 'Tips from residents'),
+      h('p', { class: 'error' }, (error as Error).message),
+    );
+  });
   refresh(true).catch((error: unknown) => {
     show(statusBody, h('p', { class: 'error' }, (error as Error).message));
   });
