@@ -327,9 +327,12 @@ describe('alarms an agency must hear at night', () => {
         (a) =>
           JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: fn } }]),
       );
-      expect(own, fn).toHaveLength(1);
-      expect(own[0]!.Threshold, fn).toBe(metricName === 'Errors' ? t.functionErrors : t.functionThrottles);
-      expectToTellTheTopic(own[0]);
+      // A function may have one of its own besides (the replies poller alarms on failed runs over a longer period).
+      const generic = own.filter(
+        (a) => a.Threshold === (metricName === 'Errors' ? t.functionErrors : t.functionThrottles),
+      );
+      expect(generic, fn).toHaveLength(1);
+      expectToTellTheTopic(generic[0]);
     }
   });
 
