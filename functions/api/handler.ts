@@ -20,7 +20,13 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
   // Codes and keyword replies go out through SNS and SES, built on the first notice (most requests send none).
   wired ??= createApiHandler(
     { ...awsServices(), notifier: awsNotifier() },
-    { metaWebhook: { secrets: awsSecrets(), intake: tipIntakeFor(awsServices()) } },
+    // The Meta secrets are read on Meta's first delivery, not when a container starts for any other route.
+    {
+      metaWebhook: {
+        secrets: { get: (name, options) => awsSecrets().get(name, options) },
+        intake: tipIntakeFor(awsServices()),
+      },
+    },
   );
   return wired(event, context);
 };
