@@ -103,8 +103,13 @@ export interface Herald {
 
 /** As the schedule on AWS runs it (lib/replies.ts). */
 const REPLY_POLL_INTERVAL_MS = 120_000;
-/** An officer is waiting to see their public answer posted: sooner than the poll. */
-const ANSWER_POST_INTERVAL_MS = 5_000;
+/**
+ * Public answers are posted as soon as an officer sends one (see `postAnswersSoon`); this slower pass takes up what a
+ * rate limit or an outage left queued. Listing the queue every few seconds for nothing cost a large embedded
+ * instance (100,000 subscribers) hundreds of megabytes over a fan-out, so it is not done.
+ */
+const ANSWER_RETRY_INTERVAL_MS = 300_000;
+const ANSWER_ROUTE = /^\/v1\/tips\/[^/]+\/replies$/;
 
 /** Embedded consumers: a couple of concurrent invocations each, like a small reserved concurrency on AWS. */
 const CHANNEL_CONCURRENCY = 2;
@@ -304,14 +309,25 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       logger,
     });
     let answering: Promise<unknown> | undefined;
-    const answerTimer = setInterval(() => {
-      answering ??= answerPoster
+    let again = false;
+    const postAnswersSoon = () => {
+      if (answering) {
+        // One run at a time; an answer queued during it gets the next.
+        again = true;
+        return;
+      }
+      answering = answerPoster
         .postOnce()
         .catch((e: unknown) => logger.error('posting answers failed', { error: String(e) }))
         .finally(() => {
           answering = undefined;
+          if (again) {
+            again = false;
+            postAnswersSoon();
+          }
         });
-    }, ANSWER_POST_INTERVAL_MS);
+    };
+    const answerTimer = setInterval(postAnswersSoon, ANSWER_RETRY_INTERVAL_MS);
     answerTimer.unref();
     stops.push(async () => {
       clearInterval(answerTimer);
@@ -342,7 +358,13 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       publicBaseUrl: env[ENV.publicBaseUrl] || undefined,
       routes: ROUTES,
       identity,
-      invoke: (event, ctx) => api(event, ctx),
+      invoke: async (event, ctx) => {
+        const result = await api(event, ctx);
+        // An officer answered a tip: a public answer is on the queue, and they are watching the thread.
+        if (event.requestContext.http.method === 'POST' && ANSWER_ROUTE.test(event.rawPath))
+          postAnswersSoon();
+        return result;
+      },
       intercept: async (req, res, url) =>
         (await media(req, res, url)) ||
         (await officerConsole.handle(req, res, url)) ||
