@@ -37,6 +37,8 @@ export interface FanoutRun {
   duplicates: number;
   /** The process's peak resident memory once seeding was done, before the alert (maxRSS never goes down). */
   maxRssAfterSeedMb: number;
+  /** The process's peak once every message is sent, before any reply burst. */
+  maxRssAfterFanoutMb: number;
   /** The residents' replies afterwards, when asked for: arriving over a minute, then all at once. */
   tips?: { overAMinute: TipBurst; atOnce: TipBurst };
 }
@@ -151,8 +153,9 @@ export async function measureFanout(options: {
       byCommand['dynamodb:PutItem'] = (byCommand['dynamodb:PutItem'] ?? 0) - outboxWrites;
       const total = Object.values(byCommand).reduce((a, b) => a + b, 0);
       const per1000 = (n: number) => Math.round((n / options.recipients) * 1000 * 100) / 100;
-      // Read before the replies, whose acknowledgements go to the outbox too.
+      // Read before the replies, whose acknowledgements go to the outbox too, and whose memory is theirs.
       const fanoutOutbox = { writes: outboxWrites, duplicates };
+      const maxRssAfterFanoutMb = process.resourceUsage().maxRSS / 1024;
       let tips: FanoutRun['tips'];
       if (options.tipBurst) {
         // Residents spread over the whole population reply, as replies would be; two bursts, two sets of them.
@@ -189,6 +192,7 @@ export async function measureFanout(options: {
         outboxWrites: fanoutOutbox.writes,
         duplicates: fanoutOutbox.duplicates,
         maxRssAfterSeedMb: Math.round(maxRssAfterSeedMb),
+        maxRssAfterFanoutMb: Math.round(maxRssAfterFanoutMb),
         ...(tips ? { tips } : {}),
       };
     } finally {

@@ -88,7 +88,9 @@ async function fanoutSection() {
     senders: FANOUT_SENDERS,
     tipBurst: TIP_BURST,
   });
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  // The fan-out's own peak, read before the reply burst that follows it on the same instance.
+  const peakRssMb = bulk.maxRssAfterFanoutMb;
+  const peakWithRepliesMb = process.resourceUsage().maxRSS / 1024;
   progress(`fan-out, naive: ${FANOUT_NAIVE_RECIPIENTS} subscribers, one per job`);
   const naive = await measureFanout({
     recipients: FANOUT_NAIVE_RECIPIENTS,
@@ -130,7 +132,7 @@ async function fanoutSection() {
         '',
         `planning rate target ≥ ${FANOUT_TARGETS.plannedPerSecond}/s: ${pass(bulk.plannedPerSecond >= FANOUT_TARGETS.plannedPerSecond)}`,
         `requests per 1,000 recipients besides the SMS publishes, target ≤ ${FANOUT_TARGETS.requestsPer1000}: ${fixed(bulk.requestsPer1000)} ${pass(bulk.requestsPer1000 <= FANOUT_TARGETS.requestsPer1000)}; naive ${fixed(naive.requestsPer1000)}, ${fixed(naive.requestsPer1000 / bulk.requestsPer1000, 1)}× as many`,
-        `peak memory (maxRSS of the whole process, dynalite's thread included, after the ${FANOUT_RECIPIENTS.toLocaleString('en')} run; V8 heap: ${heapLimitMb()}), target ≤ ${FANOUT_TARGETS.peakRssMb} MB: ${fixed(peakRssMb, 0)} MB ${pass(peakRssMb <= FANOUT_TARGETS.peakRssMb)} (peak once seeded, before the alert: ${bulk.maxRssAfterSeedMb} MB)`,
+        `peak memory (maxRSS of the whole process, dynalite's thread included, after the ${FANOUT_RECIPIENTS.toLocaleString('en')} run; V8 heap: ${heapLimitMb()}), target ≤ ${FANOUT_TARGETS.peakRssMb} MB: ${fixed(peakRssMb, 0)} MB ${pass(peakRssMb <= FANOUT_TARGETS.peakRssMb)} (peak once seeded, before the alert: ${bulk.maxRssAfterSeedMb} MB; after the reply bursts of 5b: ${fixed(peakWithRepliesMb, 0)} MB)`,
         `naive = the same code with HERALD_RECIPIENTS_PER_JOB=1 (one SQS message, claim, subscriber read, receipt write, settled count and job update per recipient), on ${FANOUT_NAIVE_RECIPIENTS.toLocaleString('en')} subscribers`,
         `requests: DynamoDB at the SDK middleware, SQS at the queue port; the sandbox's outbox PutItem per message (standing in for SNS Publish) is left out; Lambda's own polling is not counted`,
         `${FANOUT_SENDERS} SMS senders (HERALD_SMS_SENDER_CONCURRENCY), HERALD_SMS_MPS high enough that pacing never waits: the rate is the embedded mode's, bound by dynalite's one thread (two writes per message: receipt and outbox)`,
@@ -180,7 +182,13 @@ async function fanoutSection() {
       ),
     );
   }
-  return { bulk, naive, peakRssMb: Math.round(peakRssMb), targets: FANOUT_TARGETS };
+  return {
+    bulk,
+    naive,
+    peakRssMb: Math.round(peakRssMb),
+    peakWithRepliesMb: Math.round(peakWithRepliesMb),
+    targets: FANOUT_TARGETS,
+  };
 }
 
 // ---------------------------------------------------------------- 6. a kill mid-fan-out (alone with `-- crash`)
