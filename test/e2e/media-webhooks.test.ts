@@ -10,8 +10,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeProviders } from '../../functions/shared/providers';
 import type { Alert } from '../../schemas/alert';
-import type { Delivery, DeliveryReport } from '../../schemas/delivery';
-import { DRAFT, startTestHerald, type TestHerald, waitFor } from '../helpers/embedded';
+import type { Delivery } from '../../schemas/delivery';
+import { DRAFT, settledDeliveries, startTestHerald, type TestHerald } from '../helpers/embedded';
 
 interface Received {
   path: string;
@@ -66,18 +66,7 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-async function settled(alertId: string, count: number): Promise<DeliveryReport> {
-  return waitFor(
-    async () => {
-      const res = await herald.call('GET', `/v1/alerts/${alertId}/deliveries`, { role: 'auditor' });
-      const report = (await res.json()) as DeliveryReport;
-      const open = report.deliveries.filter((d) => ['queued', 'sending', 'retrying'].includes(d.status));
-      return report.deliveries.length === count && open.length === 0 ? report : undefined;
-    },
-    30_000,
-    `${count} settled receipts`,
-  );
-}
+const settled = (alertId: string, count: number) => settledDeliveries(herald, alertId, count);
 
 /** The CSV export as rows of named cells (no cell here holds a comma, a quote or a line break). */
 async function csvOf(alertId: string): Promise<{ text: string; rows: Record<string, string>[] }> {

@@ -10,7 +10,7 @@ import { logger } from '../../functions/shared/logger';
 import { createLambdaContext } from '../../local/queues/lambda-context';
 import type { Alert } from '../../schemas/alert';
 import type { DeliveryReport } from '../../schemas/delivery';
-import { DRAFT, startTestHerald, type TestHerald, waitFor } from '../helpers/embedded';
+import { DRAFT, settledDeliveries, startTestHerald, type TestHerald, waitFor } from '../helpers/embedded';
 
 let herald: TestHerald;
 
@@ -26,24 +26,13 @@ async function create(body: unknown = DRAFT, headers: Record<string, string> = {
   return { res, alert: (await res.json()) as Alert };
 }
 
-async function deliveries(alertId: string): Promise<DeliveryReport> {
+async function _deliveries(alertId: string): Promise<DeliveryReport> {
   const res = await herald.call('GET', `/v1/alerts/${alertId}/deliveries`, { role: 'auditor' });
   expect(res.status).toBe(200);
   return (await res.json()) as DeliveryReport;
 }
 
-/** Waits until every receipt of the alert is final and there are `count` of them. */
-function settled(alertId: string, count: number) {
-  return waitFor(
-    async () => {
-      const report = await deliveries(alertId);
-      const open = report.deliveries.filter((d) => ['queued', 'sending', 'retrying'].includes(d.status));
-      return report.deliveries.length === count && open.length === 0 ? report : undefined;
-    },
-    20_000,
-    `${count} settled receipts of ${alertId}`,
-  );
-}
+const settled = (alertId: string, count: number) => settledDeliveries(herald, alertId, count, 20_000);
 
 async function outbox(alertId: string) {
   const res = await herald.call('GET', `/v1/sandbox/outbox?alertId=${alertId}`);

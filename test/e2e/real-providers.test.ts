@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../schemas/alert';
-import type { DeliveryReport } from '../../schemas/delivery';
 import { FakeGraphApi } from '../fakes/graph-api';
 import { XApiFake } from '../fakes/x-api';
-import { DRAFT, startTestHerald, type TestHerald, waitFor } from '../helpers/embedded';
+import { DRAFT, settledDeliveries, startTestHerald, type TestHerald } from '../helpers/embedded';
 
 const X_CREDENTIALS = {
   appKey: 'app-key',
@@ -44,18 +43,7 @@ afterAll(async () => {
   await graph?.close();
 });
 
-async function settled(alertId: string, count: number): Promise<DeliveryReport> {
-  return waitFor(
-    async () => {
-      const res = await herald.call('GET', `/v1/alerts/${alertId}/deliveries`, { role: 'auditor' });
-      const report = (await res.json()) as DeliveryReport;
-      const open = report.deliveries.filter((d) => ['queued', 'sending', 'retrying'].includes(d.status));
-      return report.deliveries.length === count && open.length === 0 ? report : undefined;
-    },
-    30_000,
-    `${count} settled receipts`,
-  );
-}
+const settled = (alertId: string, count: number) => settledDeliveries(herald, alertId, count);
 
 describe('Embedded pipeline with real providers against local fakes', () => {
   it('chooses the real provider for each channel with credentials, and the sandbox for the rest', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Role } from '../../functions/core/model';
 import { type EmbeddedOptions, type Herald, startHerald } from '../../local/runtime';
+import type { DeliveryReport } from '../../schemas/delivery';
 
 export const FAST_ENV = {
   HERALD_RETRY_BASE_MS: '100',
@@ -117,3 +118,29 @@ export const DRAFT = {
   channels: ['x', 'facebook', 'instagram'],
   web: 'https://police.example.org/alerts/marathon',
 } as const;
+
+const OPEN_STATUSES = ['queued', 'sending', 'retrying'];
+
+/**
+ * Waits until the alert has `count` receipts and none is still open. The totals and the page are read side by side,
+ * so both must have seen the last receipt settle.
+ */
+export function settledDeliveries(
+  herald: Pick<TestHerald, 'call'>,
+  alertId: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<DeliveryReport> {
+  return waitFor(
+    async () => {
+      const res = await herald.call('GET', `/v1/alerts/${alertId}/deliveries`, { role: 'auditor' });
+      if (res.status !== 200) throw new Error(`deliveries answered ${res.status}`);
+      const report = (await res.json()) as DeliveryReport;
+      const open = report.deliveries.some((d) => OPEN_STATUSES.includes(d.status));
+      const openInTotals = OPEN_STATUSES.some((s) => (report.totals as Record<string, number>)[s]);
+      return report.deliveries.length === count && !open && !openInTotals ? report : undefined;
+    },
+    timeoutMs,
+    `${count} settled receipts of ${alertId}`,
+  );
+}
