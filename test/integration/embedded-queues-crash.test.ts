@@ -1,19 +1,10 @@
-/**
- * A real crash, not a clean close: a child process changes the queues and is killed with SIGKILL while it
- * holds them open. What it was told was done must be there, its in-flight message must come back with its
- * receive count (see embedded-queues-restart.test.ts for how soon), and its delayed message must stay delayed.
- */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { EmbeddedQueues, type ReceivedMessage, type SendResult } from '../../local/queues/engine';
 import { startEventSource } from '../../local/queues/event-source';
+import { startCrashChild } from '../helpers/child-process';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const child = fileURLToPath(new URL('./embedded-queues-crash.child.ts', import.meta.url));
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -22,20 +13,8 @@ afterEach(async () => {
 });
 
 it('loses nothing when the owning process is killed', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-queues-crash-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    proc.once('exit', (_code, signal) => resolve(signal)),
-  );
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  });
+  const { dir, proc, exited, cleanup } = await startCrashChild(child, 'herald-queues-crash-');
+  cleanups.push(cleanup);
   const [line] = await Promise.race([
     (async () => {
       for await (const l of createInterface({ input: proc.stdout })) return [l];

@@ -1,20 +1,10 @@
-/**
- * Recovery in seconds: a process killed with SIGKILL while its handler holds a batch must not leave that
- * batch invisible for the rest of its visibility timeout (300 s here). The next process is the queue's only
- * consumer, so it gets the batch back at once, with the dead receive counted, while a back-off the handler
- * set with ChangeMessageVisibility and a delayed send keep their times.
- */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { EmbeddedQueues } from '../../local/queues/engine';
 import { startEventSource } from '../../local/queues/event-source';
+import { startCrashChild } from '../helpers/child-process';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const child = fileURLToPath(new URL('./embedded-queues-restart.child.ts', import.meta.url));
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -31,20 +21,8 @@ interface HeldRecord {
 }
 
 it('resumes the fan-out within seconds of a SIGKILL, though the visibility timeout was 300 s', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-queues-restart-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    proc.once('exit', (_code, signal) => resolve(signal)),
-  );
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  });
+  const { dir, proc, exited, cleanup } = await startCrashChild(child, 'herald-queues-restart-');
+  cleanups.push(cleanup);
   // The child reports each batch its handler holds; it holds all five visible messages before the kill.
   const held = await Promise.race([
     (async () => {
