@@ -1,6 +1,7 @@
 /**
  * Herald on AWS: HTTP API → api Lambda → one DynamoDB table → dispatch queue → dispatch Lambda →
- * one queue per channel → channel Lambdas; a sweeper on a schedule; alarms to one SNS topic. Around the
+ * one queue per channel → channel Lambdas; a sweeper on a schedule, and one-time schedules that wake the dispatcher for
+ * versions scheduled ahead; alarms to one SNS topic. Around the
  * channels: provider credentials in Secrets Manager, alert-card images in S3 behind CloudFront, and the
  * receipt callbacks (SNS SMS delivery-status logs, SES events) that move receipts to delivered or failed.
  * Residents and media: their addresses encrypted under a KMS key of their own (only the functions that send to
@@ -64,6 +65,7 @@ import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
 import { NamedSecret } from './named-resources';
 import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
+import { PublishSchedules } from './publish-schedules';
 import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, Replies } from './replies';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { alarmWhenNotEmpty, WorkQueue } from './work-queue';
@@ -529,6 +531,11 @@ export class HeraldStack extends Stack {
     api.addEnvironment(ENV.sesConfigurationSet, email.configurationSet.configurationSetName);
     // Sign-up, confirmation, keywords and import encrypt and look up addresses; listings mask decrypted ones.
     piiKey.grantUse(api);
+
+    // ---------------------------------------------------------------- scheduled versions (lib/publish-schedules.ts)
+    // The api arms a one-time EventBridge schedule per version with a publishAt; it puts the version's dispatch
+    // message on the dispatch queue just before its time. The sweeper below, every minute, is the backstop.
+    new PublishSchedules(this, 'PublishSchedules', { dispatchQueue: dispatchQueue.queue, api, alarmTopic });
 
     // ---------------------------------------------------------------- sweeper
 

@@ -3,6 +3,7 @@
  * The embedded mode composes the same handlers from local/ instead.
  */
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Channel } from '../../schemas/alert';
@@ -11,10 +12,11 @@ import { DynamoStore } from '../adapters/dynamo/store';
 import { DynamoSubscriberStore } from '../adapters/dynamo/subscriber-store';
 import { KmsEnvelopeCipher } from '../adapters/pii/kms';
 import { SandboxProvider } from '../adapters/providers/sandbox';
+import { EventBridgePublishTimer } from '../adapters/scheduler/eventbridge-timer';
 import { SecretsManagerSource } from '../adapters/secrets/secrets-manager';
 import { SqsQueuePort } from '../adapters/sqs/queue';
 import { seededZones, type ZoneCatalog } from '../core/zones';
-import type { ChannelProvider, PiiCipher, QueueName } from '../ports';
+import type { ChannelProvider, PiiCipher, PublishTimer, QueueName } from '../ports';
 import { systemClock } from '../ports';
 import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from './config';
 import { newId } from './ids';
@@ -37,9 +39,29 @@ export interface AwsServices {
   clock: typeof systemClock;
   logger: typeof logger;
   newId: () => string;
+  /** The api's wake-ups for scheduled versions (EventBridge Scheduler); undefined where the stack sets no group. */
+  publishTimer?: PublishTimer | undefined;
 }
 
 let services: AwsServices | undefined;
+
+/**
+ * One-time schedules for scheduled versions, where the stack configured them (the api function: ENV.scheduleGroup and
+ * the three ARNs beside it). A group without the ARNs is a broken deployment, said at once rather than at the first arm.
+ */
+function awsPublishTimer(): PublishTimer | undefined {
+  const groupName = process.env[ENV.scheduleGroup];
+  if (!groupName) return undefined;
+  return new EventBridgePublishTimer({
+    // No call is made until a version is scheduled; the SDK's standard retries take throttling and 5xx answers.
+    client: new SchedulerClient({}),
+    groupName,
+    dispatchQueueArn: required(ENV.dispatchQueueArn),
+    roleArn: required(ENV.schedulerRoleArn),
+    deadLetterQueueArn: required(ENV.schedulerDeadLetterQueueArn),
+    clock: systemClock,
+  });
+}
 
 export function awsServices(): AwsServices {
   if (services) return services;
@@ -60,6 +82,7 @@ export function awsServices(): AwsServices {
     clock: systemClock,
     logger,
     newId,
+    publishTimer: awsPublishTimer(),
   };
   return services;
 }

@@ -50,8 +50,19 @@ export const ENV = {
   sendWindow: 'HERALD_SEND_WINDOW',
   /** The SNS topic two-way SMS (End User Messaging) publishes inbound texts to; only it may call /v1/inbound/sms. */
   inboundSmsTopicArn: 'HERALD_INBOUND_SMS_TOPIC_ARN',
+  /**
+   * AWS only, the api function: the EventBridge Scheduler group its one-time schedules (one per scheduled version) go
+   * in, the dispatch queue they put the version's dispatch message on, the role Scheduler sends it with, and the queue
+   * for what Scheduler could not deliver. Unset (every other function, the embedded mode): no schedules are made.
+   */
+  scheduleGroup: 'HERALD_SCHEDULE_GROUP',
+  dispatchQueueArn: 'HERALD_DISPATCH_QUEUE_ARN',
+  schedulerRoleArn: 'HERALD_SCHEDULER_ROLE_ARN',
+  schedulerDeadLetterQueueArn: 'HERALD_SCHEDULER_DLQ_ARN',
   /** Days a tipster's number or address is kept (encrypted) so officers can answer; then it is erased. */
   tipRetentionDays: 'HERALD_TIP_RETENTION_DAYS',
+  /** The agency's IANA time zone (Europe/Madrid): how times are shown to officers and residents. */
+  timeZone: 'HERALD_TIME_ZONE',
 } as const;
 
 export const loopbackAllowedBy = (env: NodeJS.ProcessEnv): boolean =>
@@ -99,6 +110,8 @@ export interface HeraldConfig {
    * answer; after them the sweeper erases it and the tip keeps only its alias (invariant 7).
    */
   tipRetentionDays: number;
+  /** The agency's IANA time zone: alert times are shown to officers and residents on its clock. */
+  timeZone: string;
   /**
    * Embedded mode only: this process's boot id, written on the leases it takes. The embedded process is the only
    * sender on its data directory, so a lease another owner holds is a dead process's: taken over at once after a
@@ -114,6 +127,16 @@ const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
   facebook: 'agency-page',
   instagram: 'agency',
 };
+
+/** An IANA time zone the runtime knows, in its canonical spelling; a mistyped one stops the start-up. */
+function timeZoneOf(env: NodeJS.ProcessEnv): string {
+  const raw = env[ENV.timeZone]?.trim() || 'UTC';
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: raw }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error(`${ENV.timeZone} must be an IANA time zone such as Europe/Madrid, got "${raw}"`);
+  }
+}
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -155,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     sendWindow: positiveInt(env, ENV.sendWindow, 50),
     inboundSmsTopicArn: env[ENV.inboundSmsTopicArn] || undefined,
     tipRetentionDays: positiveInt(env, ENV.tipRetentionDays, 90),
+    timeZone: timeZoneOf(env),
     webhookAllowLoopback: loopbackAllowedBy(env),
   };
 }
