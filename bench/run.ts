@@ -266,6 +266,56 @@ async function crashSection() {
   };
 }
 
+// ---------------------------------------------------------------- 7. scheduled versions (alone with `-- scheduled`)
+const SCHEDULED_VERSIONS = Number(process.env.HERALD_BENCH_SCHEDULED_VERSIONS ?? 1_000);
+const SCHEDULED_TARGET_SECONDS = 60;
+
+async function scheduledSection() {
+  const { measureScheduling } = await import('./scheduled');
+  progress(
+    `${SCHEDULED_VERSIONS} alerts sent at once (baseline), then ${SCHEDULED_VERSIONS} scheduled for one second`,
+  );
+  const run = await measureScheduling({ versions: SCHEDULED_VERSIONS });
+  const row = (name: string, s: typeof run.posted) => [
+    name,
+    String(s.count),
+    ms(s.p50),
+    ms(s.p95),
+    ms(s.max),
+  ];
+  const ratio = (a: number, b: number) => (b > 0 ? `${fixed(a / b, 2)}×` : 'n/a');
+  out(
+    section(
+      `7. Scheduled versions: ${SCHEDULED_VERSIONS.toLocaleString('en')} alerts (X, sandbox) scheduled for the same second, embedded publish timer`,
+      [
+        table(
+          ['measure', 'versions', 'p50', 'p95', 'max'],
+          [
+            row('publishAt → released', run.released),
+            row('publishAt → posted', run.posted),
+            row(`baseline: ${SCHEDULED_VERSIONS} sent at once, POST → posted`, run.immediate),
+          ],
+        ),
+        '',
+        `created in ${fixed(run.createSeconds, 1)} s, all before their time; posted twice: ${run.duplicates}; never posted: ${run.missing}`,
+        `posted p95 against the baseline's p95: ${ratio(run.posted.p95, run.immediate.p95)}; max ${fixed(run.posted.max / 1000, 1)} s after the time (target: every version within ${SCHEDULED_TARGET_SECONDS} s): ${pass(run.posted.max <= SCHEDULED_TARGET_SECONDS * 1000 && run.missing === 0 && run.duplicates === 0)}`,
+      ].join('\n'),
+    ),
+  );
+  return { ...run, targetSeconds: SCHEDULED_TARGET_SECONDS };
+}
+
+if (process.argv[2] === 'scheduled') {
+  const scheduled = await scheduledSection();
+  await mkdir('.bench', { recursive: true });
+  await writeFile(
+    '.bench/scheduled.json',
+    `${JSON.stringify({ at: new Date().toISOString(), scheduled }, null, 2)}\n`,
+  );
+  out('\nwrote .bench/scheduled.json');
+  process.exit(0);
+}
+
 if (process.argv[2] === 'crash') {
   const crash = await crashSection();
   await mkdir('.bench', { recursive: true });
@@ -555,6 +605,7 @@ const fanout = await fanoutInOwnProcess();
 
 // ---------------------------------------------------------------- 6. a kill mid-fan-out
 const crash = await crashSection();
+const scheduled = await scheduledSection();
 
 // ---------------------------------------------------------------- results
 const { sampleVersion: _sample, ...apiFigures } = api;
@@ -588,6 +639,7 @@ const results = {
   init,
   fanout,
   crash,
+  scheduled,
   durationSeconds: Math.round((Date.now() - started) / 100) / 10,
 };
 await mkdir('.bench', { recursive: true });

@@ -4,6 +4,7 @@
  */
 import type { Channel } from '../schemas/alert';
 import type { DeliveryStatus } from '../schemas/delivery';
+import type { QuietWindow } from './core/quiet-hours';
 import type {
   AlertHead,
   ApprovalRecord,
@@ -41,15 +42,36 @@ export interface AlertStore {
     limit: number;
     cursor?: string | undefined;
   }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>>;
-  /** held → pending, recording who approved; `not-held` when it was not waiting (already approved, superseded). */
+  /**
+   * held → pending (or → scheduled, when approved before its `publishAt`), recording who approved; `not-held` when it
+   * was not waiting (already approved, superseded).
+   */
   approveVersion(
     alertId: string,
     version: number,
     approval: ApprovalRecord,
     at: string,
+    options?: { publishAt?: string | undefined },
   ): Promise<'approved' | 'not-held'>;
-  /** held → superseded, when a newer version replaces one that never went out. */
+  /** held or scheduled → superseded, when a newer version replaces one that never went out. */
   supersedeVersion(alertId: string, version: number): Promise<void>;
+  /** scheduled → pending at its time; `not-scheduled` when it is not (released already, replaced, withdrawn). */
+  releaseScheduled(alertId: string, version: number, at: string): Promise<'released' | 'not-scheduled'>;
+  /** held or scheduled → withdrawn: an officer removed a waiting step; `not-waiting` when it went out or was replaced. */
+  withdrawVersion(
+    alertId: string,
+    version: number,
+    withdrawn: { by: string; at: string },
+  ): Promise<'withdrawn' | 'not-waiting'>;
+  /**
+   * Versions waiting for their publishAt (scheduled, or held with a publishAt), soonest first; with `dueBy`, only
+   * those whose time is not after it. A page of at most `limit`.
+   */
+  findScheduled(options: {
+    dueBy?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<PublishTarget & { dispatchStatus: StoredVersion['dispatchStatus'] }>>;
   /** pending → planned with the number of receipts the fan-out made. Idempotent. */
   markPlanned(alertId: string, version: number, receiptsPlanned: number, at: string): Promise<void>;
   /** Counts receipts of a version that reached a final status (drives the alert's `sent` state). */
@@ -120,6 +142,29 @@ export interface IdempotencyStore {
   /** Starts a request under a key, or returns the record already there (a replay, or one still running). */
   begin(record: IdempotencyRecord, now: string): Promise<BeginResult>;
   complete(scope: string, key: string, response: StoredResponse): Promise<void>;
+}
+
+// ---------------------------------------------------------------- time
+
+/** A scheduled version, named for the wake-up that releases it at its publishAt. */
+export interface PublishTarget {
+  alertId: string;
+  version: number;
+  /** ISO 8601 instant (UTC) of its publishAt. */
+  at: string;
+}
+
+/**
+ * Wakes Herald at a scheduled version's publishAt, to release it (functions/core/schedule.ts). On AWS an
+ * EventBridge Scheduler one-time schedule that puts the version's dispatch message on the dispatch queue; in the
+ * embedded mode the runtime's timer over the stored schedule. Either way the sweeper also releases whatever is due
+ * (a wake-up lost, an arm that failed), so a timer is about punctuality, never about whether a version goes out.
+ */
+export interface PublishTimer {
+  /** Idempotent: arming a version again keeps one wake-up (at the newest time given). */
+  arm(target: PublishTarget): Promise<void>;
+  /** Idempotent: a wake-up that already fired, or never existed, is fine. */
+  disarm(target: Omit<PublishTarget, 'at'>): Promise<void>;
 }
 
 // ---------------------------------------------------------------- queues
@@ -293,7 +338,11 @@ export type SubscriptionAction =
   | 'added'
   | 'deleted'
   | 'webhook-created'
-  | 'webhook-deleted';
+  | 'webhook-deleted'
+  /** `QUIET 22-07` or the web: the resident's quiet hours set or changed (the window in `detail`). */
+  | 'quiet-hours-set'
+  /** `QUIET OFF` or the web: the resident's quiet hours removed. */
+  | 'quiet-hours-cleared';
 export type SubscriptionMethod = 'sms-keyword' | 'web' | 'import' | 'officer';
 
 /** Who made a change and how; the store stamps the rest (subscriber id, channel, time). */
@@ -304,6 +353,8 @@ export interface SubscriptionChange {
   method: SubscriptionMethod;
   /** ISO 8601; the subscriber's `updatedAt` (or now, for a deletion) when absent. */
   at?: string | undefined;
+  /** What else the change was, in words that hold no personal data: `quiet hours 22:00-07:00`. */
+  detail?: string | undefined;
 }
 
 /**
@@ -317,6 +368,7 @@ export interface SubscriptionEvent {
   method: SubscriptionMethod;
   subscriberId: string;
   channel: SubscriberChannel;
+  detail?: string | undefined;
 }
 
 export interface SubscriberStore {
@@ -360,6 +412,16 @@ export interface SubscriberStore {
   }): Promise<Page<Subscriber>>;
   /** Ids of the confirmed subscribers of one zone (or `*`) on one channel and audience: the fan-out's input. */
   rosterMembers(zone: string, channel: SubscriberChannel, audience: Audience): Promise<string[]>;
+  /**
+   * Who of the confirmed subscribers of one zone (or `*`) on one channel and audience has quiet hours, by window: a
+   * small index kept beside the rosters, so the preview can count who would wait without reading every profile. Like
+   * a roster it may hold an id too many after a crash (the sender decides from the profile itself).
+   */
+  quietMembers(
+    zone: string,
+    channel: SubscriberChannel,
+    audience: Audience,
+  ): Promise<{ window: QuietWindow; ids: string[] }[]>;
   putChallenge(challenge: Challenge): Promise<void>;
   getChallenge(channel: Challenge['channel'], addressHash: string): Promise<Challenge | undefined>;
   /** Spends one try (conditional on triesLeft > 0); false when none was left or the challenge is gone. */
@@ -420,6 +482,11 @@ export interface SendJobKey {
   channel: SubscriberChannel;
   /** 0, 1, 2, … within the version and channel. */
   index: number;
+  /**
+   * Set on a deferral, not a job: the recipients of job `index` whose quiet hours end at this instant (ISO 8601), kept
+   * in an item of their own and released then as a job of its own (functions/channel/deferrals.ts).
+   */
+  deferredUntil?: string | undefined;
 }
 
 /** A claim on a receipt or a job for one attempt, held until `leaseUntil` unless its holder ends it first. */
@@ -455,6 +522,11 @@ export interface SendJob extends SendJobKey {
    * when the attempt ends. Found by a re-claim, it names the only recipients whose outcome a dead attempt lost.
    */
   window?: SendWindow | undefined;
+  /**
+   * Recipients this job deferred to the end of their quiet hours (their receipts say `deferred`): part of the alert's
+   * audience on this channel as much as `sent`, so an update or a cancel reaches them (or replaces what waits).
+   */
+  deferred?: string[] | undefined;
   createdAt: string;
   updatedAt: string;
 }
@@ -543,6 +615,8 @@ export interface BulkStore {
       status: 'done' | 'retrying' | 'failed';
       at: string;
       sent: readonly string[];
+      /** Recipients deferred to the end of their quiet hours, listed in a deferral item already. */
+      deferred?: readonly string[] | undefined;
       nextAttemptAt?: string | undefined;
       retryable?: boolean | undefined;
     },
@@ -563,6 +637,45 @@ export interface BulkStore {
     alertId: string,
     filter: ReceiptFilter,
   ): Promise<{ version: number; channel: Channel; status: DeliveryStatus; count: number }[]>;
+}
+
+/**
+ * Recipients waiting for the end of their quiet hours, one item per (alert, version, channel, job, end instant): a
+ * SendJobKey with `deferredUntil`, claimed, windowed and finished through the BulkStore exactly as a job is. Indexed
+ * by the time the sweeper should look at it (its end, then a re-check while its release is under way) until it is
+ * done.
+ */
+export interface DeferralStore {
+  /**
+   * Lists `recipients` in the deferral, creating it if need be, while nobody has claimed it yet (status `queued`);
+   * false when its release has begun: the caller must not count on it for these recipients.
+   */
+  addDeferred(
+    key: SendJobKey & { deferredUntil: string },
+    recipients: readonly string[],
+    at: string,
+  ): Promise<boolean>;
+  /** One deferral, read consistently. */
+  getDeferral(key: SendJobKey & { deferredUntil: string }): Promise<SendJob | undefined>;
+  /**
+   * Deferrals whose time to look at has come (`dueBy` or earlier), soonest first, and the alerts whose earlier
+   * versions' deferrals a newer version made due at once (`releaseEarlierDeferrals`).
+   */
+  findDueDeferrals(
+    dueBy: string,
+    limit: number,
+  ): Promise<{ deferrals: SendJob[]; earlier: { alertId: string; beforeVersion: number; mark: string }[] }>;
+  /** An alert's deferrals of versions before `beforeVersion` that are not released yet. */
+  pendingDeferrals(alertId: string, beforeVersion: number): Promise<SendJob[]>;
+  /** After queueing a deferral's release: look at it again at `recheckAt` if it is not done by then. */
+  markReleased(key: SendJobKey & { deferredUntil: string }, recheckAt: string): Promise<void>;
+  /**
+   * A newer version went out: the deferrals of earlier versions are to be released now (their releases find it and
+   * supersede what waits) rather than at the end of the quiet hours. One small item per version, idempotent.
+   */
+  releaseEarlierDeferrals(alertId: string, beforeVersion: number, at: string): Promise<void>;
+  /** Removes the request of releaseEarlierDeferrals once it is carried out (unless written again since: `mark`). */
+  earlierReleased(alertId: string, beforeVersion: number, mark: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- residents talk back: tips

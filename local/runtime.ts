@@ -44,6 +44,7 @@ import { consoleRoutes } from './console';
 import { ensureTable, startDynalite } from './dynalite';
 import { startGateway } from './gateway';
 import { LocalImageStore, mediaRoute } from './images';
+import { LocalPublishTimer } from './publish-timer';
 import { EmbeddedQueues } from './queues/engine';
 import { type EventSourceMapping, startEventSource } from './queues/event-source';
 import { createLambdaContext } from './queues/lambda-context';
@@ -162,6 +163,9 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     const subscribers = new DynamoSubscriberStore({ client, tableName: TABLE_NAME });
     const pii = await LocalKeyCipher.open(dataDir);
     const zones = seededZones();
+    // Scheduled versions wake the dispatcher at their time (EventBridge Scheduler on AWS); read back at start.
+    const publishTimer = new LocalPublishTimer({ store, queue: queuePort, clock: systemClock, logger });
+    stops.push(() => publishTimer.stop());
     const services = {
       store,
       subscribers,
@@ -172,6 +176,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       clock: systemClock,
       logger,
       newId,
+      publishTimer,
     };
     const sandboxes = {} as Record<Channel, ChannelProvider>;
     for (const channel of CHANNELS)
@@ -249,6 +254,9 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
               ...(isSubscriberChannel(channel) ? { batchSize: 1 } : {}),
             },
       );
+
+    // ---- scheduled versions: due ones (their time passed while the process was down) go out now
+    await publishTimer.start();
 
     // ---- sweeper on a schedule; one pass at a time
     const sweeper = createSweeperHandler(services);

@@ -4,6 +4,7 @@
  * OpenAPI document served at /v1/openapi.json (see schemas/openapi.ts).
  */
 import * as z from 'zod';
+import { timeProblems } from '../functions/core/cap-times';
 import { refuseBidiControls, refuseUnsafe, text, title } from './text';
 import {
   ALERT_STATES,
@@ -140,6 +141,22 @@ const futureDateTime = z.iso.datetime({
   error: 'must be an ISO 8601 date-time with an offset',
 });
 
+/** A moment with an explicit offset: CAP's times (effective, onset, expires) and a version's publishAt. */
+const dateTimeWithOffset = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 date-time with an offset, e.g. 2026-12-06T08:00:00+01:00',
+});
+
+/**
+ * When a version goes out, if not at once: from now to PUBLISH_AT_MAX_DAYS ahead. Only the format is checked here;
+ * the window depends on the clock, so the API checks it (functions/core/schedule.ts) and names this field.
+ */
+export const PublishAt = dateTimeWithOffset.meta({
+  description:
+    'when this version goes out (ISO 8601 with an offset, from now to 90 days ahead); until then it is `scheduled`: sent nowhere, in no feed',
+});
+export const PUBLISH_AT_MAX_DAYS = 90;
+
 const draftFields = {
   status: AlertStatus,
   category: Category,
@@ -154,6 +171,10 @@ const draftFields = {
   translations: z.array(Translation).max(10, 'at most 10 translations').optional(),
   areas: z.array(Area).max(50, 'at most 50 areas').optional(),
   channels: z.array(Channel).min(1, 'name at least one channel'),
+  /** CAP `effective`: from when the information applies (defaults, in CAP, to when it is sent). */
+  effective: dateTimeWithOffset.optional(),
+  /** CAP `onset`: when the event itself begins (a road closes at 08:00). */
+  onset: dateTimeWithOffset.optional(),
   expires: futureDateTime.optional(),
   web: httpsUrl.optional(),
   contact: text(500).optional(),
@@ -179,19 +200,44 @@ function checkTranslations(
   });
 }
 
+/**
+ * CAP's times in order (functions/core/cap-times.ts), each problem on the field it names. On an update only the
+ * times the patch itself gives are compared here; the API checks the content merged from it as well.
+ */
+function checkTimeOrder(
+  times: {
+    effective?: string | null | undefined;
+    onset?: string | null | undefined;
+    expires?: string | null | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const given = (t: string | null | undefined) => t ?? undefined;
+  for (const problem of timeProblems({
+    effective: given(times.effective),
+    onset: given(times.onset),
+    expires: given(times.expires),
+  }))
+    ctx.addIssue({ code: 'custom', path: [problem.path.slice(1)], message: problem.message });
+}
+
 /** Body of POST /v1/alerts and POST /v1/alerts/preview. */
 export const AlertDraft = z
-  .strictObject(draftFields)
+  .strictObject({ ...draftFields, publishAt: PublishAt.optional() })
   .superRefine((d, ctx) => {
     if (!noDuplicateChannels(d.channels))
       ctx.addIssue({ code: 'custom', path: ['channels'], message: 'each channel may appear once' });
     checkTranslations(d, ctx);
+    checkTimeOrder(d, ctx);
   })
   .meta({ id: 'AlertDraft' });
 export type AlertDraft = z.infer<typeof AlertDraft>;
 
-/** The content every stored version holds: the draft, normalised (image as an object, areas and translations as arrays). */
-export type AlertContent = Omit<AlertDraft, 'image' | 'translations' | 'areas'> & {
+/**
+ * The content every stored version holds: the draft, normalised (image as an object, areas and translations as
+ * arrays). `publishAt` is not content: it belongs to one version (StoredVersion.publishAt) and never carries over.
+ */
+export type AlertContent = Omit<AlertDraft, 'image' | 'translations' | 'areas' | 'publishAt'> & {
   image?: { url: string; alt?: string | undefined } | undefined;
   translations: Translation[];
   areas: Area[];
@@ -213,16 +259,29 @@ export const UpdatePatch = z
     translations: z.array(Translation).max(10).nullable().optional(),
     areas: z.array(Area).max(50).nullable().optional(),
     channels: z.array(Channel).min(1, 'name at least one channel').optional(),
+    effective: dateTimeWithOffset.nullable().optional(),
+    onset: dateTimeWithOffset.nullable().optional(),
     expires: futureDateTime.nullable().optional(),
     web: httpsUrl.nullable().optional(),
     contact: text(500).nullable().optional(),
     image: Image.nullable().optional(),
+    /** Not merged: when this update goes out (absent: at once). */
+    publishAt: PublishAt.optional(),
+    /**
+     * A waiting version (scheduled, or held for approval) this update takes the place of: it never goes out, and
+     * this one goes out instead, at its own publishAt or at once. Without it, see functions/core/schedule.ts.
+     */
+    replaces: z.number().int().positive().optional().meta({
+      description:
+        'the number of a waiting (scheduled or held) version this update replaces: that one never goes out',
+    }),
   })
   .refine((p) => Object.keys(p).length > 0, 'an update must change at least one field')
   .refine((p) => p.channels === undefined || noDuplicateChannels(p.channels), {
     message: 'each channel may appear once',
     path: ['channels'],
   })
+  .superRefine(checkTimeOrder)
   .meta({ id: 'UpdatePatch' });
 export type UpdatePatch = z.infer<typeof UpdatePatch>;
 
@@ -234,12 +293,30 @@ export const CancelBody = z
   .meta({ id: 'CancelBody' });
 export type CancelBody = z.infer<typeof CancelBody>;
 
-export const ApproveBody = z.strictObject({ note: text(1000).optional() }).meta({ id: 'ApproveBody' });
+export const ApproveBody = z
+  .strictObject({
+    note: text(1000).optional(),
+    version: z.number().int().positive().optional().meta({
+      description: 'the held version to release; without it, every version of the alert held for approval',
+    }),
+  })
+  .meta({ id: 'ApproveBody' });
 export type ApproveBody = z.infer<typeof ApproveBody>;
 
 export const AlertState = z.enum(ALERT_STATES);
 export type AlertState = z.infer<typeof AlertState>;
-export const VersionState = z.enum(['pending-approval', 'superseded', 'dispatching', 'sent']);
+/**
+ * `scheduled`: waits for its publishAt; `withdrawn`: a waiting version an officer removed (or the alert's cancel
+ * took away) before it went out; `superseded`: replaced by a newer version before it went out.
+ */
+export const VersionState = z.enum([
+  'scheduled',
+  'pending-approval',
+  'superseded',
+  'withdrawn',
+  'dispatching',
+  'sent',
+]);
 export type VersionState = z.infer<typeof VersionState>;
 
 const isoDateTime = z.string().meta({ format: 'date-time' });
@@ -276,6 +353,13 @@ export const AlertVersion = z
       .array(z.string())
       .meta({ description: 'CAP references: "sender,identifier,sent" of each earlier version' }),
     note: z.string().optional().meta({ description: 'CAP note: the reason given for a cancel' }),
+    publishAt: isoDateTime
+      .optional()
+      .meta({ description: 'when this version goes (or went) out, if it was scheduled' }),
+    replaces: z
+      .array(z.number().int().positive())
+      .optional()
+      .meta({ description: 'waiting versions this one took the place of: they never go out' }),
     author: z.string(),
     approval: Approval,
     state: VersionState,
@@ -291,6 +375,7 @@ export const VersionSummary = z
     author: z.string(),
     headline: z.string(),
     state: VersionState,
+    publishAt: isoDateTime.optional(),
   })
   .meta({ id: 'VersionSummary' });
 
@@ -298,6 +383,9 @@ export const VersionSummary = z
 export const Alert = AlertVersion.omit({ state: true })
   .extend({
     state: AlertState,
+    nextPublishAt: isoDateTime
+      .optional()
+      .meta({ description: 'when the next scheduled version of this alert goes out' }),
     createdAt: isoDateTime,
     updatedAt: isoDateTime,
     versions: z.array(VersionSummary),
@@ -305,9 +393,28 @@ export const Alert = AlertVersion.omit({ state: true })
   .meta({ id: 'Alert' });
 export type Alert = z.infer<typeof Alert>;
 
+/** A version still to go out, as GET /v1/alerts?state=scheduled lists it. */
+export const ScheduledStep = z
+  .object({
+    version: z.number().int().positive(),
+    msgType: MsgType,
+    publishAt: isoDateTime,
+    headline: z.string(),
+    author: z.string(),
+    state: z.enum(['scheduled', 'pending-approval']),
+  })
+  .meta({ id: 'ScheduledStep' });
+
 export const AlertList = z
   .object({
-    items: z.array(Alert.omit({ versions: true })),
+    items: z.array(
+      Alert.omit({ versions: true }).extend({
+        scheduled: z
+          .array(ScheduledStep)
+          .optional()
+          .meta({ description: 'with ?state=scheduled: the versions still to go out, soonest first' }),
+      }),
+    ),
     cursor: z
       .string()
       .optional()

@@ -14,6 +14,7 @@ export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
   'delivered',
   'failed',
   'unknown',
+  'superseded',
 ]);
 
 /** One event of a receipt's history: each try (its attempt number), its time, and why it failed. */

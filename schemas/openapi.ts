@@ -168,8 +168,15 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     parameters: [
       { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
       { name: 'cursor', in: 'query', schema: { type: 'string' } },
+      {
+        name: 'state',
+        in: 'query',
+        description:
+          '`scheduled`: only alerts with versions still to go out, soonest first, each with its steps',
+        schema: { type: 'string', enum: ['scheduled'] },
+      },
     ],
-    responses: { '200': jsonBody('AlertList', 'Newest first') },
+    responses: { '200': jsonBody('AlertList', 'Newest first (with ?state=scheduled: soonest step first)') },
   },
   previewAlert: {
     parameters: [capChannels],
@@ -184,6 +191,14 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
   },
   getAlert: { responses: { '200': jsonBody('Alert', 'The alert; ETag is its current version') } },
   getVersion: { responses: { '200': jsonBody('AlertVersion', 'One immutable version') } },
+  withdrawVersion: {
+    parameters: [ifMatch(false)],
+    responses: {
+      '200': jsonBody('Alert', 'Withdrawn: the version stays on record and never goes out'),
+      '409': problem('The version is not waiting: it went out, or was replaced or withdrawn already'),
+      '412': problem('Stale If-Match'),
+    },
+  },
   updateAlert: {
     parameters: [idempotencyKey, ifMatch(true)],
     requestBody: {

@@ -72,6 +72,14 @@ export const ROUTES = [
     summary: 'One immutable version',
   },
   {
+    operationId: 'withdrawVersion',
+    method: 'DELETE',
+    path: '/v1/alerts/{id}/versions/{n}',
+    auth: 'jwt',
+    roles: ['officer', 'supervisor'],
+    summary: 'Withdraw a waiting (scheduled or held) version: it never goes out; the record of it stays',
+  },
+  {
     operationId: 'updateAlert',
     method: 'POST',
     path: '/v1/alerts/{id}/updates',

@@ -24,7 +24,14 @@ export const URGENCIES = ['Immediate', 'Expected', 'Future', 'Past', 'Unknown'] 
 export const SEVERITIES = ['Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown'] as const;
 export const CERTAINTIES = ['Observed', 'Likely', 'Possible', 'Unlikely', 'Unknown'] as const;
 export const MSG_TYPES = ['Alert', 'Update', 'Cancel'] as const;
-export const ALERT_STATES = ['pending-approval', 'dispatching', 'sent', 'cancelled', 'expired'] as const;
+export const ALERT_STATES = [
+  'scheduled',
+  'pending-approval',
+  'dispatching',
+  'sent',
+  'cancelled',
+  'expired',
+] as const;
 export const DELIVERY_STATUSES = [
   'queued',
   'sending',
@@ -33,4 +40,8 @@ export const DELIVERY_STATUSES = [
   'failed',
   'retrying',
   'unknown',
+  /** Waiting for the end of the resident's quiet hours (`nextAttemptAt`); functions/core/quiet-hours.ts. */
+  'deferred',
+  /** Never sent, on purpose: a newer version or the cancel reached the resident while this one was deferred. */
+  'superseded',
 ] as const;

@@ -24,6 +24,7 @@ import {
   validationFailed,
 } from '../core/errors';
 import type { Actor, StoredVersion } from '../core/model';
+import { publishAtFrom, settledVersions } from '../core/schedule';
 import type { ZoneCatalog } from '../core/zones';
 import type {
   AlertStore,
@@ -32,6 +33,7 @@ import type {
   IdempotencyStore,
   Notifier,
   PiiCipher,
+  PublishTimer,
   QueuePort,
   ReceiptStore,
   SubscriberStore,
@@ -75,6 +77,8 @@ export interface ApiDeps {
   clock: Clock;
   newId: () => string;
   logger: LoggerLike;
+  /** Wakes Herald at a scheduled version's time (functions/ports.ts); without one, the sweeper alone releases it. */
+  publishTimer?: PublishTimer | undefined;
 }
 
 export interface OperationInput {
@@ -89,6 +93,7 @@ function versionContext(
   actor: Actor,
   now: Date,
   ownKey?: string,
+  publishAt?: Date,
 ): VersionContext {
   return {
     alertId,
@@ -97,14 +102,20 @@ function versionContext(
     sender: deps.config.sender,
     approvalSeverities: deps.config.approvalSeverities,
     idempotencyKey: ownKey,
+    publishAt,
   };
 }
 
 /**
- * Queues the version's fan-out. If the queue cannot be reached the version is still safe: it is stored as
- * released-but-unplanned, and the sweeper dispatches it within a minute (invariant 1).
+ * Starts the version on its way: a pending one's fan-out is queued; a scheduled one's wake-up is armed. If the queue
+ * or the timer cannot be reached the version is still safe: it is stored as released-but-unplanned (or scheduled),
+ * and the sweeper dispatches (or releases) it within a minute (invariant 1).
  */
 async function dispatch(deps: ApiDeps, version: StoredVersion): Promise<void> {
+  if (version.dispatchStatus === 'scheduled' && version.publishAt) {
+    await armTimer(deps, { alertId: version.alertId, version: version.version, at: version.publishAt });
+    return;
+  }
   if (version.dispatchStatus !== 'pending') return;
   try {
     await deps.queue.send('dispatch', [
@@ -120,6 +131,53 @@ async function dispatch(deps: ApiDeps, version: StoredVersion): Promise<void> {
       error: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+/** SQS delays a message by at most 15 minutes. */
+const MAX_QUEUE_DELAY_SECONDS = 900;
+
+async function armTimer(deps: ApiDeps, target: { alertId: string; version: number; at: string }) {
+  let failure: unknown;
+  try {
+    await deps.publishTimer?.arm(target);
+    return;
+  } catch (error) {
+    failure = error;
+  }
+  // Too soon for a one-time schedule (EventBridge Scheduler fires within its minute, so the adapter arms a minute
+  // early and refuses what is due sooner): the dispatch message itself waits on the queue until the time, and the
+  // dispatcher holds anything that arrives early.
+  if (failure instanceof Error && failure.name === 'PublishTimeTooSoon') {
+    const seconds = Math.ceil((Date.parse(target.at) - deps.clock.now().getTime()) / 1000);
+    try {
+      await deps.queue.send('dispatch', [
+        {
+          id: `${target.alertId}-${target.version}-at`,
+          body: JSON.stringify({ alertId: target.alertId, version: target.version }),
+          delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, seconds)),
+        },
+      ]);
+      return;
+    } catch (error) {
+      failure = error;
+    }
+  }
+  deps.logger.warn('publish timer not armed; the sweeper will release this version at its time', {
+    ...target,
+    error: failure instanceof Error ? failure.message : String(failure),
+  });
+}
+
+/** A replaced or withdrawn version's wake-up is not needed: if it fires anyway it finds nothing to release. */
+async function disarmTimers(deps: ApiDeps, alertId: string, versions: readonly number[]) {
+  for (const version of versions)
+    await deps.publishTimer?.disarm({ alertId, version }).catch((error: unknown) =>
+      deps.logger.warn('publish timer not disarmed; it will find nothing to release', {
+        alertId,
+        version,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
 }
 
 function alertResult(status: number, versions: StoredVersion[], now: Date, location?: string): ApiResult {
@@ -140,15 +198,13 @@ async function storeNextVersion(
     throw preconditionFailed(
       `Version ${next.version} was written by someone else a moment ago; read the alert again and retry.`,
     );
-  const previous = latest(versions);
-  // A held version that never went out is replaced, not released later behind the newer one's back.
-  if (previous.dispatchStatus === 'held')
-    await deps.store.supersedeVersion(previous.alertId, previous.version);
+  // The versions it replaces never go out: the write above already says so (settledVersions); marking them takes them
+  // out of the scheduled index and keeps the timer from waking for them.
+  const replaced = next.replaces ?? [];
+  for (const version of replaced) await deps.store.supersedeVersion(next.alertId, version);
+  await disarmTimers(deps, next.alertId, replaced);
   await deps.store.advanceHead(next.alertId, next.version, next.createdAt);
-  const updated = versions.map((v) =>
-    v === previous && v.dispatchStatus === 'held' ? { ...v, dispatchStatus: 'superseded' as const } : v,
-  );
-  return [...updated, next];
+  return settledVersions([...versions, next]);
 }
 
 /** A retried request whose first attempt already wrote its version answers with that version. */
@@ -173,12 +229,13 @@ export async function createAlert(deps: ApiDeps, { event, actor }: OperationInpu
   refuseUnfilledPlaceholders(draft);
   const key = idempotencyKeyOf(event);
   const now = deps.clock.now();
+  const publishAt = publishAtFrom(draft.publishAt, now);
   return idempotent(
     deps.store,
     key,
     { actor, operation: 'createAlert', path: '/v1/alerts', body, now, newAlertId: deps.newId },
     async (alertId, ownKey) => {
-      const v1 = newAlert(draft, versionContext(deps, alertId, actor, now, ownKey));
+      const v1 = newAlert(draft, versionContext(deps, alertId, actor, now, ownKey, publishAt));
       if ((await deps.store.putVersion(v1)) === 'exists') {
         // Only a retry of this very request can find its own id taken (ids are random otherwise).
         const existing = await loadVersions(deps, alertId);
@@ -190,6 +247,7 @@ export async function createAlert(deps: ApiDeps, { event, actor }: OperationInpu
         alertId,
         severity: v1.content.severity,
         held: v1.dispatchStatus === 'held',
+        ...(v1.publishAt ? { publishAt: v1.publishAt } : {}),
       });
       await dispatch(deps, v1);
       return alertResult(201, [v1], now, `/v1/alerts/${alertId}`);
@@ -211,33 +269,95 @@ export async function getVersion(deps: ApiDeps, { params }: OperationInput): Pro
   const versions = await loadVersions(deps, params.id);
   const found = versions.find((v) => v.version === n.data);
   if (!found) throw notFound(`Alert ${params.id} has no version ${n.data}.`);
-  return json(200, toApiVersion(found, found === latest(versions)), { etag: etag(found.version) });
+  return json(
+    200,
+    toApiVersion(settledVersions(versions).find((v) => v.version === found.version) ?? found),
+    {
+      etag: etag(found.version),
+    },
+  );
 }
 
 const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
+  state: z.enum(['scheduled'], { error: 'the only state alerts can be listed by is "scheduled"' }).optional(),
 });
+
+function invalidCursor(error: unknown): never {
+  if (error instanceof Error && error.name === 'InvalidCursorError')
+    throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
+  throw error;
+}
 
 export async function listAlerts(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
   const parsed = ListQuery.safeParse(event.queryStringParameters ?? {});
   if (!parsed.success)
     throw validationFailed(fieldErrors(parsed.error).map((e) => ({ ...e, path: `/query${e.path}` })));
   const now = deps.clock.now();
-  let page: Awaited<ReturnType<AlertStore['listAlerts']>>;
-  try {
-    page = await deps.store.listAlerts(parsed.data);
-  } catch (error) {
-    if (error instanceof Error && error.name === 'InvalidCursorError')
-      throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
-    throw error;
+  if (parsed.data.state === 'scheduled') return listScheduled(deps, parsed.data, now);
+  const page = await deps.store.listAlerts(parsed.data).catch(invalidCursor);
+  const items = [];
+  for (const { head, latest: v } of page.items) {
+    // The state is the state of what the public is reading: for an alert whose newest version waits (a timeline
+    // step, an update held for approval), that needs the others; every other alert's newest version says it all.
+    const versions =
+      v.version > 1 && v.dispatchStatus !== 'pending' && v.dispatchStatus !== 'planned'
+        ? ((await deps.store.getAlert(head.alertId))?.versions ?? [v])
+        : [v];
+    const { versions: _omitted, ...summary } = toApiAlert(versions, now);
+    items.push({ ...summary, createdAt: head.createdAt });
   }
-  // The state depends on the latest version only; the creation time is the alert's, kept on its head.
-  const items = page.items.map(({ head, latest: v }) => {
-    const { versions: _omitted, ...summary } = toApiAlert([v], now);
-    return { ...summary, createdAt: head.createdAt };
-  });
   return json(200, { items, ...(page.cursor ? { cursor: page.cursor } : {}) });
+}
+
+/**
+ * GET /v1/alerts?state=scheduled: the alerts with versions still to go out, soonest first, each with its waiting
+ * steps (`scheduled`). An alert is listed once, on the page where its soonest step falls.
+ */
+async function listScheduled(
+  deps: ApiDeps,
+  query: { limit: number; cursor?: string | undefined },
+  now: Date,
+): Promise<ApiResult> {
+  const items: Record<string, unknown>[] = [];
+  let cursor = query.cursor;
+  const seen = new Set<string>();
+  do {
+    const page = await deps.store.findScheduled({ limit: query.limit, cursor }).catch(invalidCursor);
+    for (const step of page.items) {
+      if (seen.has(step.alertId)) continue;
+      seen.add(step.alertId);
+      const versions = settledVersions((await deps.store.getAlert(step.alertId))?.versions ?? []);
+      const waiting = versions.filter(
+        (v) => (v.dispatchStatus === 'scheduled' || v.dispatchStatus === 'held') && v.publishAt !== undefined,
+      );
+      // Listed with its soonest step only: a later step of an alert already listed on an earlier page is skipped.
+      if (waiting[0] === undefined || !waiting.some((v) => v.version === step.version)) continue;
+      const soonest = waiting.reduce((a, b) => (Date.parse(b.publishAt!) < Date.parse(a.publishAt!) ? b : a));
+      if (soonest.version !== step.version) continue;
+      const { versions: _omitted, ...summary } = toApiAlert(versions, now);
+      items.push({
+        ...summary,
+        scheduled: waiting
+          .sort((a, b) => Date.parse(a.publishAt!) - Date.parse(b.publishAt!))
+          .map((v) => ({
+            version: v.version,
+            msgType: v.msgType,
+            publishAt: v.publishAt!,
+            headline: v.content.headline,
+            author: v.author,
+            state: v.dispatchStatus === 'held' ? 'pending-approval' : 'scheduled',
+          })),
+      });
+      if (items.length >= query.limit) break;
+    }
+    cursor = page.cursor;
+    if (items.length >= query.limit) break;
+  } while (cursor);
+  // The cursor resumes after the last step read; a step read but not listed (a later step of a listed alert) is
+  // one that must not be listed again anyway.
+  return json(200, { items, ...(cursor && items.length >= query.limit ? { cursor } : {}) });
 }
 
 function checkIfMatch(event: APIGatewayProxyEventV2, current: StoredVersion, required: boolean): void {
@@ -264,6 +384,8 @@ interface NewVersionRequest {
   ifMatchRequired: boolean;
   build: (versions: StoredVersion[], ctx: VersionContext) => StoredVersion;
   logMessage: string;
+  /** An update's publishAt, as asked (checked against the clock when the version is built). */
+  publishAt?: string | undefined;
 }
 
 /** Adds a version after the current one: the shared path of updates and cancels. */
@@ -297,12 +419,17 @@ async function addVersion(
           `Alert ${alertId} was cancelled in version ${current.version}; it takes no further changes.`,
         );
       checkIfMatch(event, current, request.ifMatchRequired);
-      const next = request.build(versions, versionContext(deps, alertId, actor, now, ownKey));
+      const next = request.build(
+        versions,
+        versionContext(deps, alertId, actor, now, ownKey, publishAtFrom(request.publishAt, now)),
+      );
       const all = await storeNextVersion(deps, versions, next);
       deps.logger.info(request.logMessage, {
         alertId,
         version: next.version,
         held: next.dispatchStatus === 'held',
+        ...(next.publishAt ? { publishAt: next.publishAt } : {}),
+        ...(next.replaces ? { replaces: next.replaces } : {}),
       });
       await dispatch(deps, next);
       return alertResult(201, all, now, `/v1/alerts/${alertId}/versions/${next.version}`);
@@ -319,6 +446,7 @@ export async function updateAlertOp(deps: ApiDeps, input: OperationInput): Promi
     action: 'updates',
     body,
     ifMatchRequired: true,
+    publishAt: patch.publishAt,
     build: (versions, ctx) => updateAlert(versions, patch, ctx),
     logMessage: 'alert updated',
   });
@@ -343,12 +471,19 @@ export async function approveAlertOp(
   { event, actor, params }: OperationInput,
 ): Promise<ApiResult> {
   const approval = parseWith(ApproveBody, readBodyObject(event, { optional: true }));
-  const versions = await loadVersions(deps, params.id);
+  const versions = settledVersions(await loadVersions(deps, params.id));
   const current = latest(versions);
-  if (current.dispatchStatus !== 'held')
-    throw conflict(`Version ${current.version} of alert ${current.alertId} is not waiting for approval.`);
+  const held = versions.filter(
+    (v) => v.dispatchStatus === 'held' && (approval.version === undefined || v.version === approval.version),
+  );
+  if (held.length === 0)
+    throw conflict(
+      approval.version === undefined
+        ? `No version of alert ${current.alertId} is waiting for approval.`
+        : `Version ${approval.version} of alert ${current.alertId} is not waiting for approval.`,
+    );
   checkIfMatch(event, current, false);
-  if (current.author === actor.id)
+  if (held.some((v) => v.author === actor.id))
     throw forbidden('The two-person rule: a version must be approved by a supervisor other than its author.');
   const now = deps.clock.now();
   const record = {
@@ -357,18 +492,72 @@ export async function approveAlertOp(
     approvedAt: now.toISOString(),
     ...(approval.note ? { note: approval.note } : {}),
   };
-  if (
-    (await deps.store.approveVersion(current.alertId, current.version, record, now.toISOString())) ===
-    'not-held'
-  )
-    throw conflict(`Version ${current.version} was approved or replaced a moment ago.`);
-  const approved: StoredVersion = {
-    ...current,
-    approval: record,
-    dispatchStatus: 'pending',
-    releasedAt: now.toISOString(),
-  };
-  deps.logger.info('alert approved', { alertId: current.alertId, version: current.version });
-  await dispatch(deps, approved);
-  return alertResult(200, [...versions.slice(0, -1), approved], now);
+  const approved = new Map<number, StoredVersion>();
+  for (const version of held) {
+    // Approved before its time, a scheduled version waits for it; after it, it goes out now.
+    const stillAhead =
+      version.publishAt !== undefined && Date.parse(version.publishAt) > now.getTime()
+        ? version.publishAt
+        : undefined;
+    const result = await deps.store.approveVersion(
+      version.alertId,
+      version.version,
+      record,
+      now.toISOString(),
+      {
+        publishAt: stillAhead,
+      },
+    );
+    if (result === 'not-held') {
+      if (held.length === 1)
+        throw conflict(`Version ${version.version} was approved or replaced a moment ago.`);
+      continue;
+    }
+    approved.set(version.version, {
+      ...version,
+      approval: record,
+      dispatchStatus: stillAhead ? 'scheduled' : 'pending',
+      ...(stillAhead ? {} : { releasedAt: now.toISOString() }),
+    });
+  }
+  deps.logger.info('alert approved', { alertId: current.alertId, versions: [...approved.keys()] });
+  // In version order, so an update's dispatch finds its original already on its way.
+  for (const version of approved.values()) await dispatch(deps, version);
+  return alertResult(
+    200,
+    versions.map((v) => approved.get(v.version) ?? v),
+    now,
+  );
+}
+
+/**
+ * DELETE /v1/alerts/{id}/versions/{n}: takes a waiting step off the timeline. The version stays on record (who
+ * withdrew it, when); it never goes out. A version already out → 409: send an update or a cancel instead.
+ */
+export async function withdrawVersionOp(
+  deps: ApiDeps,
+  { event, actor, params }: OperationInput,
+): Promise<ApiResult> {
+  const n = VersionNumber.safeParse(params.n);
+  if (!n.success || !/^\d+$/.test(params.n ?? ''))
+    throw notFound(`There is no version ${JSON.stringify(params.n ?? '')}.`);
+  const versions = settledVersions(await loadVersions(deps, params.id));
+  const target = versions.find((v) => v.version === n.data);
+  if (!target) throw notFound(`Alert ${params.id} has no version ${n.data}.`);
+  checkIfMatch(event, latest(versions), false);
+  if (target.dispatchStatus !== 'held' && target.dispatchStatus !== 'scheduled')
+    throw conflict(
+      `Version ${target.version} is not waiting (it is ${target.dispatchStatus === 'withdrawn' ? 'withdrawn already' : target.dispatchStatus === 'superseded' ? 'replaced' : 'out'}); only a scheduled or held version can be withdrawn.`,
+    );
+  const now = deps.clock.now();
+  const withdrawn = { by: actor.id, at: now.toISOString() };
+  if ((await deps.store.withdrawVersion(target.alertId, target.version, withdrawn)) === 'not-waiting')
+    throw conflict(`Version ${target.version} went out or was replaced a moment ago.`);
+  await disarmTimers(deps, target.alertId, [target.version]);
+  deps.logger.info('scheduled version withdrawn', { alertId: target.alertId, version: target.version });
+  return alertResult(
+    200,
+    versions.map((v) => (v === target ? { ...v, dispatchStatus: 'withdrawn' as const, withdrawn } : v)),
+    now,
+  );
 }

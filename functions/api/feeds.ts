@@ -13,11 +13,11 @@ import {
   JSON_FEED_MEDIA_TYPE,
   jsonFeed,
   RSS_MEDIA_TYPE,
-  released,
   rssFeed,
 } from '../core/feeds';
-import type { StoredVersion } from '../core/model';
+import { isReleased, type StoredVersion } from '../core/model';
 import { alertLink } from '../core/render';
+import { publishedVersions } from '../core/schedule';
 import type { ApiDeps, OperationInput } from './alerts';
 import { bodyEtag, capUrl } from './cap';
 import { type ApiResult, publicRead } from './http';
@@ -31,10 +31,12 @@ async function feedEntries(deps: ApiDeps): Promise<FeedEntry[]> {
   const page = await deps.store.listAlerts({ limit: SCAN_LIMIT });
   const entries: FeedEntry[] = [];
   for (const { head, latest } of page.items) {
-    let current: StoredVersion | undefined = latest;
-    // A version waiting for approval has not gone out: the feed shows the one before it, if any.
-    if (!released(latest))
-      current = (await deps.store.getAlert(head.alertId))?.versions.filter(released).at(-1);
+    // What the public is reading: a version held or scheduled has not gone out, and a timeline's steps go out by time.
+    // An alert whose only version is its first, released, is its own answer; anything else needs its versions.
+    const current: StoredVersion | undefined =
+      latest.version === 1 && isReleased(latest)
+        ? latest
+        : publishedVersions((await deps.store.getAlert(head.alertId))?.versions ?? []).at(-1);
     if (!current || !inPublicFeed(current, now)) continue;
     entries.push({
       alertId: current.alertId,

@@ -4,15 +4,14 @@
  * else (unknown, an exercise, a test, or nothing released yet) is not there for the public.
  */
 import { notFound } from '../core/errors';
-import type { StoredVersion } from '../core/model';
 import { alertDocument, localise } from '../core/render';
+import { publishedVersions } from '../core/schedule';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, etag, header } from './http';
 
 const ALERT_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** A version held for approval, or replaced while held, never went out: the page shows what did. */
-const released = (v: StoredVersion) => v.dispatchStatus === 'pending' || v.dispatchStatus === 'planned';
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -27,7 +26,7 @@ export async function alertPage(deps: ApiDeps, { event, params }: OperationInput
   const missing = () => notFound(`There is no public alert ${JSON.stringify(id)}.`);
   if (!ALERT_ID.test(id)) throw missing();
   const found = await deps.store.getAlert(id);
-  const current = found?.versions.filter(released).at(-1);
+  const current = publishedVersions(found?.versions ?? []).at(-1);
   if (current?.content.status !== 'Actual') throw missing();
 
   const tag = etag(current.version);

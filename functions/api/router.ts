@@ -12,6 +12,7 @@ import { actorFromEvent, type EventWithClaims } from '../shared/principal';
 import {
   type ApiDeps,
   approveAlertOp,
+  withdrawVersionOp,
   cancelAlertOp,
   createAlert,
   getAlert,
@@ -76,6 +77,7 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   updateAlert: updateAlertOp,
   cancelAlert: cancelAlertOp,
   approveAlert: approveAlertOp,
+  withdrawVersion: withdrawVersionOp,
   listDeliveries,
   getAudit,
   alertPage,

@@ -20,7 +20,7 @@ import {
 import { normaliseAddress } from '../core/addresses';
 import { conflict, notFound, unprocessable, validationFailed } from '../core/errors';
 import { replyLanguageOf, tipAnswerSubject, tipAnswerText } from '../core/keywords';
-import type { StoredVersion } from '../core/model';
+import { publishedVersions } from '../core/schedule';
 import {
   ANONYMOUS,
   aliasOf,
@@ -123,12 +123,11 @@ export function toTipView(tip: StoredTip, options: { thread: boolean }): TipView
 // ---------------------------------------------------------------- the public web form
 
 /** A version held for approval, or replaced while held, never went out. */
-const released = (v: StoredVersion) => v.dispatchStatus === 'pending' || v.dispatchStatus === 'planned';
 
 /** Whether `alertId` is an alert the public has seen: an Actual alert with a released version. */
 async function isPublicAlert(deps: Pick<ApiDeps, 'store'>, alertId: string): Promise<boolean> {
   const found = await deps.store.getAlert(alertId);
-  return found?.versions.filter(released).at(-1)?.content.status === 'Actual';
+  return publishedVersions(found?.versions ?? []).at(-1)?.content.status === 'Actual';
 }
 
 /** POST /v1/tips: a resident's tip from the web, answered 202 with its reference. */

@@ -14,7 +14,15 @@ import type {
 } from '../../schemas/alert';
 import type { FieldError } from '../../schemas/problem';
 import { conflict, unprocessable } from './errors';
-import type { Actor, ApprovalRecord, StoredVersion } from './model';
+import { type Actor, type ApprovalRecord, isReleased, type StoredVersion } from './model';
+import {
+  baseVersionFor,
+  liveVersion,
+  referencedBy,
+  settledVersions,
+  versionsReplacedBy,
+  waitingVersions,
+} from './schedule';
 
 export interface VersionContext {
   alertId: string;
@@ -23,6 +31,8 @@ export interface VersionContext {
   sender: string;
   approvalSeverities: ReadonlySet<string>;
   idempotencyKey?: string | undefined;
+  /** When the new version goes out, if scheduled (functions/core/schedule.ts publishAtFrom decides). */
+  publishAt?: Date | undefined;
 }
 
 /**
@@ -40,7 +50,7 @@ export const capReference = (v: Pick<StoredVersion, 'sender' | 'identifier' | 's
   `${v.sender},${v.identifier},${v.sent}`;
 
 export function normaliseDraft(draft: AlertDraft): AlertContent {
-  const { image, translations, areas, ...rest } = draft;
+  const { image, translations, areas, publishAt: _ownToTheVersion, ...rest } = draft;
   return {
     ...rest,
     ...(image ? { image } : {}),
@@ -64,30 +74,34 @@ function buildVersion(
   msgType: StoredVersion['msgType'],
   content: AlertContent,
   earlier: readonly StoredVersion[],
-  note?: string,
+  options: { note?: string | undefined; replaces?: readonly number[] | undefined } = {},
 ): StoredVersion {
   const approval = approvalFor(content, msgType, ctx.approvalSeverities);
   const at = ctx.now.toISOString();
+  const goesOut = ctx.publishAt ?? ctx.now;
+  const replaces = options.replaces ?? [];
+  const dispatchStatus = approval.required ? 'held' : ctx.publishAt ? 'scheduled' : 'pending';
   return {
     alertId: ctx.alertId,
     version,
     msgType,
     content,
     identifier: capIdentifier(ctx.alertId, version),
-    sent: capDateTime(ctx.now),
+    // CAP `sent` is when the message originates for the public: a scheduled version's time.
+    sent: capDateTime(goesOut),
     sender: ctx.sender,
-    // CAP asks for every earlier message an update or cancel supersedes; held-and-replaced versions never
-    // reached anyone, so they are not referenced.
-    references: earlier
-      .filter((v) => v.dispatchStatus !== 'superseded' && v.dispatchStatus !== 'held')
-      .map(capReference),
-    ...(note ? { note } : {}),
+    // CAP asks for every earlier message an update or cancel supersedes: those out, or due out before this one.
+    // Versions replaced while waiting never reached anyone, so they are not referenced.
+    references: referencedBy(earlier, replaces, goesOut).map(capReference),
+    ...(options.note ? { note: options.note } : {}),
     author: ctx.actor.id,
     createdAt: at,
     ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+    ...(ctx.publishAt ? { publishAt: ctx.publishAt.toISOString() } : {}),
+    ...(replaces.length ? { replaces: [...replaces] } : {}),
     approval,
-    dispatchStatus: approval.required ? 'held' : 'pending',
-    ...(approval.required ? {} : { releasedAt: at }),
+    dispatchStatus,
+    ...(dispatchStatus === 'pending' ? { releasedAt: at } : {}),
   };
 }
 
@@ -128,10 +142,14 @@ export function updateAlert(
 ): StoredVersion {
   const latest = latestOf(versions);
   refuseIfCancelled(latest);
+  const { publishAt: _when, replaces: replacesRequested, ...changes } = patch;
+  const replaces = versionsReplacedBy(versions, { replaces: replacesRequested, publishAt: ctx.publishAt });
+  const base = baseVersionFor(versions, replaces, ctx.publishAt ?? ctx.now);
   const errors: FieldError[] = [];
-  if (patch.channels) {
-    const before = new Set(latest.content.channels);
-    patch.channels.forEach((channel, i) => {
+  if (changes.channels) {
+    // Channels cannot grow past what the alert was issued on (the first version's, or what a replacement said).
+    const before = new Set(base.content.channels);
+    changes.channels.forEach((channel, i) => {
       if (!before.has(channel))
         errors.push({
           path: `/channels/${i}`,
@@ -140,7 +158,9 @@ export function updateAlert(
     });
   }
   if (errors.length) throw unprocessable('An update cannot add channels.', errors);
-  return buildVersion(ctx, latest.version + 1, 'Update', mergePatch(latest.content, patch), versions);
+  return buildVersion(ctx, latest.version + 1, 'Update', mergePatch(base.content, changes), versions, {
+    replaces,
+  });
 }
 
 export function cancelAlert(
@@ -150,20 +170,31 @@ export function cancelAlert(
 ): StoredVersion {
   const latest = latestOf(versions);
   refuseIfCancelled(latest);
+  // What is cancelled is what the public is reading; with nothing out yet, the newest version (nothing goes out).
+  const base = liveVersion(versions) ?? latest;
   const content: AlertContent = body.description
-    ? { ...latest.content, description: body.description }
-    : latest.content;
-  return buildVersion(ctx, latest.version + 1, 'Cancel', content, versions, body.reason);
+    ? { ...base.content, description: body.description }
+    : base.content;
+  // A cancel takes every waiting step with it: nothing scheduled goes out after it.
+  const replaces = waitingVersions(versions).map((v) => v.version);
+  return buildVersion({ ...ctx, publishAt: undefined }, latest.version + 1, 'Cancel', content, versions, {
+    note: body.reason,
+    replaces,
+  });
 }
 
 // ---------------------------------------------------------------- states
 
-export function versionState(v: StoredVersion, isLatest: boolean): VersionState {
+export function versionState(v: StoredVersion): VersionState {
   switch (v.dispatchStatus) {
     case 'held':
-      return isLatest ? 'pending-approval' : 'superseded';
+      return 'pending-approval';
+    case 'scheduled':
+      return 'scheduled';
     case 'superseded':
       return 'superseded';
+    case 'withdrawn':
+      return 'withdrawn';
     case 'pending':
       return 'dispatching';
     case 'planned':
@@ -171,17 +202,29 @@ export function versionState(v: StoredVersion, isLatest: boolean): VersionState 
   }
 }
 
+/**
+ * The alert's state is the state of what the public is reading (the last version out); before anything is out,
+ * `pending-approval` or `scheduled`. A version held for approval after the alert went out reads as
+ * `pending-approval` when it would go out at once (a supervisor is needed now); a held step of the timeline does not
+ * change the live alert's state.
+ */
 export function alertState(versions: readonly StoredVersion[], now: Date): AlertState {
-  const latest = latestOf(versions);
-  if (latest.msgType === 'Cancel') return 'cancelled';
-  if (latest.dispatchStatus === 'held') return 'pending-approval';
-  if (latest.content.expires && Date.parse(latest.content.expires) <= now.getTime()) return 'expired';
-  return versionState(latest, true) === 'sent' ? 'sent' : 'dispatching';
+  const settled = settledVersions(versions);
+  const latest = latestOf(settled);
+  if (latest.msgType === 'Cancel' && isReleased(latest)) return 'cancelled';
+  const live = liveVersion(settled);
+  if (!live) return settled.some((v) => v.dispatchStatus === 'held') ? 'pending-approval' : 'scheduled';
+  if (
+    settled.some((v) => v.dispatchStatus === 'held' && v.publishAt === undefined && v.version > live.version)
+  )
+    return 'pending-approval';
+  if (live.content.expires && Date.parse(live.content.expires) <= now.getTime()) return 'expired';
+  return versionState(live) === 'sent' ? 'sent' : 'dispatching';
 }
 
 // ---------------------------------------------------------------- API shapes
 
-export function toApiVersion(v: StoredVersion, isLatest: boolean): AlertVersion {
+export function toApiVersion(v: StoredVersion): AlertVersion {
   return {
     ...v.content,
     id: v.alertId,
@@ -192,31 +235,37 @@ export function toApiVersion(v: StoredVersion, isLatest: boolean): AlertVersion 
     sender: v.sender,
     references: v.references,
     ...(v.note ? { note: v.note } : {}),
+    ...(v.publishAt ? { publishAt: v.publishAt } : {}),
+    ...(v.replaces?.length ? { replaces: v.replaces } : {}),
     author: v.author,
     approval: v.approval,
-    state: versionState(v, isLatest),
+    state: versionState(v),
   };
 }
 
 export function toApiAlert(versions: readonly StoredVersion[], now: Date): Alert {
-  const latest = latestOf(versions);
-  const first = versions[0] ?? latest;
-  const { state: _latestVersionState, ...current } = toApiVersion(latest, true);
+  const settled = settledVersions(versions);
+  const latest = latestOf(settled);
+  const first = settled[0] ?? latest;
+  const { state: _latestVersionState, ...current } = toApiVersion(latest);
+  const next = waitingVersions(settled).find((v) => v.publishAt !== undefined);
   return {
     ...current,
-    state: alertState(versions, now),
+    state: alertState(settled, now),
+    ...(next?.publishAt ? { nextPublishAt: next.publishAt } : {}),
     createdAt: first.createdAt,
     updatedAt:
       latest.approval.approvedAt && latest.approval.approvedAt > latest.createdAt
         ? latest.approval.approvedAt
         : latest.createdAt,
-    versions: versions.map((v, i) => ({
+    versions: settled.map((v) => ({
       version: v.version,
       msgType: v.msgType,
       sent: v.sent,
       author: v.author,
       headline: v.content.headline,
-      state: versionState(v, i === versions.length - 1),
+      state: versionState(v),
+      ...(v.publishAt ? { publishAt: v.publishAt } : {}),
     })),
   };
 }

@@ -10,6 +10,7 @@ import { MAX_RECIPIENTS_PER_JOB } from '../../schemas/messages';
 import {
   ALL_ZONES,
   type Audience as AudienceKind,
+  isReleased,
   type ReceiptKey,
   type StoredVersion,
   SUBSCRIBER_CHANNELS,
@@ -43,8 +44,8 @@ export interface Audience {
   subscribers?: (channel: SubscriberChannel, version: StoredVersion) => Iterable<string>;
 }
 
-/** Released versions go out (a pending one is guaranteed to by the sweeper); held or superseded ones never do. */
-const released = (v: StoredVersion) => v.dispatchStatus === 'planned' || v.dispatchStatus === 'pending';
+/** Released versions go out (a pending one is guaranteed to by the sweeper); waiting or superseded ones not yet. */
+const released = isReleased;
 
 /**
  * Invariant 3: an update or cancel goes to the same audience as the original. A channel gets it only if an

@@ -4,6 +4,7 @@
  */
 import type { AlertContent, Channel, MsgType } from '../../schemas/alert';
 import type { DeliveryStatus } from '../../schemas/delivery';
+import type { QuietWindow } from './quiet-hours';
 
 export const ROLES = ['officer', 'supervisor', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,14 +17,26 @@ export interface Actor {
 
 /** How far the fan-out of one version has come. */
 export type DispatchStatus =
-  /** waiting for a second person (two-person rule) */
+  /** waiting for a second person (two-person rule); with a publishAt, it is scheduled once approved */
   | 'held'
+  /** waiting for its publishAt: sent nowhere, in no feed; released by the publish timer or the sweeper */
+  | 'scheduled'
   /** accepted, fan-out not yet planned: the sweeper re-dispatches these when they linger */
   | 'pending'
   /** receipts written and channel jobs queued */
   | 'planned'
-  /** was held when a newer version replaced it; never goes out */
-  | 'superseded';
+  /** was waiting (held or scheduled) when a newer version replaced it; never goes out */
+  | 'superseded'
+  /** was waiting when an officer removed it from the timeline; never goes out */
+  | 'withdrawn';
+
+/** Versions that went out, or are guaranteed to (a pending one is dispatched by the sweeper if its message is lost). */
+export const isReleased = (v: Pick<StoredVersion, 'dispatchStatus'>): boolean =>
+  v.dispatchStatus === 'pending' || v.dispatchStatus === 'planned';
+
+/** Versions that may still go out: held for approval, or scheduled. */
+export const isWaiting = (v: Pick<StoredVersion, 'dispatchStatus'>): boolean =>
+  v.dispatchStatus === 'held' || v.dispatchStatus === 'scheduled';
 
 export interface ApprovalRecord {
   required: boolean;
@@ -53,10 +66,22 @@ export interface StoredVersion {
   createdAt: string;
   /** The Idempotency-Key of the request that created it, so a retried request recognises its own work. */
   idempotencyKey?: string | undefined;
+  /**
+   * When it goes out (ISO 8601, UTC), if it was scheduled rather than sent at once. CAP `sent` is this time, since
+   * that is when the message originates for the public.
+   */
+  publishAt?: string | undefined;
+  /**
+   * The waiting versions this one took the place of. Writing this version is what replaces them: even if the process
+   * dies before their status is set to `superseded`, a version named here never goes out (functions/core/schedule.ts).
+   */
+  replaces?: number[] | undefined;
   // ---- operational ----
   approval: ApprovalRecord;
   dispatchStatus: DispatchStatus;
-  /** When it was released for fan-out (creation, or approval). The sweeper looks for stale ones. */
+  /** Who removed a waiting version from the timeline, and when (`withdrawn`). */
+  withdrawn?: { by: string; at: string } | undefined;
+  /** When it was released for fan-out (creation, approval, or its publishAt). The sweeper looks for stale ones. */
   releasedAt?: string | undefined;
   plannedAt?: string | undefined;
   receiptsPlanned?: number | undefined;
@@ -193,6 +218,11 @@ export interface Subscriber {
   name?: string | undefined;
   /** Webhooks: the Standard Webhooks signing secret (`whsec_…`), encrypted like the address. */
   secretCipher?: string | undefined;
+  /**
+   * SMS and email: the resident's quiet hours on the agency's clock (HERALD_TIME_ZONE), set by `QUIET 22-07` or on
+   * the web. What is not urgent waits for their end (functions/core/quiet-hours.ts); webhooks (media) have none.
+   */
+  quietHours?: QuietWindow | undefined;
   createdAt: string;
   updatedAt: string;
   confirmedAt?: string | undefined;
@@ -213,5 +243,12 @@ export interface Challenge {
    * What the sign-up asked for, applied when the code comes back: an address that is already subscribed keeps its
    * zones until then, so a stranger typing someone's number cannot change what they receive.
    */
-  request?: { zones: string[]; language: string } | undefined;
+  request?:
+    | {
+        zones: string[];
+        language: string;
+        /** Quiet hours to set (a window) or clear (null) with the confirmation; absent: left as they are. */
+        quietHours?: QuietWindow | null | undefined;
+      }
+    | undefined;
 }

@@ -15,6 +15,7 @@ import {
   rosterZonesOf,
 } from '../core/fanout';
 import type { StoredVersion, SubscriberChannel } from '../core/model';
+import { settledVersions } from '../core/schedule';
 import type {
   AlertStore,
   BulkStore,
@@ -127,10 +128,52 @@ function queueJobs(deps: DispatchDeps, jobs: readonly ChannelJob[], tag: string)
   );
 }
 
+/**
+ * A scheduled version whose time has come becomes pending (the store's conditional release: a cancel, replacement or
+ * withdrawal that got there first wins, and of two releasers one does it). Undefined when it is not to go out now.
+ * A wake-up that came early (a clock ahead, a redelivery) comes back at the version's time.
+ */
+async function releaseIfDue(deps: DispatchDeps, v: StoredVersion): Promise<StoredVersion | undefined> {
+  const now = deps.clock.now();
+  const wait = v.publishAt === undefined ? 0 : Date.parse(v.publishAt) - now.getTime();
+  if (wait > 0)
+    throw new DispatchLater(Math.ceil(wait / 1000), `version ${v.version} is scheduled for ${v.publishAt}`);
+  const at = now.toISOString();
+  if ((await deps.store.releaseScheduled(v.alertId, v.version, at)) === 'released') {
+    deps.logger.info('scheduled version released', {
+      alertId: v.alertId,
+      version: v.version,
+      publishAt: v.publishAt,
+      lateMs: -wait,
+    });
+    return { ...v, dispatchStatus: 'pending', releasedAt: at };
+  }
+  // Released by someone else a moment ago (then dispatching it again is harmless), or no longer to go out.
+  const now2 = await deps.store.getVersion(v.alertId, v.version);
+  return now2?.dispatchStatus === 'pending' ? now2 : undefined;
+}
+
 export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessage): Promise<void> {
   const { alertId, version } = message;
   const found = await deps.store.getAlert(alertId);
-  const target = found?.versions.find((v) => v.version === version);
+  // A version named in a later one's `replaces` reads as superseded here even if it was never marked so.
+  const versions = found ? settledVersions(found.versions) : [];
+  let target = versions.find((v) => v.version === version);
+  if (target?.dispatchStatus === 'scheduled') {
+    // Steps due at the same moment (a restart after their time) go out in their order.
+    for (const v of versions)
+      if (
+        v.version < version &&
+        v.dispatchStatus === 'scheduled' &&
+        v.publishAt &&
+        v.publishAt <= (target.publishAt ?? '')
+      )
+        await dispatchVersion(deps, { alertId, version: v.version }).catch((error: unknown) => {
+          if (!(error instanceof DispatchLater)) throw error;
+        });
+    target = await releaseIfDue(deps, target);
+    if (!target) return;
+  }
   if (!found || !target) {
     // Versions are stored (consistently) before any dispatch message names them, so this message names one that
     // was never stored: in the embedded mode, a sweeper index entry left by a process killed mid-write (dynalite
@@ -139,11 +182,11 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
     return;
   }
   if (target.dispatchStatus !== 'pending') {
-    // held: waits for approval (approval dispatches it); superseded: never goes out; planned: done already.
+    // held: waits for approval (approval dispatches it); superseded or withdrawn: never goes out; planned: done.
     deps.logger.debug('nothing to dispatch', { alertId, version, dispatchStatus: target.dispatchStatus });
     return;
   }
-  const earlier = found.versions.filter((v) => v.version < version);
+  const earlier = versions.filter((v) => v.version < version);
   // Planned in order, so an update's jobs find the receipts of what it replies to (invariant 3): an earlier version
   // whose message is still in flight (or lost) is planned first. Planning is idempotent, so its own message is harmless.
   for (const v of earlier)

@@ -1,12 +1,14 @@
 /**
- * Lambda entry point of the sweeper, run every minute by a schedule: re-dispatches versions whose fan-out was never
- * planned, then erases the contacts of tips past their retention (a bounded batch each run).
+ * Lambda entry point of the sweeper, run every minute by a schedule: releases scheduled versions whose time has come
+ * (a backstop behind their own one-time schedules), re-dispatches versions whose fan-out was never planned, then
+ * erases the contacts of tips past their retention (a bounded batch each run).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { eraseExpiredTipContacts, tipStoreOf } from '../core/tips';
 import { type DispatchDeps, sweep } from '../dispatch/plan';
+import { releaseDueVersions } from '../dispatch/release';
 import { awsServices } from '../shared/aws';
 import { logger } from '../shared/logger';
 
@@ -27,9 +29,11 @@ async function sweepTipContacts(deps: DispatchDeps): Promise<number> {
 }
 
 export const createSweeperHandler = (deps: DispatchDeps) =>
-  middy<unknown, { swept: number; tipContactsErased: number }, Error, Context>(async () => {
+  middy<unknown, { released: number; swept: number; tipContactsErased: number }, Error, Context>(async () => {
+    // Scheduled versions first: a release is the one thing here with a deadline (within 60 s of its time).
+    const released = await releaseDueVersions(deps);
     const swept = await sweep(deps);
-    return { swept, tipContactsErased: await sweepTipContacts(deps) };
+    return { released, swept, tipContactsErased: await sweepTipContacts(deps) };
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 
 let wired: ReturnType<typeof createSweeperHandler> | undefined;

@@ -3,12 +3,13 @@
  * the middle of a fan-out, then started again on the same data directory. Every delivery must complete, and
  * the sandbox outbox — what the public would have seen — must hold each post exactly once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedIdentity } from '../../local/auth';
 import type { Alert } from '../../schemas/alert';
 import type { DeliveryReport } from '../../schemas/delivery';
+import { startEmbeddedProcess } from '../helpers/child-process';
 import { DRAFT, freePort, tempDir, waitFor } from '../helpers/embedded';
 
 const children: ChildProcess[] = [];
@@ -20,22 +21,8 @@ afterAll(async () => {
 });
 
 function startHeraldProcess(port: number, dir: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HERALD_DATA_DIR: dir,
-      // Slow providers so the kill lands mid-fan-out; short timeouts so the restart recovers within seconds.
-      HERALD_SANDBOX_DELAY_MS: '250',
-      HERALD_FUNCTION_TIMEOUT_SECONDS: '1',
-      HERALD_PROVIDER_TIMEOUT_MS: '700',
-      HERALD_RETRY_BASE_MS: '100',
-      HERALD_SWEEP_AFTER_SECONDS: '1',
-      HERALD_SWEEP_INTERVAL_MS: '500',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // Slow providers so the kill lands mid-fan-out.
+  const child = startEmbeddedProcess(port, dir, { HERALD_SANDBOX_DELAY_MS: '250' });
   children.push(child);
   return child;
 }

@@ -2,7 +2,7 @@
  * A child process (run by tsx) working on a fresh temporary directory, for the crash tests that kill it with
  * SIGKILL: `cleanup` kills it if it is still running, waits for it, and removes the directory.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,4 +39,31 @@ export async function startCrashChild(script: string, prefix: string): Promise<C
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The embedded Herald as `npm start` runs it (local/main.ts), in a process of its own on `dir`, so a test can kill it
+ * with SIGKILL and start it again on the same data. Short timings let a restart recover within seconds.
+ */
+export function startEmbeddedProcess(
+  port: number,
+  dir: string,
+  env: Record<string, string> = {},
+): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HERALD_DATA_DIR: dir,
+      HERALD_FUNCTION_TIMEOUT_SECONDS: '1',
+      HERALD_PROVIDER_TIMEOUT_MS: '700',
+      HERALD_RETRY_BASE_MS: '100',
+      HERALD_SWEEP_AFTER_SECONDS: '1',
+      HERALD_SWEEP_INTERVAL_MS: '500',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

@@ -347,28 +347,27 @@ describe('versionState and alertState', () => {
   const base = newAlert(draft({ expires: '2030-03-04T12:00:00+00:00' }), ctx(T1));
   const with_ = (changes: Partial<StoredVersion>): StoredVersion => ({ ...base, ...changes });
 
-  it.each<[string, Partial<StoredVersion>, boolean, string]>([
-    ['held, latest', { dispatchStatus: 'held' }, true, 'pending-approval'],
-    ['held, replaced by a newer version', { dispatchStatus: 'held' }, false, 'superseded'],
-    ['superseded', { dispatchStatus: 'superseded' }, false, 'superseded'],
-    ['pending', { dispatchStatus: 'pending' }, true, 'dispatching'],
+  it.each<[string, Partial<StoredVersion>, string]>([
+    ['held', { dispatchStatus: 'held' }, 'pending-approval'],
+    ['scheduled', { dispatchStatus: 'scheduled', publishAt: T2.toISOString() }, 'scheduled'],
+    ['superseded', { dispatchStatus: 'superseded' }, 'superseded'],
+    ['withdrawn', { dispatchStatus: 'withdrawn' }, 'withdrawn'],
+    ['pending', { dispatchStatus: 'pending' }, 'dispatching'],
     [
       'planned, 1 of 3 settled',
       { dispatchStatus: 'planned', receiptsPlanned: 3, receiptsSettled: 1 },
-      true,
       'dispatching',
     ],
-    ['planned, none settled yet', { dispatchStatus: 'planned', receiptsPlanned: 3 }, true, 'dispatching'],
+    ['planned, none settled yet', { dispatchStatus: 'planned', receiptsPlanned: 3 }, 'dispatching'],
     [
       'planned, 3 of 3 settled',
       { dispatchStatus: 'planned', receiptsPlanned: 3, receiptsSettled: 3 },
-      true,
       'sent',
     ],
-    ['planned with no recipients', { dispatchStatus: 'planned', receiptsPlanned: 0 }, true, 'sent'],
-  ])('a version %s is %s', (_name, changes, isLatest, expected) => {
+    ['planned with no recipients', { dispatchStatus: 'planned', receiptsPlanned: 0 }, 'sent'],
+  ])('a version %s is %s', (_name, changes, expected) => {
     // Act
-    const state = versionState(with_(changes), isLatest);
+    const state = versionState(with_(changes));
 
     // Assess
     expect(state).toBe(expected);

@@ -215,8 +215,9 @@ describe('planFanout', () => {
 
   it('sends a cancel nowhere when the alert never went out (it was held and replaced)', () => {
     // Prepare
-    const v1 = v1Of(['x', 'facebook'], { dispatchStatus: 'superseded' });
-    const v2 = { ...nextOf([v1], { headline: 'Cancelled' }), msgType: 'Cancel' as const };
+    const held = v1Of(['x', 'facebook'], { dispatchStatus: 'held' });
+    const v2 = { ...nextOf([held], { headline: 'Cancelled' }), msgType: 'Cancel' as const };
+    const v1 = { ...held, dispatchStatus: 'superseded' as const };
 
     // Act
     const plan = planFanout(v2, [v1], audience);
@@ -239,8 +240,9 @@ describe('planFanout', () => {
 
   it('sends an update that replaced a held alert on its own channels: it is the first message to go out', () => {
     // Prepare: an Extreme alert was held; the officer lowered the severity before anyone approved it.
-    const v1 = v1Of(['x', 'facebook'], { dispatchStatus: 'superseded', approval: { required: true } });
-    const v2 = nextOf([v1], { severity: 'Severe' });
+    const held = v1Of(['x', 'facebook'], { dispatchStatus: 'held', approval: { required: true } });
+    const v2 = nextOf([held], { severity: 'Severe' });
+    const v1 = { ...held, dispatchStatus: 'superseded' as const };
 
     // Act
     const plan = planFanout(v2, [v1], audience);

@@ -6,7 +6,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertHead, ApprovalRecord, StoredVersion } from '../../core/model';
-import type { AlertStore, Page } from '../../ports';
+import type { AlertStore, Page, PublishTarget } from '../../ports';
 import { batchGetAll, conditionalWrite, type DynamoContext, type Item, queryAll } from './context';
 import {
   ALERT_PREFIX,
@@ -18,6 +18,8 @@ import {
   GSI2,
   headIndexSk,
   keyOf,
+  SCHEDULED_INDEX_PK,
+  scheduledIndexSk,
   stripKeys,
   UNPLANNED_INDEX_PK,
   unplannedIndexSk,
@@ -26,6 +28,7 @@ import {
 } from './keys';
 
 const HEAD_INDEX_KEY = ['PK', 'SK', 'GSI1PK', 'GSI1SK'] as const;
+const SCHEDULED_INDEX_KEY = ['PK', 'SK', 'GSI2PK', 'GSI2SK'] as const;
 
 export class DynamoAlertStore implements AlertStore {
   constructor(private readonly ctx: DynamoContext) {}
@@ -53,6 +56,9 @@ export class DynamoAlertStore implements AlertStore {
         version.alertId,
         version.version,
       );
+    } else if (version.publishAt !== undefined && version.dispatchStatus !== 'superseded') {
+      item.GSI2PK = SCHEDULED_INDEX_PK;
+      item.GSI2SK = scheduledIndexSk(version.publishAt, version.alertId, version.version);
     }
     const written = await conditionalWrite(
       this.ctx,
@@ -169,44 +175,156 @@ export class DynamoAlertStore implements AlertStore {
     version: number,
     approval: ApprovalRecord,
     at: string,
+    options: { publishAt?: string | undefined } = {},
   ): Promise<'approved' | 'not-held'> {
+    // Approved before its publishAt: it waits for its time (it stays in the scheduled index); otherwise it is released.
+    const scheduled = options.publishAt !== undefined;
     const written = await conditionalWrite(
       this.ctx,
       new UpdateCommand({
         TableName: this.ctx.tableName,
         Key: { PK: alertPk(alertId), SK: versionSk(version) },
-        UpdateExpression:
-          'SET #status = :pending, #approval = :approval, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
+        UpdateExpression: scheduled
+          ? 'SET #status = :scheduled, #approval = :approval, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk'
+          : 'SET #status = :pending, #approval = :approval, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
         ConditionExpression: '#status = :held',
         ExpressionAttributeNames: {
           '#status': 'dispatchStatus',
           '#approval': 'approval',
-          '#releasedAt': 'releasedAt',
+          ...(scheduled ? {} : { '#releasedAt': 'releasedAt' }),
         },
         ExpressionAttributeValues: {
-          ':pending': 'pending',
+          ...(scheduled
+            ? {
+                ':scheduled': 'scheduled',
+                ':gsi2pk': SCHEDULED_INDEX_PK,
+                ':gsi2sk': scheduledIndexSk(options.publishAt as string, alertId, version),
+              }
+            : {
+                ':pending': 'pending',
+                ':at': at,
+                ':gsi2pk': UNPLANNED_INDEX_PK,
+                ':gsi2sk': unplannedIndexSk(at, alertId, version),
+              }),
           ':held': 'held',
           ':approval': approval,
-          ':at': at,
-          ':gsi2pk': UNPLANNED_INDEX_PK,
-          ':gsi2sk': unplannedIndexSk(at, alertId, version),
         },
       }),
     );
     return written ? 'approved' : 'not-held';
   }
 
+  async releaseScheduled(
+    alertId: string,
+    version: number,
+    at: string,
+  ): Promise<'released' | 'not-scheduled'> {
+    // The one transition that lets a scheduled version out. Conditional, so a cancel, a replacement or a withdrawal
+    // that got there first wins, and two releasers (the timer and the sweeper) release it once.
+    const written = await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression: 'SET #status = :pending, #releasedAt = :at, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk',
+        ConditionExpression: '#status = :scheduled',
+        ExpressionAttributeNames: { '#status': 'dispatchStatus', '#releasedAt': 'releasedAt' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':scheduled': 'scheduled',
+          ':at': at,
+          ':gsi2pk': UNPLANNED_INDEX_PK,
+          ':gsi2sk': unplannedIndexSk(at, alertId, version),
+        },
+      }),
+    );
+    return written ? 'released' : 'not-scheduled';
+  }
+
+  async withdrawVersion(
+    alertId: string,
+    version: number,
+    withdrawn: { by: string; at: string },
+  ): Promise<'withdrawn' | 'not-waiting'> {
+    const written = await conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression: 'SET #status = :withdrawn, #withdrawn = :by REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status IN (:held, :scheduled)',
+        ExpressionAttributeNames: { '#status': 'dispatchStatus', '#withdrawn': 'withdrawn' },
+        ExpressionAttributeValues: {
+          ':withdrawn': 'withdrawn',
+          ':by': withdrawn,
+          ':held': 'held',
+          ':scheduled': 'scheduled',
+        },
+      }),
+    );
+    return written ? 'withdrawn' : 'not-waiting';
+  }
+
+  async findScheduled(options: {
+    dueBy?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<PublishTarget & { dispatchStatus: StoredVersion['dispatchStatus'] }>> {
+    const { limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+    const start = options.cursor === undefined ? undefined : decodeScheduledCursor(options.cursor);
+    const { Items = [], LastEvaluatedKey } = await this.ctx.client.send(
+      new QueryCommand({
+        TableName: this.ctx.tableName,
+        IndexName: GSI2,
+        // "<dueBy>#…" sorts after dueBy: a version due at that very millisecond is found with dueBy + 1 ms; the
+        // callers pass "now", and a version is due when its time is not after it, so they pass the bound as "now~".
+        KeyConditionExpression:
+          options.dueBy === undefined ? 'GSI2PK = :pk' : 'GSI2PK = :pk AND GSI2SK < :before',
+        ExpressionAttributeValues: {
+          ':pk': SCHEDULED_INDEX_PK,
+          ...(options.dueBy === undefined ? {} : { ':before': `${options.dueBy}~` }),
+        },
+        ProjectionExpression: 'PK, SK, GSI2PK, GSI2SK, #alertId, #version, #publishAt, #status',
+        ExpressionAttributeNames: {
+          '#alertId': 'alertId',
+          '#version': 'version',
+          '#publishAt': 'publishAt',
+          '#status': 'dispatchStatus',
+        },
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const items = Items.map((item) => ({
+      alertId: item.alertId as string,
+      version: item.version as number,
+      at: item.publishAt as string,
+      dispatchStatus: item.dispatchStatus as StoredVersion['dispatchStatus'],
+    }));
+    const last = Items.at(-1);
+    return {
+      items,
+      cursor: LastEvaluatedKey && last ? encodeCursor(keyOf(last, SCHEDULED_INDEX_KEY)) : undefined,
+    };
+  }
+
   async supersedeVersion(alertId: string, version: number): Promise<void> {
-    // Not held (approved meanwhile, or already superseded): nothing to replace.
+    // Not waiting (approved and out meanwhile, released at its time, or already superseded): nothing to replace.
     await conditionalWrite(
       this.ctx,
       new UpdateCommand({
         TableName: this.ctx.tableName,
         Key: { PK: alertPk(alertId), SK: versionSk(version) },
-        UpdateExpression: 'SET #status = :superseded',
-        ConditionExpression: '#status = :held',
+        UpdateExpression: 'SET #status = :superseded REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status IN (:held, :scheduled)',
         ExpressionAttributeNames: { '#status': 'dispatchStatus' },
-        ExpressionAttributeValues: { ':superseded': 'superseded', ':held': 'held' },
+        ExpressionAttributeValues: {
+          ':superseded': 'superseded',
+          ':held': 'held',
+          ':scheduled': 'scheduled',
+        },
       }),
     );
   }
@@ -304,4 +422,16 @@ function decodeHeadCursor(cursor: string): Item {
       (key.GSI1SK?.length ?? 0) > alertId.length + 1
     );
   });
+}
+
+function decodeScheduledCursor(cursor: string): Item {
+  return decodeCursor(
+    cursor,
+    SCHEDULED_INDEX_KEY,
+    (key) =>
+      (key.PK?.startsWith(ALERT_PREFIX) ?? false) &&
+      (key.SK?.startsWith(VERSION_PREFIX) ?? false) &&
+      key.GSI2PK === SCHEDULED_INDEX_PK &&
+      (key.GSI2SK?.includes(`#${key.PK?.slice(ALERT_PREFIX.length)}#`) ?? false),
+  );
 }

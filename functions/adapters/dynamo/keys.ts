@@ -16,6 +16,8 @@ export const ALERT_PREFIX = 'ALERT#';
 export const VERSION_PREFIX = 'V#';
 export const ALERTS_INDEX_PK = 'ALERTS';
 export const UNPLANNED_INDEX_PK = 'UNPLANNED';
+/** Versions waiting for their publishAt (scheduled, or held for approval with a publishAt), by that time. */
+export const SCHEDULED_INDEX_PK = 'SCHEDULED';
 export const RECEIPT_PREFIX = 'RCPT#';
 export const IDEMPOTENCY_PREFIX = 'IDEM#';
 export const OUTBOX_PK = 'OUTBOX';
@@ -28,6 +30,8 @@ export const versionSk = (version: number): string => `${VERSION_PREFIX}${pad(ve
 export const headIndexSk = (createdAt: string, alertId: string): string => `${createdAt}#${alertId}`;
 export const unplannedIndexSk = (releasedAt: string, alertId: string, version: number): string =>
   `${releasedAt}#${alertId}#${pad(version)}`;
+export const scheduledIndexSk = (publishAt: string, alertId: string, version: number): string =>
+  `${publishAt}#${alertId}#${pad(version)}`;
 
 /** Receipts by the provider's message id (GSI1), for delivery callbacks. */
 export const providerIndexPk = (channel: string, providerMessageId: string): string =>
@@ -139,6 +143,28 @@ export const addressLockPk = (channel: string, addressHash: string): string =>
 export const rosterPk = (channel: string, audience: string, zone: string): string =>
   `ROSTER#${channel}#${audience}#${zone}`;
 export const challengePk = (channel: string, addressHash: string): string => `CHAL#${channel}#${addressHash}`;
+
+/**
+ * Quiet hours beside the rosters: the ids of a zone's confirmed subscribers that have a window, one partition per
+ * roster and one item per window and bucket (the roster's bucket of the id), so the preview reads a zone's few windows
+ * instead of every profile.
+ */
+export const quietIndexPk = (channel: string, audience: string, zone: string): string =>
+  `QUIET#${channel}#${audience}#${zone}`;
+export const quietIndexSk = (windowLabel: string, subscriberId: string): string =>
+  `${windowLabel}#${rosterBucketSk(subscriberId)}`;
+
+/**
+ * Deferrals (functions/channel/deferrals.ts): recipients of one job of one version waiting for the end of their quiet
+ * hours, and the requests to release an alert's deferrals early; all indexed on GSI1 by when to look at them.
+ */
+export const deferralPk = (alertId: string): string => `DEFER#${alertId}`;
+export const deferralSk = (version: number, channel: string, index: number, until: string): string =>
+  `${pad(version)}#${channel}#${String(index).padStart(6, '0')}#${until}`;
+export const earlyReleaseSk = (beforeVersion: number): string => `EARLY#${pad(beforeVersion)}`;
+export const DEFERRALS_INDEX_PK = 'DEFERRALS';
+export const deferralIndexSk = (lookAt: string, alertId: string, rest: string): string =>
+  `${lookAt}#${alertId}#${rest}`;
 
 /** A subscriber's bucket in every roster: a stable hash (32-bit FNV-1a) of its id, so ADD and DELETE meet. */
 export function rosterBucketSk(subscriberId: string): string {

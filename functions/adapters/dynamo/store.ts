@@ -7,7 +7,6 @@ import type { Channel } from '../../../schemas/alert';
 import type { DeliveryStatus } from '../../../schemas/delivery';
 import type {
   AlertHead,
-  ApprovalRecord,
   IdempotencyRecord,
   Receipt,
   ReceiptKey,
@@ -19,6 +18,7 @@ import type {
   AlertStore,
   BeginResult,
   BulkStore,
+  DeferralStore,
   ClaimResult,
   FanoutPlanRecord,
   IdempotencyStore,
@@ -37,6 +37,7 @@ import type {
 } from '../../ports';
 import { DynamoAlertStore } from './alert-store';
 import { DynamoBulkStore } from './bulk-store';
+import { DynamoDeferralStore } from './deferral-store';
 import { DynamoIdempotencyStore } from './idempotency-store';
 import { DynamoOutboxStore } from './outbox-store';
 import { DynamoReceiptStore } from './receipt-store';
@@ -49,7 +50,9 @@ export interface DynamoStoreOptions {
   tableName: string;
 }
 
-export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore, BulkStore {
+export class DynamoStore
+  implements AlertStore, ReceiptStore, IdempotencyStore, OutboxStore, BulkStore, DeferralStore
+{
   readonly tableName: string;
   /**
    * Residents' tips (tip-store.ts), and the queue of public answers the social helpers post. A property rather than
@@ -62,6 +65,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   private readonly idempotency: DynamoIdempotencyStore;
   private readonly outbox: DynamoOutboxStore;
   private readonly bulk: DynamoBulkStore;
+  private readonly deferrals: DynamoDeferralStore;
 
   constructor(options: DynamoStoreOptions) {
     const ctx = { client: options.client, tableName: options.tableName };
@@ -71,6 +75,7 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
     this.idempotency = new DynamoIdempotencyStore(ctx);
     this.outbox = new DynamoOutboxStore(ctx);
     this.bulk = new DynamoBulkStore(ctx);
+    this.deferrals = new DynamoDeferralStore(ctx);
     this.tips = new DynamoTipStore(ctx);
   }
 
@@ -96,12 +101,22 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
     return this.alerts.listAlerts(options);
   }
   approveVersion(
-    alertId: string,
-    version: number,
-    approval: ApprovalRecord,
-    at: string,
-  ): Promise<'approved' | 'not-held'> {
-    return this.alerts.approveVersion(alertId, version, approval, at);
+    ...args: Parameters<AlertStore['approveVersion']>
+  ): ReturnType<AlertStore['approveVersion']> {
+    return this.alerts.approveVersion(...args);
+  }
+  releaseScheduled(
+    ...args: Parameters<AlertStore['releaseScheduled']>
+  ): ReturnType<AlertStore['releaseScheduled']> {
+    return this.alerts.releaseScheduled(...args);
+  }
+  withdrawVersion(
+    ...args: Parameters<AlertStore['withdrawVersion']>
+  ): ReturnType<AlertStore['withdrawVersion']> {
+    return this.alerts.withdrawVersion(...args);
+  }
+  findScheduled(...args: Parameters<AlertStore['findScheduled']>): ReturnType<AlertStore['findScheduled']> {
+    return this.alerts.findScheduled(...args);
   }
   supersedeVersion(alertId: string, version: number): Promise<void> {
     return this.alerts.supersedeVersion(alertId, version);
@@ -164,6 +179,37 @@ export class DynamoStore implements AlertStore, ReceiptStore, IdempotencyStore, 
   }
   findByIdempotencyKey(key: string): Promise<OutboxItem | undefined> {
     return this.outbox.findByIdempotencyKey(key);
+  }
+
+  // ---- DeferralStore: residents' quiet hours (deferral-store.ts)
+  addDeferred(...args: Parameters<DeferralStore['addDeferred']>): ReturnType<DeferralStore['addDeferred']> {
+    return this.deferrals.addDeferred(...args);
+  }
+  getDeferral(...args: Parameters<DeferralStore['getDeferral']>): ReturnType<DeferralStore['getDeferral']> {
+    return this.deferrals.getDeferral(...args);
+  }
+  findDueDeferrals(
+    ...args: Parameters<DeferralStore['findDueDeferrals']>
+  ): ReturnType<DeferralStore['findDueDeferrals']> {
+    return this.deferrals.findDueDeferrals(...args);
+  }
+  pendingDeferrals(
+    ...args: Parameters<DeferralStore['pendingDeferrals']>
+  ): ReturnType<DeferralStore['pendingDeferrals']> {
+    return this.deferrals.pendingDeferrals(...args);
+  }
+  markReleased(...args: Parameters<DeferralStore['markReleased']>): ReturnType<DeferralStore['markReleased']> {
+    return this.deferrals.markReleased(...args);
+  }
+  releaseEarlierDeferrals(
+    ...args: Parameters<DeferralStore['releaseEarlierDeferrals']>
+  ): ReturnType<DeferralStore['releaseEarlierDeferrals']> {
+    return this.deferrals.releaseEarlierDeferrals(...args);
+  }
+  earlierReleased(
+    ...args: Parameters<DeferralStore['earlierReleased']>
+  ): ReturnType<DeferralStore['earlierReleased']> {
+    return this.deferrals.earlierReleased(...args);
   }
 
   // ---- BulkStore

@@ -3,7 +3,9 @@
  * (local/) both build the table from this object, so the two can never disagree on keys or indexes.
  *
  * Items (PK / SK):
- *   ALERT#<id>    / V#<000000n>          one version; GSI2 = UNPLANNED / <releasedAt> while its fan-out is not planned;
+ *   ALERT#<id>    / V#<000000n>          one version; GSI2 = UNPLANNED / <releasedAt> while its fan-out is not planned,
+ *                                        or SCHEDULED / <publishAt> while it waits for its time (scheduled, or
+ *                                        held for approval with a publishAt);
  *                                        version 1 is also the alert's head: GSI1 = ALERTS / <createdAt>#<id> lists
  *                                        alerts newest first, headLatestVersion points at the current version
  *   RCPT#<id>     / <000000n>#<channel>#<recipient>   one delivery receipt
@@ -22,6 +24,16 @@
  *   SUBAUDIT#<subscriberId> / <at>#<unique>   one change of a subscriber's state (action, actor, method, channel;
  *                                        no address, hash or mask), kept after the subscriber is deleted;
  *                                        GSI1 = SUBAUDIT / <at>#<subscriberId>#<unique> lists them all by time
+ *   QUIET#<channel>#<audience>#<zone> / <from>-<to>#B#<nn>   ids (String Set) of the zone's confirmed SMS and email
+ *                                        subscribers with those quiet hours, in the id's roster bucket: kept with
+ *                                        the rosters (subscriber-index.ts), read by the preview
+ *
+ * Residents' quiet hours (deferral-store.ts; the fan-out's own PLAN# and JOB# items are in bulk-store.ts):
+ *   DEFER#<alertId> / <000000v>#<channel>#<000000job>#<until>   recipients (String Set) of one job whose quiet hours
+ *                                        end at <until>, with a send job's fields (claimed, windowed, finished as a
+ *                                        job is); GSI1 = DEFERRALS / <look at>#<alertId>#… until it is done
+ *   DEFER#<alertId> / EARLY#<000000v>    a newer version went out: the sweeper releases the earlier versions'
+ *                                        deferrals at once (they are superseded); GSI1 = DEFERRALS / <at>#…
  *
  * A pending (never confirmed) web sign-up's profile and address lock carry `expiresAt` (24 h after the sign-up),
  * removed when it is confirmed, so an abandoned sign-up leaves no profile, lock or address hash behind.
