@@ -25,8 +25,8 @@ import {
   unprocessable,
   validationFailed,
 } from '../core/errors';
-import { released } from '../core/feeds';
 import type { StoredVersion } from '../core/model';
+import { publishedVersions } from '../core/schedule';
 import { decodeXml } from '../core/xml';
 import { type ApiDeps, cancelAlertOp, createAlert, type OperationInput, updateAlertOp } from './alerts';
 import { CAP_PATH_ALIAS } from './cap-path';
@@ -72,7 +72,8 @@ async function publicVersions(deps: ApiDeps, id: string | undefined): Promise<St
   const missing = () => notFound(`There is no public alert ${JSON.stringify(id ?? '')}.`);
   if (!id || !ALERT_ID.test(id)) throw missing();
   const found = await deps.store.getAlert(id);
-  const versions = found?.versions.filter(released) ?? [];
+  // In the order they went out: the last is what the public is reading (a timeline's steps go out by time).
+  const versions = publishedVersions(found?.versions ?? []);
   if (versions.at(-1)?.content.status !== 'Actual') throw missing();
   return versions;
 }
@@ -197,7 +198,7 @@ export async function createAlertFromCap(deps: ApiDeps, input: OperationInput): 
   if (imported.expired && imported.msgType !== 'Cancel')
     throw unprocessable(
       `The CAP message expired at ${imported.draft.expires}; an expired message is not published.`,
-      [{ path: '/alert/info/0/expires', message: 'is in the past' }],
+      [{ path: '/alert/info/0/expires', message: `is in the past (${imported.draft.expires})` }],
     );
   if (imported.msgType === 'Alert') {
     // The id comes from the sender and identifier: later Updates find the alert through their references.

@@ -172,7 +172,17 @@ export function importCap(message: CapMessage, options: CapImportOptions): Impor
   }
   if (first.categories.length > 1)
     warnings.push(`${first.path}: only the first category (${first.categories[0]?.value}) is kept`);
-  for (const key of ['category', 'urgency', 'severity', 'certainty', 'expires', 'web', 'contact'] as const) {
+  for (const key of [
+    'category',
+    'urgency',
+    'severity',
+    'certainty',
+    'effective',
+    'onset',
+    'expires',
+    'web',
+    'contact',
+  ] as const) {
     const field = key === 'category' ? first.categories[0] : first[key];
     if (field) origins.set(`/${key}`, field.path);
   }
@@ -210,6 +220,8 @@ export function importCap(message: CapMessage, options: CapImportOptions): Impor
     ...(translations.length ? { translations } : {}),
     ...(areas.length ? { areas } : {}),
     channels: [...(options.channels ?? CHANNELS)],
+    ...(present(first.effective) ? { effective: first.effective!.value.trim() } : {}),
+    ...(present(first.onset) ? { onset: first.onset!.value.trim() } : {}),
     ...(first.expires ? { expires: first.expires.value } : {}),
     ...(present(first.web) ? { web: first.web!.value.trim() } : {}),
     ...(present(first.contact) ? { contact: first.contact!.value } : {}),
@@ -292,6 +304,10 @@ export function referencedAlerts(
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** CAP writes every time in UTC (./cap): a time is the same when it names the same instant, whatever its offset. */
+const sameInstant = (a: string | undefined, b: string | undefined) =>
+  a === b || (a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b));
+
 /**
  * The update patch that turns `current` into the imported content: what differs, `null` for what the message
  * no longer says. Status and category cannot change by update (an exercise does not become real), and
@@ -313,7 +329,9 @@ export function updatePatchFrom(current: AlertContent, imported: AlertDraft): Up
   const patch: Record<string, unknown> = {};
   for (const key of ['event', 'urgency', 'severity', 'certainty', 'headline', 'description'] as const)
     if (imported[key] !== current[key]) patch[key] = imported[key];
-  for (const key of ['instruction', 'expires', 'web', 'contact', 'image'] as const) {
+  for (const key of ['effective', 'onset', 'expires'] as const)
+    if (!sameInstant(imported[key], current[key])) patch[key] = imported[key] ?? null;
+  for (const key of ['instruction', 'web', 'contact', 'image'] as const) {
     const next =
       key === 'image' && typeof imported.image === 'string' ? { url: imported.image } : imported[key];
     if (!same(next, current[key])) patch[key] = next ?? null;

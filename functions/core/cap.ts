@@ -27,8 +27,14 @@ export function escapeXml(text: string): string {
 const element = (name: string, value: string | number | undefined, indent: string): string =>
   value === undefined || value === '' ? '' : `${indent}<${name}>${escapeXml(String(value))}</${name}>\n`;
 
-/** CAP's dateTime: an explicit offset, no fraction of a second. */
-const capTime = (iso: string): string => capDateTime(new Date(iso));
+/**
+ * CAP's dateTime: an explicit offset, no fraction of a second. Every time of a message (effective, onset, expires)
+ * is written in UTC, "-00:00", like its `sent`: one offset throughout, so a receiver compares them as written, and
+ * the same instant always reads the same whatever offset the officer typed it in (an update that only restates a
+ * time in another offset changes nothing). The agency's local clock is for people: the texts, email and page say
+ * the times on it.
+ */
+export const capTime = (iso: string): string => capDateTime(new Date(iso));
 
 const point = ([lat, lon]: readonly [number, number]) => `${lat},${lon}`;
 
@@ -83,6 +89,8 @@ function infoXml(
     element('urgency', content.urgency, i),
     element('severity', content.severity, i),
     element('certainty', content.certainty, i),
+    content.effective ? element('effective', capTime(content.effective), i) : '',
+    content.onset ? element('onset', capTime(content.onset), i) : '',
     content.expires ? element('expires', capTime(content.expires), i) : '',
     element('senderName', options.agencyName, i),
     element('headline', text.headline, i),

@@ -5,7 +5,7 @@
  * (in text stored before the API refused them) go out as U+FFFD.
  */
 import { safeText } from '../../schemas/text';
-import { escapeXml } from './cap';
+import { CAP_NAMESPACE, capTime, escapeXml } from './cap';
 import type { StoredVersion } from './model';
 
 export const ATOM_MEDIA_TYPE = 'application/atom+xml';
@@ -35,10 +35,6 @@ export interface FeedMeta {
   updated: string;
 }
 
-/** A version that went out: held versions and versions replaced while held never reached the public. */
-export const released = (v: StoredVersion): boolean =>
-  v.dispatchStatus === 'pending' || v.dispatchStatus === 'planned';
-
 /**
  * Whether the current released version belongs in a public feed: Actual only; not once it has expired; a
  * cancellation for CANCELLED_VISIBLE_MS after it was sent.
@@ -55,9 +51,34 @@ const titleOf = (v: StoredVersion) =>
 const summaryOf = (v: StoredVersion) =>
   v.msgType === 'Cancel' && v.note ? `${v.note}\n\n${v.content.description}` : v.content.description;
 
-const isoOf = (capTime: string) => new Date(capTime).toISOString();
+const isoOf = (time: string) => new Date(time).toISOString();
 
-/** Atom as a CAP index feed (the form Google Public Alerts and aggregators follow). */
+/**
+ * The version's CAP times as a CAP index carries them beside each entry, so an aggregator can sort and drop entries
+ * without fetching every CAP: in CAP's own form (UTC, "-00:00", whole seconds), the same strings as the CAP itself.
+ * `effective` is always said: CAP defines an absent one as the message's `sent`, and an index reader should not
+ * have to know that rule to learn from when an entry applies.
+ */
+export function feedTimes(v: StoredVersion): { effective: string; onset?: string; expires?: string } {
+  const { effective, onset, expires } = v.content;
+  return {
+    effective: effective ? capTime(effective) : capTime(v.sent),
+    ...(onset ? { onset: capTime(onset) } : {}),
+    ...(expires ? { expires: capTime(expires) } : {}),
+  };
+}
+
+/** `<cap:effective>`, `<cap:onset>`, `<cap:expires>` of an entry, in the CAP namespace the feed declares as `cap`. */
+function capTimeElements(v: StoredVersion, indent: string): string {
+  return Object.entries(feedTimes(v))
+    .map(([name, value]) => `${indent}<cap:${name}>${escapeXml(value)}</cap:${name}>\n`)
+    .join('');
+}
+
+/**
+ * Atom as a CAP index feed (the form Google Public Alerts and aggregators follow): each entry links to its CAP and
+ * carries its times as `cap:` elements, as the US National Weather Service's CAP index feeds do.
+ */
 export function atomFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
   const e = escapeXml;
   const items = entries.map(({ alertId, version: v, capUrl, pageUrl }) =>
@@ -71,12 +92,13 @@ export function atomFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string 
       `    <link rel="related" type="text/html" href="${e(pageUrl)}"/>\n`,
       `    <category term="${e(v.content.category)}" label="${e(v.content.event)}"/>\n`,
       `    <summary type="text">${e(summaryOf(v))}</summary>\n`,
+      capTimeElements(v, '    '),
       '  </entry>\n',
     ].join(''),
   );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>\n',
-    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${e(entries[0]?.version.content.language ?? 'en')}">\n`,
+    `<feed xmlns="http://www.w3.org/2005/Atom" xmlns:cap="${CAP_NAMESPACE}" xml:lang="${e(entries[0]?.version.content.language ?? 'en')}">\n`,
     `  <id>${e(meta.selfUrl)}</id>\n`,
     `  <title type="text">${e(meta.title)}</title>\n`,
     `  <updated>${new Date(meta.updated).toISOString()}</updated>\n`,
@@ -92,6 +114,10 @@ export function atomFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string 
 /** RFC 822 dates, as RSS 2.0 asks. */
 const rfc822 = (iso: string) => new Date(iso).toUTCString();
 
+/**
+ * RSS 2.0: the CAP as each item's enclosure, and the same `cap:` time elements as the Atom index (RSS takes elements
+ * of other namespaces in an item), so the description stays the officer's own text.
+ */
 export function rssFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
   const e = escapeXml;
   const items = entries.map(({ alertId, version: v, capUrl, pageUrl }) =>
@@ -104,12 +130,13 @@ export function rssFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
       `      <guid isPermaLink="false">${e(`urn:herald:alert:${alertId}:${v.version}`)}</guid>\n`,
       `      <pubDate>${rfc822(v.sent)}</pubDate>\n`,
       `      <enclosure url="${e(capUrl)}" length="0" type="application/cap+xml"/>\n`,
+      capTimeElements(v, '      '),
       '    </item>\n',
     ].join(''),
   );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>\n',
-    '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n',
+    `<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:cap="${CAP_NAMESPACE}">\n`,
     '  <channel>\n',
     `    <title>${e(meta.title)}</title>\n`,
     `    <link>${e(meta.homeUrl)}</link>\n`,
@@ -125,7 +152,9 @@ export function rssFeed(meta: FeedMeta, entries: readonly FeedEntry[]): string {
 }
 
 /**
- * JSON Feed 1.1; JSON.stringify does the escaping, and the text goes in content_text, never content_html. Every
+ * JSON Feed 1.1, with the CAP fields a reader sorts and filters by (times included) in the `_cap` extension
+ * object, as JSON Feed asks extensions to be named. JSON.stringify does the escaping, and the text goes in
+ * content_text, never content_html. Every
  * string is made safe: JSON would carry a control or a lone surrogate as an escape, but the readers that turn a
  * feed into XML or HTML could not.
  */
@@ -157,7 +186,7 @@ function jsonFeedOf(meta: FeedMeta, entries: readonly FeedEntry[]) {
         msgType: v.msgType,
         severity: v.content.severity,
         urgency: v.content.urgency,
-        expires: v.content.expires,
+        ...feedTimes(v),
       },
     })),
   };

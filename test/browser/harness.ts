@@ -22,14 +22,21 @@ export interface BrowserRig {
   close(): Promise<void>;
 }
 
-export async function startBrowserRig(): Promise<BrowserRig> {
+export interface BrowserRigOptions {
+  /** HERALD_* overrides for the embedded Herald (HERALD_TIME_ZONE, …). */
+  env?: NodeJS.ProcessEnv;
+  /** The browser's own time zone (IANA), when a test needs it to differ from the agency's. */
+  timezoneId?: string;
+}
+
+export async function startBrowserRig(options: BrowserRigOptions = {}): Promise<BrowserRig> {
   if (!existsSync(CHROMIUM))
     throw new Error(
       `The browser tests need Debian's chromium at ${CHROMIUM} and it is not there: install it with ` +
         '`apt-get install -y chromium` (.ci/run does), or point HERALD_CHROMIUM at a Chromium binary.',
     );
   const [herald, browser] = await Promise.all([
-    startTestHerald(),
+    startTestHerald(options.env ? { env: options.env } : {}),
     chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -40,6 +47,7 @@ export async function startBrowserRig(): Promise<BrowserRig> {
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
     reducedMotion: 'reduce',
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   // Well under the test's own timeout, so a missing element fails with its locator named.
   context.setDefaultTimeout(10_000);

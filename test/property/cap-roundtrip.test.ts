@@ -1,6 +1,7 @@
 /**
  * Any alert Herald accepts, written as CAP and read back by the CAP importer, is the same alert: the writer and the
- * reader agree on every field CAP carries (channels are not CAP's: the importer is told them).
+ * reader agree on every field CAP carries (channels are not CAP's: the importer is told them), its times included
+ * (the same instants to the second: CAP writes them in UTC, without fractions).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +70,26 @@ const seconds = fc.integer({
   max: Date.parse('2040-01-01T00:00:00Z') / 1000,
 });
 
+/** The offsets an officer or a CAD system may write a time in; CAP out writes them all in UTC ("-00:00"). */
+const OFFSETS: Record<string, number> = { Z: 0, '-00:00': 0, '+01:00': 60, '-05:00': -300, '+05:30': 330 };
+const timeIn = (epochSeconds: number, offset: string, fraction: string) =>
+  `${new Date((epochSeconds + OFFSETS[offset]! * 60) * 1000).toISOString().slice(0, 19)}${fraction}${offset}`;
+const timeArb = (epochSeconds: number) =>
+  fc
+    .tuple(fc.constantFrom(...Object.keys(OFFSETS)), fc.constantFrom('', '.250', '.999'))
+    .map(([offset, fraction]) => timeIn(epochSeconds, offset, fraction));
+
+/** effective ≤ onset < expires, each present or not, in any offset, sometimes with a fraction CAP will not carry. */
+const timesArb = fc
+  .uniqueArray(seconds, { minLength: 3, maxLength: 3 })
+  .map((s) => [...s].sort((a, b) => a - b) as [number, number, number])
+  .chain(([effective, onset, expires]) =>
+    fc.record(
+      { effective: timeArb(effective), onset: timeArb(onset), expires: timeArb(expires) },
+      { requiredKeys: [] },
+    ),
+  );
+
 const draftArbitrary = fc
   .record(
     {
@@ -87,9 +108,6 @@ const draftArbitrary = fc
         .chain(([ca, es]) => fc.subarray([ca, es])),
       areas: fc.array(area, { maxLength: 4 }),
       channels: fc.constant(['x', 'sms']),
-      expires: seconds.map((s) =>
-        new Date(s * 1000).toISOString().replace('Z', '-00:00').replace('.000', ''),
-      ),
       web: fc.webUrl({ validSchemes: ['https'] }),
       contact: text(60),
       image: fc.record({ url: fc.constant('https://police.example.org/img/a.png'), alt: text(60) }),
@@ -109,11 +127,19 @@ const draftArbitrary = fc
       ],
     },
   )
+  .chain((d) => timesArb.map((times) => ({ ...d, ...times })))
   .map((d) => AlertDraft.safeParse(d))
   .filter((r) => r.success)
   .map((r) => r.data as AlertDraft);
 
-/** Drops what a draft may say in two equivalent ways: empty lists, a translation's event equal to the alert's own. */
+/** A time as CAP carries it: the instant, to the whole second, whatever offset it was written in. */
+const instant = (iso: string | undefined) =>
+  iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000);
+
+/**
+ * Drops what a draft may say in two equivalent ways: empty lists, a translation's event equal to the alert's own,
+ * a time in another offset or with a fraction of a second.
+ */
 function canonical(d: AlertDraft) {
   const translations = (d.translations ?? []).map((t) =>
     t.event === d.event ? { ...t, event: undefined } : t,
@@ -124,6 +150,9 @@ function canonical(d: AlertDraft) {
       translations: translations.length ? translations : undefined,
       areas: d.areas?.length ? d.areas : undefined,
       image: typeof d.image === 'string' ? { url: d.image } : d.image,
+      effective: instant(d.effective),
+      onset: instant(d.onset),
+      expires: instant(d.expires),
     }),
   );
 }

@@ -212,7 +212,7 @@ describe('CAP in and out, and the feeds', () => {
     const refused = await postCap('/v1/alerts', expired);
     expect(refused.status).toBe(422);
     expect(JSON.parse(refused.text).errors).toEqual([
-      { path: '/alert/info/0/expires', message: 'is in the past' },
+      { path: '/alert/info/0/expires', message: 'is in the past (2030-03-02T09:00:00-00:00)' },
     ]);
     const preview = await postCap('/v1/alerts/preview', expired);
     expect(preview.status).toBe(200);

@@ -125,8 +125,33 @@ describe('the CAP corpus', () => {
     const xml = toCapXml(version, { agencyName: 'Police' });
     expect(await xsdErrors(xml)).toEqual([]);
     const again = importCap(parseCap(xml), { now: new Date('2030-01-01T00:00:00Z') });
-    expect({ ...again.draft, expires: undefined }).toEqual({ ...imported.draft, expires: undefined });
-    expect(Date.parse(again.draft.expires ?? '0')).toBe(Date.parse(imported.draft.expires ?? '0'));
+    // CAP out writes every time in UTC: the same instants, whatever offset the message gave them in.
+    const withoutTimes = (d: typeof imported.draft) => ({
+      ...d,
+      effective: undefined,
+      onset: undefined,
+      expires: undefined,
+    });
+    expect(withoutTimes(again.draft)).toEqual(withoutTimes(imported.draft));
+    for (const time of ['effective', 'onset', 'expires'] as const)
+      expect(Date.parse(again.draft[time] ?? '0'), time).toBe(Date.parse(imported.draft[time] ?? '0'));
+  });
+
+  it.each([
+    ['australia.cap', { effective: '2011-10-05T23:04:00+10:00', expires: '2011-10-06T23:04:00+10:00' }],
+    ['canada.cap', { effective: '2012-05-02T23:20:00-00:00', expires: '2012-05-03T00:20:00-00:00' }],
+    [
+      'earthquake-iso8859-1.cap',
+      { onset: '2012-10-14T22:40:56+00:00', expires: '2012-10-21T22:53:04+00:00' },
+    ],
+    ['wcatwc-warning.cap', { onset: '2011-09-02T11:36:50-00:00', expires: '2011-09-02T12:36:50-00:00' }],
+  ])('%s gives its CAP times to the draft as it wrote them', (file, times) => {
+    const { draft } = importCap(parseCap(corpus(file)), { now: new Date('2030-01-01T00:00:00Z') });
+    expect({ effective: draft.effective, onset: draft.onset, expires: draft.expires }).toEqual({
+      effective: undefined,
+      onset: undefined,
+      ...times,
+    });
   });
 
   it('refuses invalid.cap, naming the element the schema did not expect', async () => {

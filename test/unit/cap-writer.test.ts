@@ -80,6 +80,41 @@ describe('toCapXml', () => {
     expect(xml).toContain('<expires>2026-11-22T06:00:00-00:00</expires>');
   });
 
+  it('writes effective, onset and expires in CAP order, each in UTC with "-00:00" and no fraction', async () => {
+    // Prepare: three offsets, one with a fraction of a second
+    const timed = AlertDraft.parse({
+      ...draft,
+      effective: '2026-11-21T08:00:00.750+01:00',
+      onset: '2026-11-21T09:30:00-05:00',
+      expires: '2026-11-22T07:00:00+05:30',
+    });
+
+    // Act
+    const xml = toCapXml(newAlert(timed, ctx()), options);
+
+    // Assess
+    expect(await schemaErrors(xml)).toEqual([]);
+    const info = xml.slice(xml.indexOf('<info>'), xml.indexOf('</info>'));
+    expect(info.match(/<(effective|onset|expires|certainty|senderName)>/g)).toEqual([
+      '<certainty>',
+      '<effective>',
+      '<onset>',
+      '<expires>',
+      '<senderName>',
+    ]);
+    expect(info).toContain('<effective>2026-11-21T07:00:00-00:00</effective>');
+    expect(info).toContain('<onset>2026-11-21T14:30:00-00:00</onset>');
+    expect(info).toContain('<expires>2026-11-22T01:30:00-00:00</expires>');
+    // Every <info> (one per language) carries the same times.
+    expect(xml.match(/<onset>2026-11-21T14:30:00-00:00<\/onset>/g)).toHaveLength(3);
+  });
+
+  it('leaves out a time the alert does not give', () => {
+    const { expires: _e, ...untimed } = draft;
+    const xml = toCapXml(newAlert(AlertDraft.parse(untimed), ctx()), options);
+    expect(xml).not.toMatch(/<(effective|onset|expires)>/);
+  });
+
   it('escapes everything an officer typed, so no text becomes markup', async () => {
     const xml = toCapXml(newAlert(draft, ctx()), options);
     expect(xml).toContain(

@@ -8,6 +8,7 @@ import { parseAtomFeed, parseJsonFeed, parseRssFeed } from 'feedsmith';
 import { describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { cancelAlert, newAlert, updateAlert, type VersionContext } from '../../functions/core/alerts';
+import { CAP_NAMESPACE } from '../../functions/core/cap';
 import {
   atomFeed,
   type FeedEntry,
@@ -17,6 +18,7 @@ import {
   rssFeed,
 } from '../../functions/core/feeds';
 import type { StoredVersion } from '../../functions/core/model';
+import { parseXml, type XmlElement } from '../../functions/core/xml';
 import { AlertDraft } from '../../schemas/alert';
 import { CAP_SCHEMA_DIR } from '../helpers/cap-fixtures';
 import { rncToRng } from '../helpers/rnc';
@@ -166,5 +168,79 @@ describe('jsonFeed', () => {
     expect(feed.items?.map((i) => i.title)).toEqual([`Cancelled: Gas leak, stay indoors`, HOSTILE]);
     expect(feed.items?.[1]?.content_html).toBeUndefined();
     expect(feed.items?.[1]?.attachments?.[0]).toMatchObject({ mime_type: 'application/cap+xml' });
+  });
+});
+
+describe('CAP times in the feeds', () => {
+  const timedDraft = AlertDraft.parse({
+    ...draft,
+    effective: '2030-03-04T09:00:00+01:00',
+    onset: '2030-03-05T08:00:00+01:00',
+    expires: '2030-03-05T14:00:00.500+01:00',
+  });
+  const timed = released(newAlert(timedDraft, ctx('01M7YF2673YEYXB5H183X6NVSG', '2030-03-04T08:00:00Z')));
+  const untimed = released(
+    newAlert(
+      AlertDraft.parse({ ...draft, expires: undefined }),
+      ctx('01M7YF2673YEYXB5H183X6NVSH', '2030-03-04T08:30:00Z'),
+    ),
+  );
+  const CAP_TIMES = {
+    effective: '2030-03-04T08:00:00-00:00',
+    onset: '2030-03-05T07:00:00-00:00',
+    expires: '2030-03-05T13:00:00-00:00',
+  };
+  /** Each entry's CAP-namespace children, read by a namespace-aware parser: the prefix must name CAP 1.2. */
+  const capElementsOf = (xml: string, entryName: string) => {
+    const entries: XmlElement[] = [];
+    const walk = (e: XmlElement) => {
+      if (e.local === entryName) entries.push(e);
+      e.children.forEach(walk);
+    };
+    walk(parseXml(xml));
+    return entries.map((e) =>
+      Object.fromEntries(e.children.filter((c) => c.ns === CAP_NAMESPACE).map((c) => [c.local, c.text])),
+    );
+  };
+
+  it('carries effective, onset and expires in each Atom entry as cap: elements, valid Atom', async () => {
+    const xml = atomFeed(meta('feed.atom'), [entry(timed), entry(untimed)]);
+    expect(await schemaErrors(xml, 'atom_rfc4287.rng', 'relaxng')).toEqual([]);
+    expect(capElementsOf(xml, 'entry')).toEqual([
+      CAP_TIMES,
+      // CAP's own default: a message without effective applies from when it is sent.
+      { effective: untimed.sent },
+    ]);
+    expect(parseAtomFeed(xml).entries).toHaveLength(2);
+  });
+
+  it('carries the same cap: elements in each RSS item, valid RSS 2.0, the description left as written', async () => {
+    const xml = rssFeed(meta('feed.rss'), [entry(timed), entry(untimed)]);
+    expect(await schemaErrors(xml, 'rss-2_0.xsd', 'schema')).toEqual([]);
+    expect(capElementsOf(xml, 'item')).toEqual([CAP_TIMES, { effective: untimed.sent }]);
+    expect(parseRssFeed(xml).items?.[0]?.description).toBe(timedDraft.description);
+  });
+
+  it('carries them in the JSON Feed _cap extension, in the same form', () => {
+    const feed = JSON.parse(jsonFeed(meta('feed.json'), [entry(timed), entry(untimed)]));
+    expect(feed.items[0]._cap).toMatchObject(CAP_TIMES);
+    expect(feed.items[1]._cap).toEqual({
+      msgType: 'Alert',
+      severity: 'Moderate',
+      urgency: 'Expected',
+      effective: untimed.sent,
+    });
+  });
+
+  it('follows the newest version: an update that removes expires keeps it in, one that moves it decides', () => {
+    const later = (patch: Parameters<typeof updateAlert>[1]) =>
+      released(updateAlert([timed], patch, ctx(timed.alertId, '2030-03-04T09:00:00Z')));
+    const afterFirstExpiry = new Date('2030-03-05T13:00:01Z');
+    expect(inPublicFeed(timed, afterFirstExpiry)).toBe(false);
+    expect(inPublicFeed(later({ expires: null }), afterFirstExpiry)).toBe(true);
+    expect(inPublicFeed(later({ expires: '2030-03-05T16:00:00+01:00' }), afterFirstExpiry)).toBe(true);
+    const sooner = later({ expires: '2030-03-05T09:00:00+01:00' });
+    expect(inPublicFeed(sooner, new Date('2030-03-05T07:59:59Z'))).toBe(true);
+    expect(inPublicFeed(sooner, new Date('2030-03-05T08:00:00Z'))).toBe(false);
   });
 });

@@ -123,6 +123,33 @@ describe('renderEmail', () => {
     expect(email.text).toContain('Alerta completa: ');
     expect(email.html).toContain('<article lang="ca"');
   });
+
+  it("says when the alert applies, on the agency's clock and in the reader's language", () => {
+    // Prepare: 07:00–13:00 UTC is 08:00–14:00 in Madrid in December
+    const v = version({ onset: '2026-12-06T07:00:00Z', expires: '2026-12-06T13:00:00-00:00' });
+    const config = testConfig({ timeZone: 'Europe/Madrid' });
+
+    // Act
+    const en = renderEmail(v, config);
+    const ca = renderEmail(v, config, { language: 'ca' });
+
+    // Assess (ICU spaces its ranges with thin spaces: compared as plain spaces)
+    const spaced = (s: string) => s.replace(/[^\S\n]/g, ' ');
+    expect(spaced(en.text)).toContain('When: Sun, Dec 6, 08:00 – 14:00\nArea: Ciutat Vella');
+    expect(spaced(en.html)).toContain('<p><strong>When:</strong> Sun, Dec 6, 08:00 – 14:00</p>');
+    expect(spaced(ca.text)).toContain('Quan: dg., 6 de des., 8:00–14:00');
+  });
+
+  it('says only the end when the alert gives only an expiry, and nothing when it gives no time', () => {
+    // Act
+    const untilOnly = renderEmail(version({ expires: '2026-12-06T13:00:00Z' }), testConfig());
+    const none = renderEmail(version(), testConfig());
+
+    // Assess
+    expect(untilOnly.text.replace(/[^\S\n]/g, ' ')).toContain('When: Until Sun, Dec 6, 13:00');
+    expect(none.text).not.toContain('When:');
+    expect(none.html).not.toContain('When:');
+  });
 });
 
 describe('messageIdDomain', () => {

@@ -62,12 +62,11 @@ export function alertArticle(l: Localised, agencyName: string): string {
   const imageSrc = image ? safeHref(image.url) : undefined;
   const href = safeHref(l.link);
   const rows: string[] = [];
+  if (l.times) rows.push(`<p><strong>${escapeHtml(l.words.when)}:</strong> ${escapeHtml(l.times)}</p>`);
   if (areas.length)
     rows.push(`<p><strong>${escapeHtml(l.words.area)}:</strong> ${escapeHtml(areas.join(', '))}</p>`);
   if (c.contact)
     rows.push(`<p><strong>${escapeHtml(l.words.contact)}:</strong> ${escapeHtml(c.contact)}</p>`);
-  if (c.expires)
-    rows.push(`<p><strong>${escapeHtml(l.words.expires)}:</strong> ${escapeHtml(c.expires)}</p>`);
   return [
     `<article lang="${escapeHtml(c.language)}" style="font-family:sans-serif;max-width:40em;border-left:6px solid ${colour};padding:0 1em">`,
     `<p style="color:${colour};font-weight:bold;margin-bottom:0">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`,
@@ -106,9 +105,9 @@ export function alertPlainText(l: Localised, agencyName: string): string {
     c.description,
     c.instruction ? `${l.words.whatToDo}:\n${c.instruction}` : undefined,
     [
+      l.times ? `${l.words.when}: ${l.times}` : undefined,
       areas.length ? `${l.words.area}: ${areas.join(', ')}` : undefined,
       c.contact ? `${l.words.contact}: ${c.contact}` : undefined,
-      c.expires ? `${l.words.expires}: ${c.expires}` : undefined,
     ]
       .filter(Boolean)
       .join('\n') || undefined,

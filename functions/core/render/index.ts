@@ -18,6 +18,7 @@ export * from './marks';
 export * from './plain';
 export * from './sms';
 export * from './text';
+export * from './times';
 export * from './version';
 export * from './webhook';
 export * from './x';

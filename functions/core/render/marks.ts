@@ -13,7 +13,10 @@ export interface Words {
   whatToDo: string;
   area: string;
   contact: string;
-  expires: string;
+  /** The label of an alert's times in the long formats, and the words around a time that has no other end. */
+  when: string;
+  from: string;
+  until: string;
   fullAlert: string;
 }
 
@@ -26,7 +29,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'What to do',
     area: 'Area',
     contact: 'Contact',
-    expires: 'Expires',
+    when: 'When',
+    from: 'From',
+    until: 'Until',
     fullAlert: 'Full alert',
   },
   es: {
@@ -37,7 +42,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Qué hacer',
     area: 'Zona',
     contact: 'Contacto',
-    expires: 'Caduca',
+    when: 'Cuándo',
+    from: 'Desde',
+    until: 'Hasta',
     fullAlert: 'Alerta completa',
   },
   ca: {
@@ -48,7 +55,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Què cal fer',
     area: 'Zona',
     contact: 'Contacte',
-    expires: 'Caduca',
+    when: 'Quan',
+    from: 'Des de',
+    until: 'Fins a',
     fullAlert: 'Alerta completa',
   },
   fr: {
@@ -59,7 +68,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Que faire',
     area: 'Zone',
     contact: 'Contact',
-    expires: 'Expire',
+    when: 'Quand',
+    from: 'À partir de',
+    until: 'Jusqu’à',
     fullAlert: 'Alerte complète',
   },
   de: {
@@ -70,7 +81,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Was zu tun ist',
     area: 'Gebiet',
     contact: 'Kontakt',
-    expires: 'Gültig bis',
+    when: 'Wann',
+    from: 'Ab',
+    until: 'Bis',
     fullAlert: 'Vollständige Warnung',
   },
   pt: {
@@ -81,7 +94,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'O que fazer',
     area: 'Zona',
     contact: 'Contacto',
-    expires: 'Expira',
+    when: 'Quando',
+    from: 'A partir de',
+    until: 'Até',
     fullAlert: 'Alerta completo',
   },
   it: {
@@ -92,7 +107,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Cosa fare',
     area: 'Zona',
     contact: 'Contatto',
-    expires: 'Scade',
+    when: 'Quando',
+    from: 'Da',
+    until: 'Fino a',
     fullAlert: 'Allerta completa',
   },
   nl: {
@@ -103,7 +120,9 @@ const WORDS: Record<string, Words> = {
     whatToDo: 'Wat te doen',
     area: 'Gebied',
     contact: 'Contact',
-    expires: 'Verloopt',
+    when: 'Wanneer',
+    from: 'Vanaf',
+    until: 'Tot',
     fullAlert: 'Volledige melding',
   },
 };

@@ -7,13 +7,15 @@ import type { PublicImage } from '../../ports';
 import type { HeraldConfig } from '../../shared/config';
 import type { StoredVersion } from '../model';
 import { headPrefix, type Words, wordsFor } from './marks';
+import { timesText } from './times';
 
 /** The parts of a version a text renderer reads. */
 export type RenderVersion = Pick<StoredVersion, 'alertId' | 'version' | 'msgType' | 'content'> & {
   note?: string | undefined;
 };
 
-export type RenderConfig = Pick<HeraldConfig, 'publicBaseUrl' | 'sender' | 'agencyName' | 'smsMaxSegments'>;
+export type RenderConfig = Pick<HeraldConfig, 'publicBaseUrl' | 'sender' | 'agencyName' | 'smsMaxSegments'> &
+  Partial<Pick<HeraldConfig, 'timeZone'>>;
 
 /** Every language the alert is written in, its own first. */
 export const languagesOf = (content: AlertContent): string[] => [
@@ -61,17 +63,21 @@ export interface Localised {
   prefix: string;
   link: string;
   note?: string | undefined;
+  /** When the alert applies, on the agency's clock (./times), if it gives an onset, effective or expiry time. */
+  times?: string | undefined;
 }
 
 export function localise(version: RenderVersion, config: RenderConfig, language?: string): Localised {
   const content = inLanguage(version.content, language);
   const words = wordsFor(content.language);
+  const times = timesText(content, config.timeZone ?? 'UTC', content.language, words);
   return {
     content,
     words,
     prefix: headPrefix(version.msgType, content.status, words),
     link: alertLink(config, version.alertId, content),
     ...(version.msgType === 'Cancel' && version.note ? { note: version.note } : {}),
+    ...(times ? { times } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ export function renderWebhook(
   config: Pick<RenderConfig, 'publicBaseUrl'>,
   capXml?: string,
 ) {
-  const { author: _author, approval: _approval, state: _state, ...data } = toApiVersion(version, true);
+  const { author: _author, approval: _approval, state: _state, ...data } = toApiVersion(version);
   return {
     type: EVENT_TYPE[version.msgType],
     timestamp: version.sent,
