@@ -10,19 +10,29 @@
  * - the process's peak resident memory (every thread: the handlers, the queues, dynalite).
  * The naive design is the same code with one recipient per job (HERALD_RECIPIENTS_PER_JOB=1): one SQS message,
  * one claim, one subscriber read, one receipt write, one settled count and one job update per recipient.
+ *
+ * Quiet hours (`quietShare`): that share of the residents, spread evenly, have quiet hours holding the moment the
+ * alert goes out, and the alert is not urgent (Moderate, Expected): they are deferred (a `deferred` receipt, listed
+ * in a deferral item) rather than sent, and a recipient counts as handled at its first receipt either way.
  */
 
 import { performance } from 'node:perf_hooks';
 import type { Receipt } from '../functions/core/model';
+import type { QuietWindow } from '../functions/core/quiet-hours';
 import { newId } from '../functions/shared/ids';
 import { startHerald } from '../local/runtime';
 import { withTempDir } from './harness';
-import { makeSmsSubscribers, seedSubscribers } from './seed-subscribers';
+import { makeSmsSubscribers, repairRosters, seedSubscribers } from './seed-subscribers';
 import { sleep } from './stats';
 import { measureTipBurst, type TipBurst } from './tips';
 
 export interface FanoutRun {
   recipients: number;
+  /** Roster ids dynalite lost while seeding, written again before the alert (see repairRosters). */
+  rosterRepaired: number;
+  /** Residents in quiet hours, and those the fan-out deferred (they have a `deferred` receipt, nothing sent). */
+  quietResidents: number;
+  deferred: number;
   recipientsPerJob: number;
   senders: number;
   seedSeconds: number;
@@ -52,6 +62,8 @@ export async function measureFanout(options: {
   senders: number;
   /** Replies from this many residents once every one has the alert (bench/tips.ts); none when 0 or absent. */
   tipBurst?: number;
+  /** Share of residents in quiet hours when the alert goes out; the alert is then not urgent. Absent: none, urgent. */
+  quietShare?: number;
 }): Promise<FanoutRun> {
   return withTempDir(`fanout-${options.recipientsPerJob}`, async (dir) => {
     const herald = await startHerald({
@@ -69,22 +81,48 @@ export async function measureFanout(options: {
       },
     });
     try {
+      // Quiet hours that hold now on the agency's clock (UTC here): from the hour before to two hours after.
+      const hour = new Date().getUTCHours();
+      const quiet: QuietWindow = {
+        from: `${String((hour + 23) % 24).padStart(2, '0')}:00`,
+        to: `${String((hour + 2) % 24).padStart(2, '0')}:00`,
+      };
+      const share = options.quietShare ?? 0;
+      // Evenly spread: resident n is quiet when the running count of quiet ones steps up at n.
+      const isQuiet = (n: number) => Math.floor((n + 1) * share) > Math.floor(n * share);
+      const quietResidents = Math.floor(options.recipients * share);
       const seedStart = performance.now();
       // In chunks, so the seeding's own objects never add up to the whole population.
       for (let first = 0; first < options.recipients; first += SEED_CHUNK) {
         const count = Math.min(SEED_CHUNK, options.recipients - first);
         await seedSubscribers(
           herald.table,
-          await makeSmsSubscribers(herald.pii, { count, zones: [ZONE], firstNumber: first }),
+          await makeSmsSubscribers(herald.pii, {
+            count,
+            zones: [ZONE],
+            firstNumber: first,
+            quietHoursOf: (i) => (isQuiet(first + i) ? quiet : undefined),
+          }),
         );
       }
       const seedSeconds = (performance.now() - seedStart) / 1000;
+      // The roster must hold every resident, or the run would wait for receipts that can never come.
+      const rosterOf = async () => new Set(await herald.subscribers.rosterMembers(ZONE, 'sms', 'public'));
+      let rostered = await rosterOf();
+      const rosterRepaired =
+        rostered.size === options.recipients ? 0 : await repairRosters(herald.table, rostered, 'sms');
+      if (rosterRepaired > 0) rostered = await rosterOf();
+      if (rostered.size !== options.recipients)
+        throw new Error(
+          `seeded ${options.recipients} residents, but the zone's roster holds ${rostered.size}`,
+        );
       const maxRssAfterSeedMb = process.resourceUsage().maxRSS / 1024;
 
       // Probes on the instances the handlers were given; none changes what they do.
       let planningStart: number | undefined;
       let plannedAt: number | undefined;
       let sent = 0;
+      let deferred = 0;
       let lastSentAt = 0;
       let outboxWrites = 0;
       const keys = new Set<string>();
@@ -103,6 +141,7 @@ export async function measureFanout(options: {
       herald.store.putReceipts = async (receipts: readonly Receipt[]) => {
         await putReceipts(receipts);
         sent += receipts.filter((r) => r.status === 'sent').length;
+        deferred += receipts.filter((r) => r.status === 'deferred').length;
         lastSentAt = performance.now();
       };
       const append = herald.store.append.bind(herald.store);
@@ -123,25 +162,44 @@ export async function measureFanout(options: {
           'content-type': 'application/json',
           'idempotency-key': newId(),
         },
-        body: JSON.stringify({
-          status: 'Actual',
-          category: 'Safety',
-          event: 'Gas leak',
-          urgency: 'Immediate',
-          severity: 'Severe',
-          certainty: 'Observed',
-          headline: 'Gas leak: stay indoors, close windows',
-          description:
-            'A gas leak near Passeig de Gràcia. Stay indoors and close windows until told otherwise.',
-          language: 'en',
-          areas: [{ zone: ZONE, areaDesc: 'Eixample' }],
-          channels: ['sms'],
-        }),
+        body: JSON.stringify(
+          options.quietShare === undefined
+            ? {
+                status: 'Actual',
+                category: 'Safety',
+                event: 'Gas leak',
+                urgency: 'Immediate',
+                severity: 'Severe',
+                certainty: 'Observed',
+                headline: 'Gas leak: stay indoors, close windows',
+                description:
+                  'A gas leak near Passeig de Gràcia. Stay indoors and close windows until told otherwise.',
+                language: 'en',
+                areas: [{ zone: ZONE, areaDesc: 'Eixample' }],
+                channels: ['sms'],
+              }
+            : {
+                // Not urgent: it waits for the end of a resident's quiet hours.
+                status: 'Actual',
+                category: 'Transport',
+                event: 'Road closure',
+                urgency: 'Expected',
+                severity: 'Moderate',
+                certainty: 'Observed',
+                headline: 'Passeig de Gràcia closed tomorrow 08:00-14:00',
+                description:
+                  'Passeig de Gràcia is closed tomorrow from 08:00 to 14:00 for works. Use Pau Claris.',
+                language: 'en',
+                areas: [{ zone: ZONE, areaDesc: 'Eixample' }],
+                channels: ['sms'],
+              },
+        ),
       });
       if (response.status !== 201) throw new Error(`POST /v1/alerts answered ${response.status}`);
       const deadline = Date.now() + 15 * 60_000;
-      while (sent < options.recipients) {
-        if (Date.now() > deadline) throw new Error(`only ${sent} of ${options.recipients} sent`);
+      while (sent + deferred < options.recipients) {
+        if (Date.now() > deadline)
+          throw new Error(`only ${sent} sent and ${deferred} deferred of ${options.recipients}`);
         await sleep(100);
       }
       // The jobs' last updates and counts follow their receipts: let them land before reading the counter.
@@ -174,8 +232,13 @@ export async function measureFanout(options: {
       }
       const planningSeconds = ((plannedAt ?? Number.NaN) - (planningStart ?? Number.NaN)) / 1000;
       const endToEndSeconds = (lastSentAt - t0) / 1000;
+      if (deferred !== quietResidents)
+        throw new Error(`${quietResidents} residents in quiet hours, but ${deferred} deferred`);
       return {
         recipients: options.recipients,
+        rosterRepaired,
+        quietResidents,
+        deferred,
         recipientsPerJob: options.recipientsPerJob,
         senders: options.senders,
         seedSeconds: Math.round(seedSeconds * 10) / 10,

@@ -29,5 +29,10 @@ export const ChannelJob = z.strictObject({
   channel: Channel,
   recipients: z.array(z.string().min(1)).min(1).max(MAX_RECIPIENTS_PER_JOB),
   job: z.number().int().nonnegative().optional(),
+  /**
+   * A release of residents who waited for their quiet hours: the deferral of job `job` whose quiet hours end at this
+   * instant (functions/channel/deferrals.ts). Its recipients are the deferral's own, read when it is claimed.
+   */
+  deferredUntil: z.iso.datetime().optional(),
 });
 export type ChannelJob = z.infer<typeof ChannelJob>;

@@ -39,7 +39,13 @@ export const JsonFeed = z
             msgType: z.enum(['Alert', 'Update', 'Cancel']),
             severity: z.string(),
             urgency: z.string(),
-            expires: isoDateTime.optional(),
+            effective: isoDateTime.meta({
+              description: "CAP effective, or the version's sent time when it gives none (CAP's default)",
+            }),
+            onset: isoDateTime.optional().meta({ description: 'CAP onset: when the event begins' }),
+            expires: isoDateTime.optional().meta({
+              description: 'CAP expires: after it the alert leaves the feeds',
+            }),
           })
           .meta({ description: 'JSON Feed extension: the CAP fields a reader sorts and filters by' }),
       }),
@@ -63,6 +69,60 @@ const channelPreview = z
       "The channel's rendering in the alert's own language: x and facebook text and weighted length, instagram caption and image (or the alert card as a data: URL), sms text, segments, wea90/wea360 and reach, email subject, text and html, webhook payload",
   });
 
+const previewTime = z.object({
+  at: isoDateTime.meta({ description: 'as CAP and the feeds carry it: UTC ("-00:00"), whole seconds' }),
+  local: z.string().meta({
+    description: "as residents read it: on the agency's clock, in the alert's language",
+  }),
+});
+
+/** The preview's `times` (functions/core/times-preview.ts). */
+const PreviewTimes = z
+  .object({
+    timeZone: z.string().meta({ description: "the agency's IANA time zone (HERALD_TIME_ZONE)" }),
+    sent: previewTime.meta({ description: 'when the version goes out: its publishAt, or now' }),
+    effective: previewTime.optional(),
+    onset: previewTime.optional(),
+    expires: previewTime.optional(),
+    text: z.string().optional().meta({
+      description:
+        'the line the email and the alert page carry, e.g. "Sun, Dec 6, 08:00 – 14:00"; absent without times',
+    }),
+  })
+  .meta({
+    description:
+      "CAP's times as residents will read them; an expiry before, or within 15 minutes after, the version goes out is also a warning",
+  });
+
+/** The preview's `quietHours` (functions/api/preview-quiet.ts). */
+const PreviewQuietHours = z
+  .object({
+    at: isoDateTime.meta({ description: "the moment counted: the draft's publishAt, or now" }),
+    timeZone: z.string().meta({ description: "the agency's IANA time zone (HERALD_TIME_ZONE)" }),
+    urgent: z.boolean().meta({ description: 'Immediate, and Extreme or Severe: nobody waits' }),
+    deferred: z.number().int().nonnegative().meta({
+      description:
+        "subscribers of the draft's zones, by SMS and email, who would wait for the end of their quiet hours",
+    }),
+    byChannel: z.partialRecord(z.enum(['sms', 'email']), z.number().int().nonnegative()),
+    until: z
+      .array(
+        z.object({
+          at: isoDateTime,
+          local: z.string().meta({ description: "HH:MM on the agency's clock" }),
+          count: z.number().int().positive(),
+        }),
+      )
+      .meta({
+        description: 'when they would get it: each end of quiet hours, soonest first, and how many then',
+      }),
+    summary: z.string(),
+  })
+  .meta({
+    description:
+      'who would wait for the end of their quiet hours (only when the draft names sms or email); an estimate read from an index kept beside the rosters',
+  });
+
 /** POST /v1/alerts/preview (functions/api/preview.ts): what each named channel would carry. */
 export const AlertPreview = z
   .object({
@@ -72,6 +132,8 @@ export const AlertPreview = z
     approvalRequired: z.boolean(),
     languages: z.array(z.string()).meta({ description: "every language, the alert's own first" }),
     link: z.string().meta({ description: 'where the messages point' }),
+    times: PreviewTimes,
+    quietHours: PreviewQuietHours.optional(),
     warnings: z.array(z.string()),
     unfilled: z.array(FieldError).meta({
       description:
@@ -98,7 +160,7 @@ export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' 
 /** What a resident's text did (functions/api/inbound-sms.ts InboundOutcome): no personal data in it. */
 export const InboundSmsOutcome = z
   .object({
-    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'ignored']),
+    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'quiet', 'ignored']),
     reply: z.string().optional().meta({ description: 'what was texted back, when anything was' }),
     subscriberId: z.string().optional(),
   })
@@ -108,7 +170,7 @@ export const InboundSmsOutcome = z
 export const InboundSmsAck = z
   .object({
     status: z.enum(['ok', 'ignored', 'subscription-confirmed']),
-    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'ignored']).optional(),
+    keyword: z.enum(['join', 'stop', 'start', 'help', 'tip', 'quiet', 'ignored']).optional(),
   })
   .meta({ id: 'InboundSmsAck' });
 

@@ -29,6 +29,10 @@ export const ZoneList = z
           .meta({ description: 'WGS 84 "lat,lon" pairs, first point repeated last (CAP order)' }),
       }),
     ),
+    timeZone: z.string().meta({
+      description:
+        "the agency's IANA time zone (HERALD_TIME_ZONE): alert times and quiet hours are on its clock",
+    }),
   })
   .meta({ id: 'ZoneList' });
 
@@ -37,12 +41,39 @@ const address = safeString()
   .max(320, 'must be at most 320 characters')
   .meta({ description: 'a phone number in international form (+34…) or an email address' });
 
+/** `HH:MM` on a 24-hour clock. */
+const clockTime = (example: string) =>
+  z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, `must be a time on a 24-hour clock such as ${example}`)
+    .meta({ description: `HH:MM on the agency's clock (HERALD_TIME_ZONE), e.g. ${example}` });
+
+/**
+ * A resident's quiet hours: alerts that are not urgent wait until `to` (functions/core/quiet-hours.ts). `from` later
+ * than `to` crosses midnight (22:00–07:00); equal is refused.
+ */
+export const QuietHours = z
+  .strictObject({ from: clockTime('22:00'), to: clockTime('07:00') })
+  .refine((w) => w.from !== w.to, {
+    path: ['to'],
+    message: 'must differ from "from": the window would be empty, or the whole day',
+  })
+  .meta({
+    id: 'QuietHours',
+    description:
+      "quiet hours on the agency's clock: alerts that are not urgent (urgency other than Immediate, or severity Moderate, Minor or Unknown) wait until `to`",
+  });
+
 export const SubscriptionRequest = z
   .strictObject({
     channel: z.enum(['sms', 'email']),
     address,
     zones: z.array(ZoneId).min(1, 'must name at least one zone').max(20, 'must name at most 20 zones'),
     language: LanguageTag.default('en'),
+    quietHours: QuietHours.nullable().optional().meta({
+      description:
+        'quiet hours to set with the confirmation (null removes them); absent leaves them as they are. Applied only once the code comes back',
+    }),
   })
   .meta({ id: 'SubscriptionRequest' });
 export type SubscriptionRequest = z.infer<typeof SubscriptionRequest>;
@@ -85,6 +116,7 @@ export const SubscriberView = z
     updatedAt: isoDateTime,
     confirmedAt: isoDateTime.optional(),
     stoppedAt: isoDateTime.optional(),
+    quietHours: QuietHours.optional(),
   })
   .meta({ id: 'Subscriber' });
 export type SubscriberView = z.infer<typeof SubscriberView>;
@@ -114,11 +146,14 @@ export const SubscriptionEventView = z
       'deleted',
       'webhook-created',
       'webhook-deleted',
+      'quiet-hours-set',
+      'quiet-hours-cleared',
     ]),
     actor: z.string().meta({ description: "`resident`, or the officer's id" }),
     method: z.enum(['sms-keyword', 'web', 'import', 'officer']),
     subscriberId: z.string(),
     channel: z.enum(['sms', 'email', 'webhook']),
+    detail: z.string().optional().meta({ description: 'what else changed, e.g. `quiet hours 22:00-07:00`' }),
   })
   .meta({ id: 'SubscriptionEvent' });
 export type SubscriptionEventView = z.infer<typeof SubscriptionEventView>;

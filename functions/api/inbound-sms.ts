@@ -23,6 +23,10 @@ import {
   joinReply,
   noZoneReply,
   parseInbound,
+  quietFormReply,
+  quietNotSubscribedReply,
+  quietOffReply,
+  quietSetReply,
   type ReplyContext,
   type ReplyLanguage,
   replyLanguageOf,
@@ -33,6 +37,7 @@ import {
   unknownZoneReply,
 } from '../core/keywords';
 import type { Subscriber } from '../core/model';
+import { quietDetail, withQuietHours } from '../core/quiet-hours';
 import { receiveSmsTip } from '../core/tips';
 import type { Zone } from '../ports';
 import { maskPhone } from '../shared/mask';
@@ -177,6 +182,26 @@ export async function handleInboundSms(deps: InboundSmsDeps, sms: InboundSms): P
     }
     case 'help':
       return reply(helpReply(ctx), existing?.id);
+    case 'quiet': {
+      // A form QUIET does not take changes nothing: the reply shows how to write it.
+      if (command.quiet.kind === 'invalid') return reply(quietFormReply(ctx), existing?.id);
+      if (!existing) return reply(quietNotSubscribedReply(ctx));
+      const window = command.quiet.kind === 'set' ? command.quiet.window : undefined;
+      const changed = await updateSubscriber(
+        deps,
+        existing,
+        (s) => withQuietHours(s, window, now),
+        window
+          ? { action: 'quiet-hours-set', actor: ACTOR, method: 'sms-keyword', detail: quietDetail(window) }
+          : { action: 'quiet-hours-cleared', actor: ACTOR, method: 'sms-keyword' },
+      );
+      audit(deps, 'subscription.quiet-hours', {
+        actor: ACTOR,
+        subscriber: changed,
+        keyword: command.keyword,
+      });
+      return reply(window ? quietSetReply(ctx, window) : quietOffReply(ctx), changed.id);
+    }
     case 'tip': {
       if (command.text === '') return reply(tipEmptyReply(ctx), existing?.id);
       const tip = await receiveSmsTip(tipIntakeDeps(deps), {

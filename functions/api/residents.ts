@@ -37,6 +37,7 @@ export function toSubscriberView(s: Subscriber): SubscriberView {
     updatedAt: s.updatedAt,
     ...(s.confirmedAt ? { confirmedAt: s.confirmedAt } : {}),
     ...(s.stoppedAt ? { stoppedAt: s.stoppedAt } : {}),
+    ...(s.quietHours ? { quietHours: { from: s.quietHours.from, to: s.quietHours.to } } : {}),
   };
 }
 
@@ -50,7 +51,8 @@ export type AuditAction =
   | 'subscription.updated'
   | 'subscription.created'
   | 'subscription.deleted'
-  | 'subscription.code-failed';
+  | 'subscription.code-failed'
+  | 'subscription.quiet-hours';
 
 /** One audit line per change of subscription state: who, which subscriber, what; never the address. */
 export function audit(
@@ -129,19 +131,28 @@ export async function clientKey(deps: Pick<ResidentDeps, 'pii'>, event: APIGatew
 // ---------------------------------------------------------------- zones
 
 /** The zone list only changes with a deployment: its ETag is its content's hash, computed once per catalog. */
-const zoneBodies = new WeakMap<ApiDeps['zones'], { body: string; etag: string }>();
+const zoneBodies = new WeakMap<ApiDeps['zones'], { timeZone: string; body: string; etag: string }>();
 
+/**
+ * The agency's zones, and the time zone its clock runs on (HERALD_TIME_ZONE): the console turns the times an
+ * officer types into instants on that clock, wherever the officer's own browser thinks it is.
+ */
 export async function listZones(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
+  const { timeZone } = deps.config;
   let zonesBody = zoneBodies.get(deps.zones);
-  if (!zonesBody) {
+  if (zonesBody?.timeZone !== timeZone) {
     const zones = deps.zones.zones.map((z) => ({
       id: z.id,
       name: z.name,
       ...(z.names ? { names: z.names } : {}),
       ...(z.polygon ? { polygon: z.polygon } : {}),
     }));
-    const body = JSON.stringify({ zones });
-    zonesBody = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+    const body = JSON.stringify({ zones, timeZone });
+    zonesBody = {
+      timeZone,
+      body,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    };
     zoneBodies.set(deps.zones, zonesBody);
   }
   return publicRead(event, {

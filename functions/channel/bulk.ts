@@ -13,6 +13,13 @@
  * cannot say whether the first went out) and says so on their receipts: the outcome of the lost attempt is
  * unknown and they may have received it twice. Every other recipient without a receipt was never sent to, and is
  * sent to once, with nothing flagged.
+ *
+ * Residents' quiet hours (functions/channel/quiet.ts): before the first window, the attempt stores a `deferred`
+ * receipt for each recipient a version that is not urgent finds in their quiet hours, then lists them in deferrals
+ * that the sweeper releases at the end of the quiet hours (functions/channel/deferrals.ts); they are never in a send
+ * window. A release is this same sender on a deferral instead of a job (`deferredUntil`): it sends to whom the
+ * deferral lists unless a newer version went out meanwhile (then their receipts say `superseded`), and never defers
+ * anyone again.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { ChannelJob } from '../../schemas/messages';
@@ -30,6 +37,15 @@ import type { SendJobKey, SendWindow } from '../ports';
 import { channelQueue, leaseOwnerOf } from '../ports';
 import { attemptSend, type BulkDeps, defaultPacer, type Outcome, type Try } from './bulk-send';
 import { loadVersion, RetryLater } from './deliver';
+import {
+  decideHolds,
+  deferredReason,
+  listInDeferrals,
+  releaseEarlierDeferrals,
+  supersedingVersion,
+  WAIT_FOR_RELEASE_MS,
+  waitingForRelease,
+} from './quiet';
 
 export { type BulkDeps, defaultPacer, subscriberSigningSecret } from './bulk-send';
 
@@ -41,6 +57,7 @@ const FINAL_RECEIPT = (r: Receipt | undefined) =>
   (r.status === 'sent' ||
     r.status === 'delivered' ||
     r.status === 'unknown' ||
+    r.status === 'superseded' ||
     (r.status === 'failed' && r.retryable !== true));
 const REACHED = (r: Receipt | undefined) => r?.status === 'sent' || r?.status === 'delivered';
 
@@ -63,19 +80,33 @@ const RECEIPT_BATCH = 25;
 export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQSRecord): Promise<void> {
   const channel = job.channel as SubscriberChannel;
   if (job.job === undefined) throw new Error(`a ${channel} job of ${job.alertId} without its job index`);
-  const key: SendJobKey = { alertId: job.alertId, version: job.version, channel, index: job.job };
+  // A release of residents whose quiet hours are over: the deferral item is claimed as a job item is.
+  const release = job.deferredUntil !== undefined;
+  const key: SendJobKey = {
+    alertId: job.alertId,
+    version: job.version,
+    channel,
+    index: job.job,
+    ...(release ? { deferredUntil: job.deferredUntil } : {}),
+  };
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
   const actor = `channel:${channel}`;
-  const log = { alertId: key.alertId, version: key.version, channel, job: key.index };
+  const log = {
+    alertId: key.alertId,
+    version: key.version,
+    channel,
+    job: key.index,
+    ...(release ? { deferredUntil: key.deferredUntil } : {}),
+  };
   const startedAt = deps.clock.now();
   const version = await loadVersion(deps, key.alertId, key.version);
-  const recipients = [...new Set(job.recipients)];
+  const planned = [...new Set(job.recipients)];
   const windowSize = deps.config.sendWindow;
 
   // The lease covers the job's sending at this sender's share of the rate, twice over, plus a provider timeout: as
   // the stack sizes the SMS sender's timeout (lib/herald-stack.ts), so a live sender never loses its lease.
   const rate = channel === 'sms' ? deps.config.smsMessagesPerSecond / deps.config.smsSenderConcurrency : 50;
-  const leaseMs = Math.ceil((2 * recipients.length * 1000) / rate) + 2 * deps.config.providerTimeoutMs;
+  const leaseMs = Math.ceil((2 * planned.length * 1000) / rate) + 2 * deps.config.providerTimeoutMs;
   const leaseId = deps.newId();
   const claim = await deps.store.claimJob(
     key,
@@ -85,8 +116,9 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
       now: startedAt.toISOString(),
       ...leaseOwnerOf(deps.config),
     },
-    // A first attempt has no receipts: it sends to the job's recipients in order, starting with these.
-    { recipients: recipients.slice(0, windowSize), at: startedAt.toISOString() },
+    // A first attempt has no receipts: it sends to the job's recipients in order, starting with these. A release
+    // learns its recipients from the claim, so it writes its first window as it writes every other.
+    release ? undefined : { recipients: planned.slice(0, windowSize), at: startedAt.toISOString() },
   );
   if (claim.kind === 'missing')
     throw new Error(`no job item for ${channel} job ${key.index} of ${key.alertId}`);
@@ -97,6 +129,8 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
     throw new RetryLater(seconds, 'job busy or not yet due');
   }
 
+  // A release sends to whom its deferral lists now: the message named whom it listed when it was queued.
+  const recipients = release ? [...new Set(claim.previous.recipients)] : planned;
   const receiptKey = (recipient: string) => ({
     alertId: key.alertId,
     version: key.version,
@@ -105,21 +139,35 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
   });
   // A first claim finds no receipts (none are written before the sender's): reading them would be 4 wasted requests
   // per 100 recipients. A re-claim reads them, to send only to recipients without a final one.
+  // A release always reads them: it sends only to those still waiting.
   const reclaim = claim.previous.attempts > 0;
-  const existing = reclaim
-    ? await deps.store.getReceipts(recipients.map(receiptKey))
-    : new Map<string, Receipt>();
+  const existing =
+    reclaim || release
+      ? await deps.store.getReceipts(recipients.map(receiptKey))
+      : new Map<string, Receipt>();
+  // Those an earlier attempt of this job deferred belong to their deferral's release: never sent by this job.
+  const waiting = new Set(release ? [] : recipients.filter((r) => existing.get(r)?.status === 'deferred'));
   const deadWindow = claim.previous.window;
   const lost = lostInWindow(deadWindow, existing);
+  for (const r of waiting) lost.delete(r);
   const reached = recipients.filter((r) => REACHED(existing.get(r)));
+  // A release leaves alone anyone without a receipt of this version: never handed to it (see quiet.ts).
+  const unhanded = release ? recipients.filter((r) => !existing.has(r)) : [];
   // Those whose outcome was lost go first, so they share the first window and are settled soonest.
   const todo = [
     ...recipients.filter((r) => lost.has(r)),
-    ...recipients.filter((r) => !lost.has(r) && !FINAL_RECEIPT(existing.get(r))),
+    ...recipients.filter(
+      (r) =>
+        !lost.has(r) && !FINAL_RECEIPT(existing.get(r)) && !waiting.has(r) && (!release || existing.has(r)),
+    ),
   ];
+  // A release finds whether a newer version went out before it: then what waited is replaced, not sent.
+  const newer = release && todo.length > 0 ? await supersedingVersion(deps, version) : undefined;
 
+  // Those waiting are read too (a re-claim only): one whose deferral could not list them is sent to by this job.
+  const toRead = newer ? [] : [...todo, ...waiting];
   const subscribers =
-    todo.length > 0 ? await deps.subscribers.getSubscribers(todo) : new Map<string, Subscriber>();
+    toRead.length > 0 ? await deps.subscribers.getSubscribers(toRead) : new Map<string, Subscriber>();
   const test = version.content.status !== 'Actual';
   const provider = test ? deps.sandbox : deps.provider;
   const wantedAudience = audienceKindOf(version);
@@ -201,8 +249,17 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
       history: [...(previous?.history ?? []), ...events],
     };
   };
+  /**
+   * A receipt written without sending, for one whose outcome a dead attempt lost, still says so: superseded, it may
+   * have gone out; deferred with no provider to ask (it was asked otherwise), its release may be a second message.
+   */
+  const lostFlag = (recipient: string, sendsLater: boolean): Partial<Receipt> => {
+    if (!lost.has(recipient) || (sendsLater && provider.lookup)) return {};
+    return { outcomeUnknown: true, ...(sendsLater ? { possibleDuplicate: true } : {}) };
+  };
   const finish = (recipient: string, receipt: Receipt) => {
-    if (receipt.status !== 'retrying' && !FINAL_RECEIPT(existing.get(recipient))) settled++;
+    const open = receipt.status === 'retrying' || receipt.status === 'deferred';
+    if (!open && !FINAL_RECEIPT(existing.get(recipient))) settled++;
     buffer.push(receipt);
     if (buffer.length >= RECEIPT_BATCH) void flush().catch(() => undefined);
   };
@@ -322,13 +379,67 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
     }
   };
 
+  // ---- quiet hours, before anything of this attempt is sent (the order of writes: functions/channel/quiet.ts)
+  if (!release) await releaseEarlierDeferrals(deps, version);
+  const now = deps.clock.now();
+  const holds = await decideHolds(deps, {
+    version,
+    channel,
+    release: release ? { newer } : undefined,
+    todo,
+    lost,
+    subscribers,
+    sendable: (s): s is Subscriber => refusal(s) === undefined,
+    lookup: provider.lookup
+      ? async (r) => (await provider.lookup!(`${key.alertId}:${key.version}:${channel}:${r}`)) !== undefined
+      : undefined,
+    now,
+  });
+  for (const [r, reason] of holds.superseded)
+    finish(r, receiptOf(subscribers.get(r), r, 'superseded', [], { reason, ...lostFlag(r, false) }));
+  // A cancel that waits for an earlier version's release: tried again soon, as a retry is.
+  for (const r of holds.waitForRelease) {
+    leftForLater++;
+    retryInMs = Math.min(retryInMs, WAIT_FOR_RELEASE_MS);
+    const wait = waitingForRelease(now, lastReceive ? receiveCount : undefined);
+    finish(r, receiptOf(subscribers.get(r), r, wait.status, [], wait.fields));
+  }
+  const toList = new Map<string, string[]>();
+  const listUntil = (until: string, r: string) => toList.set(until, [...(toList.get(until) ?? []), r]);
+  for (const [r, until] of holds.deferred) {
+    const reason = deferredReason(until, deps.config.timeZone);
+    // Deferred after a dead attempt that may have sent it: its release will say it may be a second message.
+    const fields = { reason, nextAttemptAt: until.toISOString(), ...lostFlag(r, true) };
+    finish(r, receiptOf(subscribers.get(r), r, 'deferred', [], fields));
+    listUntil(until.toISOString(), r);
+  }
+  for (const r of waiting) listUntil(existing.get(r)?.nextAttemptAt ?? '', r);
+  toList.delete('');
+  // (1) the `deferred` receipts are stored, then (2) their deferrals list them; only then (3) does anything go out.
+  await flush();
+  const unlisted = await listInDeferrals(deps, key, toList, now.toISOString());
+  const deferredIds = [...toList.values()].flat().filter((r) => !unlisted.has(r));
+  const held = new Set(
+    [...holds.superseded.keys(), ...holds.waitForRelease, ...holds.deferred.keys()].filter(
+      (r) => !unlisted.has(r),
+    ),
+  );
+  // Anyone a deferral could not take (its release had begun without them) is this job's to send, now.
+  const sendList = [...todo.filter((r) => !held.has(r)), ...[...unlisted].filter((r) => waiting.has(r))];
+
   // ---- window by window: written down before the first of its recipients is sent, settled before the next
+  const windows: string[][] = [];
+  // A first attempt's first window was written with the claim: what it sends first is drawn from it alone.
+  const claimed = new Set(reclaim || release ? [] : (claim.job.window?.recipients ?? []));
+  const first = sendList.filter((r) => claimed.has(r));
+  const rest = sendList.filter((r) => !claimed.has(r));
+  if (first.length > 0) windows.push(first);
+  for (let i = 0; i < rest.length; i += windowSize) windows.push(rest.slice(i, i + windowSize));
   let leaseLost = false;
-  for (let from = 0; from < todo.length; from += windowSize) {
-    const window = todo.slice(from, from + windowSize);
-    // A first attempt's first window was written with the claim; every other is written here, once the receipts
-    // of the window before are stored, so a crash can only lose the outcomes of this one.
-    if (from > 0 || reclaim) {
+  for (const [i, window] of windows.entries()) {
+    // Every window but the one the claim wrote is written here, once the receipts of the window before are
+    // stored, so a crash can only lose the outcomes of this one.
+    if (i > 0 || first.length === 0) {
       await flush();
       const at = deps.clock.now().toISOString();
       if (!(await deps.store.markWindow(key, leaseId, { recipients: window, at }))) {
@@ -351,6 +462,9 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
     alreadyFinal: recipients.length - todo.length,
     sent: sentIds.length - reached.length,
     settled,
+    ...(deferredIds.length > 0 ? { deferred: deferredIds.length } : {}),
+    ...(holds.superseded.size > 0 ? { superseded: holds.superseded.size } : {}),
+    ...(unhanded.length > 0 ? { notHandedToThisRelease: unhanded.length } : {}),
     ...(lost.size > 0 ? { outcomeLost: lost.size, sentAgainPossibleDuplicate: sentAgain } : {}),
   };
   if (leaseLost) {
@@ -367,6 +481,7 @@ export async function deliverBulkJob(deps: BulkDeps, job: ChannelJob, record: SQ
     status,
     at,
     sent: sentIds,
+    deferred: deferredIds,
     ...(nextAttemptAt ? { nextAttemptAt } : {}),
     ...(status === 'failed' ? { retryable: true } : {}),
   });

@@ -16,6 +16,7 @@ import type {
   BulkStore,
   ChannelProvider,
   Clock,
+  DeferralStore,
   OutboundMessage,
   PiiCipher,
   PublicImage,
@@ -32,7 +33,7 @@ import { maskRecipient } from '../shared/mask';
 
 export interface ChannelDeps {
   /** BulkStore: the subscriber channels' jobs and batched receipts (functions/channel/bulk.ts). */
-  store: AlertStore & ReceiptStore & BulkStore;
+  store: AlertStore & ReceiptStore & BulkStore & DeferralStore;
   queue: QueuePort;
   /** Reaches the public (or the sandbox, where no credentials are configured). */
   provider: ChannelProvider;

@@ -10,6 +10,7 @@
  * `parseKeyword` does and only then takes what is left as a tip, so no keyword can ever be read as one.
  */
 import { isBlank } from '../../schemas/text';
+import { parseQuietArguments, type QuietArguments, type QuietWindow } from './quiet-hours';
 
 export const REPLY_LANGUAGES = ['en', 'es', 'ca'] as const;
 export type ReplyLanguage = (typeof REPLY_LANGUAGES)[number];
@@ -26,7 +27,14 @@ export type KeywordCommand =
     }
   | { kind: 'stop'; language?: ReplyLanguage | undefined; keyword: string }
   | { kind: 'start'; language?: ReplyLanguage | undefined; keyword: string }
-  | { kind: 'help'; language?: ReplyLanguage | undefined; keyword: string };
+  | { kind: 'help'; language?: ReplyLanguage | undefined; keyword: string }
+  | {
+      kind: 'quiet';
+      /** Two times (the window), OFF, or a form QUIET does not take (the reply explains it; nothing changes). */
+      quiet: QuietArguments;
+      language?: ReplyLanguage | undefined;
+      keyword: string;
+    };
 
 const JOIN_WORDS: Record<string, ReplyLanguage | undefined> = {
   JOIN: undefined,
@@ -57,6 +65,13 @@ const HELP_WORDS: Record<string, ReplyLanguage | undefined> = {
   INFO: undefined,
   AYUDA: 'es',
   AJUDA: 'ca',
+};
+
+/** Residents' quiet hours (functions/core/quiet-hours.ts): `QUIET 22-07`, `QUIET OFF`. */
+const QUIET_WORDS: Record<string, ReplyLanguage | undefined> = {
+  QUIET: undefined,
+  SILENCIO: 'es',
+  SILENCI: 'ca',
 };
 
 const LANGUAGE_WORDS: Record<string, ReplyLanguage> = {
@@ -96,9 +111,35 @@ const wordsOf = (body: string) =>
     .split(/[\s,;:.!?¡¿"'()]+/u)
     .filter((w) => w.length > 0);
 
+/** The first word of a text and what comes after it, kept as typed (`22:00-07:30` has its colons). */
+const FIRST_WORD = /^[\s,;:.!?¡¿"'()]*[^\s,;:.!?¡¿"'()]+/u;
+
+/**
+ * QUIET and what follows it. A text that only starts with the word (`Quiet street tonight, a man was…`) is no
+ * keyword but a tip, which must never be lost: words after QUIET with no digit in them and no OFF are read that way
+ * once there are three or more of them. Fewer (`QUIET please`) get the reply that explains the form.
+ */
+function readQuiet(first: string, body: string): KeywordCommand | undefined {
+  const rest = body
+    .normalize('NFC')
+    .replace(FIRST_WORD, '')
+    .replace(/^[\s,;:.!?¡¿"'()]+/u, '')
+    .trim();
+  const quiet = parseQuietArguments(rest);
+  if (quiet.kind === 'invalid' && !/\d/u.test(rest) && wordsOf(rest).length >= 3) return undefined;
+  const keyword =
+    quiet.kind === 'set'
+      ? `QUIET ${quiet.window.from}-${quiet.window.to}`
+      : quiet.kind === 'off'
+        ? 'QUIET OFF'
+        : 'QUIET';
+  return { kind: 'quiet', quiet, language: QUIET_WORDS[first], keyword };
+}
+
 /** The keyword a text starts with, or undefined when its first word is none of them. */
-function readKeyword(words: readonly string[]): KeywordCommand | undefined {
+function readKeyword(words: readonly string[], body: string): KeywordCommand | undefined {
   const first = fold(words[0] ?? '').toUpperCase();
+  if (first in QUIET_WORDS) return readQuiet(first, body);
   if (first in STOP_WORDS) return { kind: 'stop', language: STOP_WORDS[first], keyword: first };
   if (first in START_WORDS) return { kind: 'start', language: START_WORDS[first], keyword: first };
   if (first in JOIN_WORDS) {
@@ -124,7 +165,7 @@ function readKeyword(words: readonly string[]): KeywordCommand | undefined {
  * " Stop!", "STOP please" all stop); anything that is not a keyword asks for help.
  */
 export function parseKeyword(body: string): KeywordCommand {
-  return readKeyword(wordsOf(body)) ?? { kind: 'help', keyword: 'HELP' };
+  return readKeyword(wordsOf(body), body) ?? { kind: 'help', keyword: 'HELP' };
 }
 
 /** A text that is no keyword: a tip. `text` is what the resident wrote, `TIP` and its punctuation left off. */
@@ -148,7 +189,7 @@ export function parseInbound(body: string): InboundCommand {
   const words = wordsOf(body);
   if (fold(words[0] ?? '').toUpperCase() === 'TIP')
     return { kind: 'tip', text: body.normalize('NFC').replace(TIP_PREFIX, '').trim(), keyword: 'TIP' };
-  const keyword = readKeyword(words);
+  const keyword = readKeyword(words, body);
   if (keyword) return keyword;
   if (isBlank(body)) return { kind: 'help', keyword: 'HELP' };
   return { kind: 'tip', text: body.normalize('NFC').trim() };
@@ -234,6 +275,32 @@ const T = {
     es: (a: string) => `${a}: para enviarnos un aviso, responde TIP y lo que has visto o sabes.`,
     ca: (a: string) => `${a}: per enviar-nos un avís, respon TIP i el que has vist o saps.`,
   },
+  quietSet: {
+    en: (a: string, from: string, to: string) =>
+      `${a}: quiet hours set, ${from} to ${to}. Alerts that are not urgent wait until ${to}; emergencies still come at once. Reply QUIET OFF to end them.`,
+    es: (a: string, from: string, to: string) =>
+      `${a}: horas de silencio de ${from} a ${to}. Las alertas no urgentes esperan hasta las ${to}; las emergencias llegan al momento. Responde QUIET OFF para quitarlas.`,
+    ca: (a: string, from: string, to: string) =>
+      `${a}: hores de silenci de ${from} a ${to}. Les alertes no urgents esperen fins a les ${to}; les emergències arriben de seguida. Respon QUIET OFF per treure-les.`,
+  },
+  quietOff: {
+    en: (a: string) => `${a}: quiet hours are off. Alerts come as soon as they are sent.`,
+    es: (a: string) => `${a}: horas de silencio desactivadas. Las alertas llegan en cuanto se envían.`,
+    ca: (a: string) => `${a}: hores de silenci desactivades. Les alertes arriben tan bon punt s'envien.`,
+  },
+  quietForm: {
+    en: (a: string) =>
+      `${a}: to set quiet hours reply QUIET and two times on a 24-hour clock, such as QUIET 22-07 or QUIET 22:30-07:00. QUIET OFF ends them.`,
+    es: (a: string) =>
+      `${a}: para fijar horas de silencio responde QUIET y dos horas (24 h), por ejemplo QUIET 22-07 o QUIET 22:30-07:00. QUIET OFF las quita.`,
+    ca: (a: string) =>
+      `${a}: per fixar hores de silenci respon QUIET i dues hores (24 h), per exemple QUIET 22-07 o QUIET 22:30-07:00. QUIET OFF les treu.`,
+  },
+  quietNotSubscribed: {
+    en: (a: string) => `${a}: you are not subscribed yet. Reply JOIN <zone> first, then QUIET 22-07.`,
+    es: (a: string) => `${a}: aún no estás suscrito. Responde ALTA <zona> y después QUIET 22-07.`,
+    ca: (a: string) => `${a}: encara no estàs subscrit. Respon JOIN <zona> i després QUIET 22-07.`,
+  },
   tipAnswerSubject: {
     en: (a: string, ref: string) => `${a}: about your tip ${ref}`,
     es: (a: string, ref: string) => `${a}: sobre tu aviso ${ref}`,
@@ -259,6 +326,14 @@ export const helpReply = (c: ReplyContext) => T.help[c.language](c.agency);
 export const codeText = (c: ReplyContext, code: string, minutes: number) =>
   T.code[c.language](c.agency, code, minutes);
 export const codeSubject = (c: ReplyContext) => T.codeSubject[c.language](c.agency);
+/** Quiet hours stored: from when to when, and that emergencies still come. */
+export const quietSetReply = (c: ReplyContext, window: QuietWindow) =>
+  T.quietSet[c.language](c.agency, window.from, window.to);
+export const quietOffReply = (c: ReplyContext) => T.quietOff[c.language](c.agency);
+/** QUIET in a form it does not take: how to write it. Nothing was changed. */
+export const quietFormReply = (c: ReplyContext) => T.quietForm[c.language](c.agency);
+/** QUIET from a number that is not subscribed: there is nothing to set the hours on. */
+export const quietNotSubscribedReply = (c: ReplyContext) => T.quietNotSubscribed[c.language](c.agency);
 /** The acknowledgement of a tip: its reference, so the resident can quote it. */
 export const tipReceivedReply = (c: ReplyContext, reference: string) =>
   T.tipReceived[c.language](c.agency, reference);

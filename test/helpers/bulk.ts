@@ -7,6 +7,7 @@ import type { BulkDeps } from '../../functions/channel/bulk';
 import { UNPACED } from '../../functions/channel/rate';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion, Subscriber } from '../../functions/core/model';
+import type { QuietWindow } from '../../functions/core/quiet-hours';
 import { dispatchVersion } from '../../functions/dispatch/plan';
 import type {
   ChannelProvider,
@@ -61,8 +62,16 @@ export class BulkRig {
     readonly residents: Awaited<ReturnType<typeof residentsDeps>>,
   ) {}
 
-  /** Confirmed SMS residents of a zone of their own, created through the store as a sign-up leaves them. */
-  async residentsOf(zone: string, count: number, language = 'en'): Promise<Subscriber[]> {
+  /**
+   * Confirmed SMS residents of a zone of their own, created through the store as a sign-up leaves them; with
+   * `quietHours`, each has that window.
+   */
+  async residentsOf(
+    zone: string,
+    count: number,
+    language = 'en',
+    quietHours?: QuietWindow,
+  ): Promise<Subscriber[]> {
     const at = T0;
     const made: Subscriber[] = [];
     for (let i = 0; i < count; i++) {
@@ -77,6 +86,7 @@ export class BulkRig {
         language: i === 0 ? 'es' : language,
         status: 'confirmed',
         audience: 'public',
+        ...(quietHours ? { quietHours } : {}),
         createdAt: at,
         updatedAt: at,
         confirmedAt: at,

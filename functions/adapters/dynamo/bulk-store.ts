@@ -5,7 +5,10 @@
  *
  * Items (PK / SK):
  *   PLAN#<alertId> / <000000v>                              the version's plan record (writing | written | waiting)
- *   JOB#<alertId>  / <000000v>#<channel>#<000000index>      one send job; `sent` (a String Set) is its audience
+ *   JOB#<alertId>  / <000000v>#<channel>#<000000index>      one send job; `sent` (a String Set) is its audience,
+ *                                                           with `deferred` (those waiting for their quiet hours)
+ * A deferral (deferral-store.ts) is claimed, windowed and finished here exactly as a job is: a SendJobKey with
+ * `deferredUntil` names it, and finishing it takes it off the index the sweeper reads.
  * Receipts keep their own layout (RCPT#<alertId> / <000000v>#<channel>#<recipient>, receipt-store.ts).
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -36,6 +39,8 @@ import {
 } from './context';
 import {
   decodeCursor,
+  deferralPk,
+  deferralSk,
   encodeCursor,
   PROVIDER_INDEX_SK,
   pad,
@@ -54,16 +59,29 @@ const jobPrefix = (version: number, channel?: string) =>
   channel === undefined ? `${pad(version)}#` : `${pad(version)}#${channel}#`;
 const jobSk = (key: SendJobKey) =>
   `${jobPrefix(key.version, key.channel)}${String(key.index).padStart(6, '0')}`;
-const jobKey = (key: SendJobKey) => ({ PK: jobPk(key.alertId), SK: jobSk(key) });
+const jobKey = (key: SendJobKey) =>
+  key.deferredUntil === undefined
+    ? { PK: jobPk(key.alertId), SK: jobSk(key) }
+    : {
+        PK: deferralPk(key.alertId),
+        SK: deferralSk(key.version, key.channel, key.index, key.deferredUntil),
+      };
 const receiptKey = (key: ReceiptKey) => ({
   PK: receiptPk(key.alertId),
   SK: receiptSk(key.version, key.channel, key.recipient),
 });
 
-function toJob(item: Item): SendJob {
-  const job = stripKeys<SendJob & { sent?: Set<string> | string[] }>(item);
-  // A String Set comes back as a Set; the domain speaks arrays.
-  if (job.sent instanceof Set) job.sent = [...job.sent];
+type StringSets = 'sent' | 'deferred' | 'recipients';
+
+export function toJob(item: Item): SendJob {
+  const job = stripKeys<Omit<SendJob, StringSets> & Record<StringSets, Set<string> | string[] | undefined>>(
+    item,
+  );
+  // A String Set comes back as a Set (a deferral's recipients are one too); the domain speaks arrays.
+  for (const name of ['sent', 'deferred', 'recipients'] as const) {
+    const value = job[name];
+    if (value instanceof Set) job[name] = [...value];
+  }
   return job as SendJob;
 }
 
@@ -215,6 +233,7 @@ export class DynamoBulkStore implements BulkStore {
       status: 'done' | 'retrying' | 'failed';
       at: string;
       sent: readonly string[];
+      deferred?: readonly string[] | undefined;
       nextAttemptAt?: string | undefined;
       retryable?: boolean | undefined;
     },
@@ -245,14 +264,26 @@ export class DynamoBulkStore implements BulkStore {
       values[':retryable'] = outcome.retryable;
       set.push('#retryable = :retryable');
     } else remove.push('#retryable');
-    let add = '';
+    const adds: string[] = [];
     if (outcome.sent.length > 0) {
       // The audience grows by ADD to a String Set, in the same write that ends the attempt: no extra request,
       // and a recipient sent twice (a retried attempt) is still one member.
       names['#sent'] = 'sent';
       values[':sent'] = new Set(outcome.sent);
-      add = ' ADD #sent :sent';
+      adds.push('#sent :sent');
     }
+    if (outcome.deferred && outcome.deferred.length > 0) {
+      names['#deferred'] = 'deferred';
+      values[':deferred'] = new Set(outcome.deferred);
+      adds.push('#deferred :deferred');
+    }
+    if (key.deferredUntil !== undefined && outcome.status !== 'retrying') {
+      // A deferral that is over leaves the index the sweeper reads (a dead-lettered one waits for its redrive).
+      names['#gsi1pk'] = 'GSI1PK';
+      names['#gsi1sk'] = 'GSI1SK';
+      remove.push('#gsi1pk', '#gsi1sk');
+    }
+    const add = adds.length > 0 ? ` ADD ${adds.join(', ')}` : '';
     return conditionalWrite(
       this.ctx,
       new UpdateCommand({

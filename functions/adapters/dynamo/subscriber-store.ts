@@ -11,6 +11,8 @@
  *   reads every recipient back (getSubscribers, strongly consistent) and checks its status, audience and zones
  *   (subscriberReaches) before it sends, which is also how a STOP stored a moment ago wins over an alert already
  *   being planned; a deleted subscriber's leftover id finds no profile and gets nothing.
+ * - The quiet-hours index (subscriber-index.ts) is kept exactly as the rosters are, in the same writes: it only feeds
+ *   the preview's count of who would wait, and the sender decides from the profile it reads back.
  *
  * Audit (invariant 6): every create, save and delete appends one SubscriptionEvent (SUBAUDIT#<id>) right after the
  * write that decided it succeeded: the event never claims a change that did not happen. A crash between the two
@@ -26,7 +28,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Audience, Challenge, Subscriber, SubscriberChannel } from '../../core/model';
-import { type RosterPlace, rosterPlaces } from '../../core/roster';
+import type { QuietWindow } from '../../core/quiet-hours';
 import type {
   Page,
   SubscriberStore,
@@ -54,7 +56,6 @@ import {
   GSI2,
   pageOf,
   RATE_PREFIX,
-  rosterBucketSk,
   rosterPk,
   SUBSCRIBER_PREFIX,
   SUBSCRIBER_PROFILE_SK,
@@ -69,6 +70,14 @@ import {
   subscriptionAuditPk,
   subscriptionAuditSk,
 } from './keys';
+import {
+  entriesByKey,
+  entryKey,
+  INDEX_SET,
+  type IndexEntry,
+  indexEntries,
+  readQuietMembers,
+} from './subscriber-index';
 
 /** Batch requests in flight at once during a bulk load. */
 const BULK_CONCURRENCY = 4;
@@ -90,7 +99,7 @@ export const PENDING_SIGNUP_TTL_SECONDS = 24 * 3600;
 /** The actor of an event whose caller did not say who made the change (bulk loads, tests). */
 const UNATTRIBUTED = 'unattributed';
 
-const ROSTER_SET = 'ids';
+const ROSTER_SET = INDEX_SET;
 const LIST_BY_ALL = { index: GSI1, pk: 'GSI1PK', sk: 'GSI1SK' } as const;
 const LIST_BY_CHANNEL = { index: GSI2, pk: 'GSI2PK', sk: 'GSI2SK' } as const;
 
@@ -204,8 +213,9 @@ export class DynamoSubscriberStore implements SubscriberStore {
         `subscriber ${next.id}: the channel and address cannot change; make a new subscriber`,
       );
 
-    const before = placesByKey(rosterPlaces(previous));
-    const after = placesByKey(rosterPlaces(next));
+    // Rosters and, beside them, the quiet-hours index (subscriber-index.ts): the same items in the same order.
+    const before = entriesByKey(indexEntries(previous));
+    const after = entriesByKey(indexEntries(next));
     const joined = [...after].filter(([key]) => !before.has(key)).map(([, place]) => place);
     const left = [...before].filter(([key]) => !after.has(key)).map(([, place]) => place);
 
@@ -238,20 +248,16 @@ export class DynamoSubscriberStore implements SubscriberStore {
    * places it needs among those just removed go back (that save may have added them before our DELETE landed). A
    * save stored after this read does its own ADD after its put (step 3 above), which lands after our DELETE.
    */
-  private async withdraw(
-    id: string,
-    places: readonly RosterPlace[],
-    ours: string | undefined,
-  ): Promise<void> {
+  private async withdraw(id: string, places: readonly IndexEntry[], ours: string | undefined): Promise<void> {
     if (places.length === 0) return;
     await this.updateRosters('DELETE', id, places);
     const current = await this.getSubscriber(id);
     if (!current || current.updatedAt === ours) return;
-    const needed = placesByKey(rosterPlaces(current));
+    const needed = entriesByKey(indexEntries(current));
     await this.updateRosters(
       'ADD',
       id,
-      places.filter((place) => needed.has(rosterPk(place.channel, place.audience, place.zone))),
+      places.filter((place) => needed.has(entryKey(place))),
     );
   }
 
@@ -264,7 +270,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
     for (let round = 0; round < DELETE_MAX_ROUNDS; round++) {
       const subscriber = await this.getSubscriber(id);
       if (!subscriber) return round > 0;
-      await this.updateRosters('DELETE', id, rosterPlaces(subscriber));
+      await this.updateRosters('DELETE', id, indexEntries(subscriber));
       if (subscriber.channel !== 'webhook')
         await this.deleteChallenge(subscriber.channel, subscriber.addressHash);
       await conditionalDelete(
@@ -350,6 +356,14 @@ export class DynamoSubscriberStore implements SubscriberStore {
       if (ids) for (const id of ids) members.push(id);
     }
     return members;
+  }
+
+  async quietMembers(
+    zone: string,
+    channel: SubscriberChannel,
+    audience: Audience,
+  ): Promise<{ window: QuietWindow; ids: string[] }[]> {
+    return readQuietMembers(this.ctx, zone, channel, audience);
   }
 
   async putChallenge(challenge: Challenge): Promise<void> {
@@ -465,21 +479,20 @@ export class DynamoSubscriberStore implements SubscriberStore {
     }
 
     // Rosters first, as for one subscriber: an id ahead of its profile is dropped by the sender, never missed.
-    const rosters = new Map<string, { place: RosterPlace; bucket: string; ids: Set<string> }>();
+    const rosters = new Map<string, { place: IndexEntry; ids: Set<string> }>();
     for (const subscriber of fresh) {
-      for (const place of rosterPlaces(subscriber)) {
-        const bucket = rosterBucketSk(subscriber.id);
-        const key = `${rosterPk(place.channel, place.audience, place.zone)}|${bucket}`;
-        const entry = rosters.get(key) ?? { place, bucket, ids: new Set<string>() };
+      for (const place of indexEntries(subscriber)) {
+        const key = entryKey(place);
+        const entry = rosters.get(key) ?? { place, ids: new Set<string>() };
         entry.ids.add(subscriber.id);
         rosters.set(key, entry);
       }
     }
-    await inParallel([...rosters.values()], BULK_CONCURRENCY, ({ place, bucket, ids }) =>
+    await inParallel([...rosters.values()], BULK_CONCURRENCY, ({ place, ids }) =>
       this.ctx.client.send(
         new UpdateCommand({
           TableName: this.ctx.tableName,
-          Key: { PK: rosterPk(place.channel, place.audience, place.zone), SK: bucket },
+          Key: { PK: place.PK, SK: place.SK },
           UpdateExpression: 'ADD #ids :ids',
           ExpressionAttributeNames: { '#ids': ROSTER_SET },
           ExpressionAttributeValues: { ':ids': ids },
@@ -576,7 +589,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
 
   /** Rosters first when confirmed (see saveSubscriber), then the profile, which must be new. */
   private async writeNewProfile(subscriber: Subscriber): Promise<{ kind: 'created' }> {
-    await this.updateRosters('ADD', subscriber.id, rosterPlaces(subscriber));
+    await this.updateRosters('ADD', subscriber.id, indexEntries(subscriber));
     const written = await conditionalWrite(
       this.ctx,
       new PutCommand({
@@ -589,11 +602,14 @@ export class DynamoSubscriberStore implements SubscriberStore {
     return { kind: 'created' };
   }
 
-  /** One UpdateItem per roster (ADD and DELETE on a String Set are atomic per item); places are few. */
+  /**
+   * One UpdateItem per roster or quiet-hours bucket (ADD and DELETE on a String Set are atomic per item); a
+   * subscriber's places are few.
+   */
   private async updateRosters(
     action: 'ADD' | 'DELETE',
     id: string,
-    places: readonly RosterPlace[],
+    places: readonly IndexEntry[],
   ): Promise<void> {
     await Promise.all(
       places.map((place) =>
@@ -601,7 +617,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
           this.ctx,
           new UpdateCommand({
             TableName: this.ctx.tableName,
-            Key: { PK: rosterPk(place.channel, place.audience, place.zone), SK: rosterBucketSk(id) },
+            Key: { PK: place.PK, SK: place.SK },
             UpdateExpression: `${action} #ids :ids`,
             // A DELETE from a bucket that does not exist would otherwise create it, empty.
             ...(action === 'DELETE' ? { ConditionExpression: 'attribute_exists(PK)' } : {}),
@@ -715,6 +731,7 @@ function eventOf(s: Subscriber, change: SubscriptionChange, at: string): Subscri
     method: change.method,
     subscriberId: s.id,
     channel: s.channel,
+    ...(change.detail ? { detail: change.detail } : {}),
   };
 }
 
@@ -742,10 +759,6 @@ function toEvent(item: Item): SubscriptionEvent {
     method: item.method as SubscriptionMethod,
     subscriberId: item.subscriberId as string,
     channel: item.channel as SubscriptionEvent['channel'],
+    ...(typeof item.detail === 'string' ? { detail: item.detail } : {}),
   };
-}
-
-/** Runs `work` over `items`, at most `limit` at a time. */
-function placesByKey(places: readonly RosterPlace[]): Map<string, RosterPlace> {
-  return new Map(places.map((place) => [rosterPk(place.channel, place.audience, place.zone), place]));
 }

@@ -23,6 +23,14 @@ export function receiptTags(d: Delivery): Child[] {
   ].flatMap((t) => (t ? [' ', t] : []));
 }
 
+/** A receipt's status in words: one that waits says until when, one superseded that it never went out. */
+export const statusText = (d: Delivery): string =>
+  d.status === 'deferred'
+    ? `deferred until ${formatTime(d.nextAttemptAt)} (quiet hours)`
+    : d.status === 'superseded'
+      ? 'superseded (not sent)'
+      : d.status;
+
 /** Who a receipt is for, in one line: the outlet's name before its masked address, when it has one. */
 export const recipientOf = (d: Delivery): string => (d.name ? `${d.name} (${d.recipient})` : d.recipient);
 
@@ -59,7 +67,7 @@ export function renderReceipts(section: HTMLElement, ctx: Context, id: string, a
         CHANNEL_NAMES[d.channel],
         d.recipient,
         [d.name, d.subscriberId].filter(Boolean).join(' · '),
-        h('span', null, d.status, ...receiptTags(d)),
+        h('span', null, statusText(d), ...receiptTags(d)),
         String(d.attempts),
         d.reason ?? '',
         formatTime(d.updatedAt),
