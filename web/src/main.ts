@@ -13,6 +13,7 @@ import { alertsView } from './views/alerts';
 import { approvalsView } from './views/approvals';
 import { composeView } from './views/compose';
 import { inboxView } from './views/inbox';
+import { scheduledView } from './views/scheduled';
 import { signInView } from './views/signin';
 import { tipView } from './views/tip';
 
@@ -28,6 +29,7 @@ const ROUTES: Route[] = [
   { pattern: /^#\/approvals$/, view: approvalsView, title: 'Approvals', allowed: can.approve },
   { pattern: /^#\/alerts$/, view: alertsView, title: 'Alerts', allowed: () => true },
   { pattern: /^#\/alerts\/([0-9A-Z]{26})$/, view: alertView, title: 'Alert', allowed: () => true },
+  { pattern: /^#\/scheduled$/, view: scheduledView, title: 'Scheduled', allowed: () => true },
   // The inbox's filters ride in the hash after `?`.
   { pattern: /^#\/inbox(?:\?[^#]*)?$/, view: inboxView, title: 'Inbox', allowed: can.readTips },
   { pattern: /^#\/tips\/([\w%-]{1,100})$/, view: tipView, title: 'Tip', allowed: can.readTips },
@@ -82,6 +84,7 @@ function renderChrome(current: string): void {
         ...(can.compose(session) ? ([['#/compose', 'Compose']] as [string, string][]) : []),
         ...(can.approve(session) ? ([['#/approvals', 'Approvals']] as [string, string][]) : []),
         ['#/alerts', can.audit(session) ? 'Alerts and audit' : 'Alerts'],
+        ['#/scheduled', 'Scheduled'],
         // A tip's thread is part of the inbox, so its link stays marked there too.
         ...(can.readTips(session)
           ? ([['#/inbox', [document.createTextNode('Inbox'), openCountBadge()]]] as [string, Node[]][])

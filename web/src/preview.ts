@@ -12,9 +12,32 @@ export interface Preview {
   approvalRequired: boolean;
   languages: string[];
   link?: string;
+  /** CAP's times as residents will read them, on the agency's clock. */
+  times?: { timeZone: string; text?: string };
+  /** Who of the SMS and email subscribers would wait for the end of their quiet hours, and until when. */
+  quietHours?: QuietHoursPreview;
   warnings: string[];
   /** Fields that still hold a template's placeholder: the alert cannot be sent until they are filled. */
   unfilled: { path: string; message: string }[];
+}
+
+export interface QuietHoursPreview {
+  urgent: boolean;
+  deferred: number;
+  timeZone: string;
+  until: { at: string; local: string; count: number }[];
+  summary: string;
+}
+
+/** How many would get it later, and when: beside the reach, so an officer sees it before sending. */
+export function quietHoursNote(preview: Preview): HTMLElement | null {
+  const quiet = preview.quietHours;
+  if (!quiet) return null;
+  return h(
+    'p',
+    { class: quiet.deferred > 0 ? 'notice quiet-hours' : 'hint quiet-hours', id: 'preview-quiet-hours' },
+    `Quiet hours: ${quiet.summary}`,
+  );
 }
 
 export interface SmsReach {

@@ -65,10 +65,14 @@ export interface Draft {
   translations?: Translation[];
   areas?: Area[];
   channels: Channel[];
+  effective?: string;
+  onset?: string;
   expires?: string;
   web?: string;
   contact?: string;
   image?: { url: string; alt?: string };
+  /** When it goes out, ISO with the agency's offset; absent: at once. */
+  publishAt?: string;
 }
 
 export interface VersionSummary {
@@ -78,6 +82,7 @@ export interface VersionSummary {
   author: string;
   headline: string;
   state: string;
+  publishAt?: string;
 }
 
 export interface AlertVersion extends Draft {
@@ -96,7 +101,19 @@ export interface AlertVersion extends Draft {
 export interface Alert extends AlertVersion {
   createdAt: string;
   updatedAt: string;
+  /** When the alert's next waiting step goes out. */
+  nextPublishAt?: string;
   versions: VersionSummary[];
+}
+
+/** A step still to go out, as GET /v1/alerts?state=scheduled lists it under its alert. */
+export interface ScheduledStep {
+  version: number;
+  msgType: string;
+  publishAt: string;
+  headline: string;
+  author: string;
+  state: 'scheduled' | 'pending-approval';
 }
 
 export interface Delivery {

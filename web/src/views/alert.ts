@@ -1,12 +1,14 @@
 /**
- * One alert: live delivery status per channel (polled every 2 s until settled), its versions as a thread with what
- * changed, update / cancel / approve in one step each, and for auditors the receipts, CSV export and audit log.
+ * One alert: live delivery status per channel (polled every 2 s until settled), its timeline of steps sent and
+ * waiting (./timeline.ts), its versions as a thread with what changed, update / cancel / approve in one step each,
+ * and for auditors the receipts, CSV export and audit log.
  */
 import { ApiError, call, newIdempotencyKey } from '../api';
 import type { Context } from '../context';
 import { versionChanges } from '../diff';
 import { formatTime, h, safeUrl, show, table } from '../dom';
 import { clearErrors, errorSummary, field, input, select, showFieldErrors, textarea } from '../form';
+import { agencyTimeZone, publicVersion, timelineSignature, whenOf } from '../schedule';
 import { can } from '../session';
 import { renderAlertTips } from '../tips';
 import {
@@ -24,8 +26,17 @@ import {
 } from '../types';
 import { testBanner } from './compose';
 import { receiptTags, recipientOf, renderReceipts, tag } from './receipts';
+import { timeline } from './timeline';
 
 const POLL_MS = 2000;
+/** Only residents' quiet hours left (hours, perhaps): looked at now and then, not every 2 s all night. */
+const QUIET_HOURS_POLL_MS = 60_000;
+/**
+ * While steps wait and nothing is on its way, the alert is read once a minute (one request), and again just after
+ * the next step's time, so the view follows a step going out without polling every 2 s for days.
+ */
+const WAITING_POLL_MAX_MS = 60_000;
+const WAITING_POLL_MIN_MS = 10_000;
 const ACTIVE: DeliveryStatus[] = ['queued', 'sending', 'retrying'];
 
 export function stateBadge(state: string): HTMLElement {
@@ -36,10 +47,14 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
   const id = ctx.params[0]!;
   const session = ctx.session!;
   let alert: Alert | undefined;
+  /** What the header, the delivery status and the update form show: the version the public reads (timeline.ts). */
+  let publicAlert: Alert | undefined;
   let etag: string | undefined;
+  let timeZone = 'UTC';
+  const zoneRead = agencyTimeZone();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  let shownVersions = 0;
+  let shownThread = '';
   let wasSettled = false;
 
   const header = h('div');
@@ -51,8 +66,18 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
   const receipts = h('section', { 'aria-labelledby': 'receipts-title' });
   const audit = h('section', { 'aria-labelledby': 'audit-title' });
   const tips = h('section', { 'aria-labelledby': 'alert-tips-title' });
+  const steps = timeline(ctx, id, () => refresh(true));
   show(status, h('h2', { id: 'status-title' }, 'Delivery'), statusLive, statusBody);
-  show(main, h('h1', { tabindex: '-1', id: 'alert-title' }, 'Alert'), header, status, actions, thread, tips);
+  show(
+    main,
+    h('h1', { tabindex: '-1', id: 'alert-title' }, 'Alert'),
+    header,
+    status,
+    steps.section,
+    actions,
+    thread,
+    tips,
+  );
   if (can.audit(session)) main.append(receipts, audit);
   else main.append(receipts);
 
@@ -60,6 +85,15 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     const res = await call<Alert>('GET', `/v1/alerts/${id}`);
     alert = res.body;
     etag = res.etag;
+    const n = publicVersion(alert);
+    publicAlert =
+      n === alert.version
+        ? alert
+        : {
+            ...alert,
+            ...(await call<AlertVersion>('GET', `/v1/alerts/${id}/versions/${n}`)).body,
+            state: alert.state,
+          };
   }
 
   function renderHeader(a: Alert): void {
@@ -79,6 +113,18 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
         h('dd', null, a.status),
         h('dt', null, 'Version'),
         h('dd', null, `${a.version} (${a.msgType}), ${formatTime(a.sent)}`),
+        a.nextPublishAt
+          ? [
+              h(
+                'dt',
+                null,
+                a.versions.some((v) => v.state === 'sent' || v.state === 'dispatching')
+                  ? 'Next step'
+                  : 'Goes out',
+              ),
+              h('dd', null, `${whenOf(a.nextPublishAt, timeZone)} (${timeZone} time)`),
+            ]
+          : null,
         h('dt', null, 'Languages'),
         h('dd', null, [a.language, ...a.translations.map((t) => t.language)].join(', ')),
         h('dt', null, 'Channels'),
@@ -103,8 +149,10 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     );
   }
 
+  let waitingForQuietHours = false;
+
   async function refreshStatus(): Promise<boolean> {
-    const a = alert!;
+    const a = publicAlert!;
     const v = a.version;
     const perChannel = await Promise.all(
       a.channels.map(async (c) => {
@@ -137,6 +185,9 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
       statusBody,
       a.state === 'pending-approval'
         ? h('p', { class: 'notice' }, 'Waiting for a supervisor’s approval: nothing has gone out yet.')
+        : null,
+      a.state === 'scheduled'
+        ? h('p', { class: 'notice' }, 'Scheduled: nothing has gone out yet. The timeline says when it will.')
         : null,
       table(
         `Version ${v}: receipts per channel`,
@@ -183,19 +234,29 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
           ]
         : null,
     );
-    const settled = !active && ['sent', 'cancelled', 'expired'].includes(a.state);
+    // A scheduled alert has nothing on its way until its time: the slower watch below follows it.
+    const settled = !active && ['sent', 'cancelled', 'expired', 'scheduled'].includes(a.state);
     const sandboxed =
       inSandbox > 0 ? ` ${inSandbox} of them sent by the sandbox: nothing reached the public.` : '';
+    // What waits for residents' quiet hours is not in progress: it goes out when they end (receipts say when).
+    const deferred = total('deferred');
+    const superseded = total('superseded');
+    waitingForQuietHours = !active && deferred > 0;
+    const quiet = `${deferred > 0 ? ` ${deferred} waiting for residents’ quiet hours to end.` : ''}${
+      superseded > 0 ? ` ${superseded} not sent: replaced by a newer version while waiting.` : ''
+    }`;
     const line = `State: ${a.state}. ${total('sent') + total('delivered')} sent, ${total('failed')} failed, ${
       total('queued') + total('sending') + total('retrying')
-    } in progress.${sandboxed}`;
+    } in progress.${quiet}${sandboxed}`;
     if (statusLive.textContent !== line) show(statusLive, line);
     return settled;
   }
 
   async function renderThread(a: Alert): Promise<void> {
-    if (a.versions.length === shownVersions) return;
-    shownVersions = a.versions.length;
+    // Drawn again when a version is added, and when one changes state (sent, replaced, withdrawn).
+    const signature = timelineSignature(a);
+    if (signature === shownThread) return;
+    shownThread = signature;
     const versions = await Promise.all(
       a.versions.map(
         async (s) => (await call<AlertVersion>('GET', `/v1/alerts/${id}/versions/${s.version}`)).body,
@@ -307,7 +368,7 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
       e.preventDefault();
       clearErrors(form);
       summary.hidden = true;
-      const current = alert!;
+      const current = publicAlert!;
       const patch: Record<string, string | null> = {};
       for (const key of [
         'headline',
@@ -407,23 +468,51 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
 
   async function refresh(reloadForms: boolean): Promise<void> {
     clearTimeout(timer);
-    const before = alert?.version;
+    // A new version, or a step that went out and is now what the public reads.
+    const before = `${alert?.version} ${publicAlert?.version}`;
+    timeZone = await zoneRead;
     await load();
     const a = alert!;
-    renderHeader(a);
-    if (reloadForms || before !== a.version) renderActions(a);
+    const changed = before !== `${a.version} ${publicAlert!.version}`;
+    renderHeader(publicAlert!);
+    steps.render(a, etag, timeZone);
+    if (reloadForms || changed) renderActions(publicAlert!);
     const settled = await refreshStatus();
     await renderThread(a);
     // Receipts and the audit log are read once per version, and again when its fan-out has settled.
-    if (reloadForms || before !== a.version || (settled && !wasSettled)) {
+    if (reloadForms || changed || (settled && !wasSettled)) {
       renderReceipts(receipts, ctx, id, a);
       if (can.audit(session)) await renderAudit();
     }
     wasSettled = settled;
-    if (!settled && !stopped)
-      timer = setTimeout(() => {
-        refresh(false).catch(() => undefined);
-      }, POLL_MS);
+    if (stopped) return;
+    if (!settled)
+      timer = setTimeout(
+        () => {
+          refresh(false).catch(() => undefined);
+        },
+        waitingForQuietHours ? QUIET_HOURS_POLL_MS : POLL_MS,
+      );
+    else if (a.nextPublishAt) watchWaitingSteps(a.nextPublishAt);
+  }
+
+  /** Reads the alert alone, and draws everything again only when a step changed (went out, added, removed). */
+  function watchWaitingSteps(next: string): void {
+    const dueIn = Date.parse(next) - Date.now() + 3000;
+    timer = setTimeout(
+      async () => {
+        try {
+          const { body } = await call<Alert>('GET', `/v1/alerts/${id}`);
+          if (stopped) return;
+          if (timelineSignature(body) !== timelineSignature(alert!)) await refresh(false);
+          else if (body.nextPublishAt) watchWaitingSteps(body.nextPublishAt);
+        } catch {
+          // A failed read is tried again on the next beat.
+          if (!stopped) watchWaitingSteps(next);
+        }
+      },
+      Math.min(WAITING_POLL_MAX_MS, Math.max(WAITING_POLL_MIN_MS, dueIn)),
+    );
   }
 
   renderAlertTips(tips, id).catch((error: unknown) => {

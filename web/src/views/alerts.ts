@@ -1,11 +1,13 @@
 /**
  * Every alert, newest first, a page at a time: filters by state and status, and a search over the loaded
- * alerts' text (the API lists without filtering; the page is filtered here).
+ * alerts' text (the API lists without filtering; the page is filtered here). An alert with steps still to go out says
+ * when the next goes, on the agency's clock.
  */
 import { call } from '../api';
 import type { Context } from '../context';
 import { formatTime, h, show } from '../dom';
 import { field, input, select } from '../form';
+import { agencyTimeZone, whenOf } from '../schedule';
 import { ALERT_STATES, type Alert, STATUSES } from '../types';
 import { stateBadge } from './alert';
 
@@ -15,6 +17,7 @@ const PAGE = 50;
 export function alertsView(main: HTMLElement, _ctx: Context): undefined {
   const items: Item[] = [];
   let cursor: string | undefined;
+  let timeZone = 'UTC';
   const results = h('div');
   const more = h('div');
   const count = h('p', { role: 'status' });
@@ -70,7 +73,18 @@ export function alertsView(main: HTMLElement, _ctx: Context): undefined {
                 'tr',
                 null,
                 h('td', null, h('a', { href: `#/alerts/${a.id}` }, a.headline)),
-                h('td', null, stateBadge(a.state)),
+                h(
+                  'td',
+                  null,
+                  stateBadge(a.state),
+                  a.nextPublishAt
+                    ? h(
+                        'span',
+                        { class: 'next-step' },
+                        `${a.state === 'scheduled' ? 'Goes out' : 'Next step'} ${whenOf(a.nextPublishAt, timeZone)} (${timeZone} time)`,
+                      )
+                    : null,
+                ),
                 h('td', null, a.status),
                 h('td', null, a.severity),
                 h('td', null, String(a.version)),
@@ -91,7 +105,11 @@ export function alertsView(main: HTMLElement, _ctx: Context): undefined {
   async function load(): Promise<void> {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (cursor) params.set('cursor', cursor);
-    const { body } = await call<{ items: Item[]; cursor?: string }>('GET', `/v1/alerts?${params}`);
+    const [{ body }, zone] = await Promise.all([
+      call<{ items: Item[]; cursor?: string }>('GET', `/v1/alerts?${params}`),
+      agencyTimeZone(),
+    ]);
+    timeZone = zone;
     items.push(...body.items);
     cursor = body.cursor;
     render();

@@ -16,8 +16,10 @@ import {
   showFieldErrors,
   textarea,
 } from '../form';
-import { type Preview, renderChannelPreview, type SmsReach } from '../preview';
+import { type Preview, quietHoursNote, renderChannelPreview, type SmsReach } from '../preview';
+import { forPreview, goesOutText, MISSING_TIME } from '../schedule';
 import { TEMPLATES } from '../templates';
+import { showTimeZone, timeFields } from '../times';
 import {
   type Alert,
   CATEGORIES,
@@ -32,6 +34,8 @@ import {
   URGENCIES,
   type Zone,
 } from '../types';
+import { browserTimeZone, readTimes } from '../wall-clock';
+import { whenFields } from '../when-fields';
 
 const PREVIEW_DELAY_MS = 500;
 
@@ -51,6 +55,10 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
   let previewTimer: ReturnType<typeof setTimeout> | undefined;
   let previewAbort: AbortController | undefined;
   let previewLanguage = '';
+  /** The agency's clock, which the times are typed on: the browser's until GET /v1/zones names it. */
+  let timeZone = browserTimeZone();
+  /** "Send now" or "Schedule for" (../schedule.ts), read on the same agency clock as the times. */
+  const when = whenFields('f-', { legend: 'When it goes out', timeZone, scheduled: false });
   /** The submission being confirmed: its body and key, so a retry of the same body reuses the key. */
   let pending: { body: string; key: string } | undefined;
 
@@ -170,7 +178,6 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       ...(areaDesc ? [{ areaDesc }] : []),
     ];
     const optional = (key: string, v: string) => (v ? { [key]: v } : {});
-    const expires = value('f-expires');
     const imageUrl = value('f-image');
     const imageAlt = value('f-image-alt');
     const tr = readTranslations();
@@ -188,9 +195,8 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       ...(tr.length ? { translations: tr } : {}),
       ...(areas.length ? { areas } : {}),
       channels: checkedValues(form, 'f-channels') as Channel[],
-      ...(expires && !Number.isNaN(new Date(expires).getTime())
-        ? { expires: new Date(expires).toISOString() }
-        : optional('expires', expires)),
+      ...readTimes(value, timeZone),
+      ...when.read(),
       ...optional('web', value('f-web')),
       ...optional('contact', value('f-contact')),
       ...(imageUrl ? { image: { url: imageUrl, ...(imageAlt ? { alt: imageAlt } : {}) } } : {}),
@@ -218,7 +224,7 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
     clearErrors(form);
     try {
       const { body } = await call<Preview>('POST', '/v1/alerts/preview', {
-        body: readDraft(),
+        body: forPreview(readDraft()),
         signal: abort.signal,
       });
       if (abort.signal.aborted) return undefined;
@@ -267,6 +273,7 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
         : null;
     show(
       previewBody,
+      h('p', { class: 'notice', id: 'preview-goes-out' }, goesOutText(when.read().publishAt, timeZone)),
       preview.approvalRequired
         ? h(
             'p',
@@ -281,6 +288,14 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
             preview.warnings.map((w) => h('li', null, w)),
           )
         : null,
+      preview.times?.text
+        ? h(
+            'p',
+            { class: 'notice' },
+            `Residents read the times as: ${preview.times.text} (${preview.times.timeZone}).`,
+          )
+        : null,
+      quietHoursNote(preview),
       languagePicker,
       (Object.keys(preview.channels) as Channel[]).map((c) =>
         renderChannelPreview(c, preview.channels[c]!, previewLanguage),
@@ -320,6 +335,14 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       return;
     }
     const draft = readDraft();
+    if (draft.publishAt === '') {
+      errorSummary(
+        summary,
+        '1 field must be fixed before sending. It is marked below.',
+        showFieldErrors(form, 'f-', [MISSING_TIME]),
+      );
+      return;
+    }
     const body = JSON.stringify(draft);
     if (pending?.body !== body) pending = { body, key: newIdempotencyKey() };
     showConfirmation(draft, preview);
@@ -329,7 +352,11 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
     const reach = preview.channels.sms?.reach as SmsReach | undefined;
     const zoneNames = (draft.areas ?? []).map((a) => a.areaDesc ?? a.zone ?? '');
     const result = h('div', { role: 'status', class: 'send-result' });
-    const sendButton = h('button', { type: 'button', class: 'primary', onclick: () => send() }, 'Send alert');
+    const sendButton = h(
+      'button',
+      { type: 'button', class: 'primary', onclick: () => send() },
+      draft.publishAt === undefined ? 'Send alert' : 'Schedule alert',
+    );
     async function send(): Promise<void> {
       sendButton.disabled = true;
       show(result, 'Sending…');
@@ -384,6 +411,11 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
         h('dd', null, zoneNames.length ? zoneNames.join(', ') : 'No zone: SMS and email reach nobody'),
         h('dt', null, 'Languages'),
         h('dd', null, preview.languages.join(', ')),
+        h('dt', null, 'Goes out'),
+        h('dd', null, goesOutText(draft.publishAt, timeZone)),
+        preview.times?.text
+          ? [h('dt', null, 'When'), h('dd', null, `${preview.times.text} (${preview.times.timeZone})`)]
+          : null,
         reach ? [h('dt', null, 'SMS audience'), h('dd', null, reach.summary)] : null,
       ),
       preview.approvalRequired
@@ -492,7 +524,8 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
     ),
     field('Web link (optional)', input('f-web', { type: 'url', inputmode: 'url' })),
     field('Contact (optional)', input('f-contact', { maxlength: '500' })),
-    field('Expires (optional)', input('f-expires', { type: 'datetime-local' })),
+    timeFields(timeZone),
+    when.element,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Review and send')),
   );
 
@@ -506,7 +539,9 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
       h('div', { class: 'compose-main' }, form, confirmBox),
       h(
         'section',
-        { class: 'preview card', 'aria-labelledby': 'preview-title' },
+        // On a wide screen it scrolls on its own: focusable, so a keyboard can scroll it too (WCAG 2.1.1), even
+        // when no channel's preview holds anything focusable.
+        { class: 'preview card', 'aria-labelledby': 'preview-title', tabindex: '0' },
         h('h2', { id: 'preview-title' }, 'Preview per channel'),
         previewStatus,
         previewBody,
@@ -514,9 +549,16 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
     ),
   );
 
-  call<{ zones: Zone[] }>('GET', '/v1/zones')
+  call<{ zones: Zone[]; timeZone?: string }>('GET', '/v1/zones')
     .then(({ body }) => {
       zones = body.zones;
+      if (body.timeZone && body.timeZone !== timeZone) {
+        timeZone = body.timeZone;
+        showTimeZone(form, timeZone);
+        when.setTimeZone(timeZone);
+        // Times typed before the zone was known were read on the browser's clock: preview them again on the agency's.
+        if (Object.keys(readTimes(value, timeZone)).length) schedulePreview();
+      }
       show(
         zonesBox,
         choiceGroup(
