@@ -76,6 +76,25 @@ export interface HeraldFunctionProps
   logRetention?: RetentionDays;
 }
 
+/**
+ * The agency's IANA time zone (`-c timeZone=Europe/Madrid` or cdk.json), for every function: quiet hours, the times
+ * residents read and the preview all run on one clock, whichever function computes them. A zone the runtime does not
+ * know fails the synth here, not the first invocation.
+ */
+function agencyClock(scope: Construct): Record<string, string> {
+  const zone: unknown = scope.node.tryGetContext('timeZone');
+  if (zone === undefined || zone === '') return {};
+  try {
+    if (typeof zone !== 'string') throw new Error('not a string');
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    throw new Error(
+      `context timeZone must be an IANA time zone such as Europe/Madrid, got ${JSON.stringify(zone)}`,
+    );
+  }
+  return { [ENV.timeZone]: zone };
+}
+
 export class HeraldFunction extends NodejsFunction {
   declare readonly timeout: Duration;
   /** Powertools' service name, which names the function in its alarms. */
@@ -115,6 +134,7 @@ export class HeraldFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'Herald',
+        ...agencyClock(scope),
         ...environment,
       },
       bundling: {

@@ -551,9 +551,14 @@ export class HeraldStack extends Stack {
       maxEventAge: Duration.minutes(1),
       environment: agencyEnvironment,
     })
-      // findUnplanned (GSI2) and advanceHead.
+      // findUnplanned (GSI2) and advanceHead; due deferrals (GSI1, and an alert's own) marked released.
       .bindTable(table, ['Query', 'UpdateItem'])
       .bindQueue(dispatchQueue.name, dispatchQueue.queue);
+    // Residents whose quiet hours are over: their releases go on the SMS and email queues
+    // (functions/channel/deferrals.ts).
+    for (const q of channelQueues)
+      if (q.name === channelQueue('sms') || q.name === channelQueue('email'))
+        sweeper.bindQueue(q.name, q.queue);
     new Rule(this, 'SweeperSchedule', {
       description: 'Runs the Herald sweeper every minute',
       schedule: Schedule.rate(Duration.minutes(1)),

@@ -12,20 +12,8 @@ import { ALARM_THRESHOLDS } from '../../lib/alarms';
 import { HeraldStack } from '../../lib/herald-stack';
 import { MASKING_POLICY_NAME } from '../../lib/masking';
 import { SMS_DELIVERY_LOG_RETENTION } from '../../lib/sms-delivery-status';
+import { asList, type CfnResource, idOf, type Statement, text } from '../helpers/cfn';
 
-interface CfnResource {
-  Type: string;
-  Properties: Record<string, unknown>;
-  DependsOn?: string | string[];
-  DeletionPolicy?: string;
-}
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Principal?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 interface SdkCall {
   service: string;
   action: string;
@@ -59,23 +47,8 @@ beforeAll(() => {
 }, 120_000);
 
 const PSEUDO = /^AWS::/;
-const asList = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const dependsOn = (id: string) => asList(resources[id]!.DependsOn);
-function idOf(value: unknown): string {
-  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
-  if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
-  return id;
-}
-/** A string as CloudFormation would build it, each reference written `<logical id>`. */
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join) return join[1].map(text).join(join[0]);
-  return `<${idOf(value)}>`;
-}
 /** The SDK calls made at deploy time (AwsCustomResource) for `action`, by the call made on create. */
 function sdkCalls(action: string): [string, SdkCall][] {
   return ofType('Custom::AWS')

@@ -31,19 +31,8 @@ import { INBOUND_SMS_PATH } from '../../lib/inbound-sms';
 
 import { CHANNELS } from '../../schemas/alert';
 import { ROUTES, type RouteSpec } from '../../schemas/routes';
+import { asList, type CfnResource, idOf, type Statement } from '../helpers/cfn';
 
-interface CfnResource {
-  Type: string;
-  Properties: Record<string, unknown>;
-  DeletionPolicy?: string;
-}
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Principal?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 interface EventSourceMapping {
   EventSourceArn: unknown;
   FunctionName: unknown;
@@ -54,13 +43,6 @@ interface EventSourceMapping {
 
 const ref = (id: string) => ({ Ref: id });
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-/** The logical id behind `{ Ref: id }` or `{ Fn::GetAtt: [id, …] }`. */
-function idOf(value: unknown): string {
-  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
-  if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
-  return id;
-}
 /** A `Fn::Join` of literal strings and references, each reference written as `<logical id>`. */
 function joined(value: unknown): string {
   const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
@@ -73,7 +55,6 @@ const text = (value: unknown): string =>
     : (value as Record<string, unknown>)['Fn::Join']
       ? joined(value)
       : `<${idOf(value)}>`;
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 /** The ARN (in the `:*` form IAM and subscriptions use) of a log group named `name`. */
 const logGroupArn = (name: string) =>
   `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${name}:*`;
@@ -382,9 +363,13 @@ describe('Stack: Herald', () => {
       expect(targetsOf(dispatchFn, 'sqs:SendMessage')).toEqual([...channelQueues.values()].sort());
     });
 
-    it('lets the sweeper send to the dispatch queue only', () => {
-      expect(targetsOf(sweeperFn, 'sqs:SendMessage')).toEqual([dispatchQueue]);
+    it('lets the sweeper send to the dispatch queue, and to the SMS and email queues (releases after quiet hours) only', () => {
+      expect(targetsOf(sweeperFn, 'sqs:SendMessage')).toEqual(
+        [dispatchQueue, channelQueues.get('sms'), channelQueues.get('email')].sort(),
+      );
       expect(queueIn(sweeperFn, 'dispatch')).toBe(dispatchQueue);
+      expect(queueIn(sweeperFn, 'channel-sms')).toBe(channelQueues.get('sms'));
+      expect(queueIn(sweeperFn, 'channel-email')).toBe(channelQueues.get('email'));
     });
 
     it.each(CHANNELS)('lets the %s function consume its own queue and send nowhere', (channel) => {

@@ -10,31 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/config';
 import { DEFAULT_SECRETS_PREFIX, HeraldStack } from '../../lib/herald-stack';
 import { META_WEBHOOK_PATH, REPLY_POLL_FAILED_RUNS } from '../../lib/replies';
-
-interface CfnResource {
-  Type: string;
-  Properties: Record<string, unknown>;
-}
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-}
-
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-function idOf(value: unknown): string {
-  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
-  if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
-  return id;
-}
-/** A literal, a `Fn::Join` with each reference written `<logical id>`, or a reference as `<logical id>`. */
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join) return join[1].map(text).join(join[0]);
-  return `<${idOf(value)}>`;
-}
+import { asList, type CfnResource, idOf, type Statement, text } from '../helpers/cfn';
 
 let template: Template;
 let resources: Record<string, CfnResource>;

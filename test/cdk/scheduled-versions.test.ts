@@ -10,35 +10,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlEnv } from '../../functions/shared/config';
 import { HeraldStack } from '../../lib/herald-stack';
+import { asList, type CfnResource, idOf, type Statement, text } from '../helpers/cfn';
 
-interface CfnResource {
-  Type: string;
-  Properties: Record<string, unknown>;
-  DeletionPolicy?: string;
-}
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Principal?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-function idOf(value: unknown): string {
-  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
-  if (!id) throw new Error(`not a reference: ${JSON.stringify(value)}`);
-  return id;
-}
-/** A literal, a `Fn::Join` with each reference written `<logical id>`, or a reference as `<logical id>`. */
-function text(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join) return join[1].map(text).join(join[0]);
-  return `<${idOf(value)}>`;
-}
 
 let template: Template;
 let resources: Record<string, CfnResource>;
@@ -92,6 +66,14 @@ beforeAll(() => {
   deadLetters = idOf(env[ENV.schedulerDeadLetterQueueArn]);
   dispatchQueue = idOf(env[queueUrlEnv('dispatch')]);
 }, 120_000);
+
+describe("the agency's time zone", () => {
+  it('reaches every Herald function from the context, so quiet hours and the times residents read share one clock', () => {
+    const functions = heraldFunctions();
+    expect(functions.length).toBeGreaterThan(3);
+    for (const [id] of functions) expect(envOf(id)[ENV.timeZone]).toBe('Europe/Madrid');
+  });
+});
 
 describe('the schedule group', () => {
   it('is one group of its own, with a name unique to the stack, that goes with the stack', () => {
