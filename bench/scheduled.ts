@@ -18,8 +18,10 @@ export interface SchedulingRun {
   released: Summary;
   /** publishAt → the post accepted by the (sandbox) provider, ms. */
   posted: Summary;
-  /** Baseline: the same number of alerts created at once, POST → the post accepted, ms. */
+  /** Baseline: the same number of alerts sent at once, each POST → its post accepted, ms. */
   immediate: Summary;
+  /** Baseline: from the first of those POSTs to the last post accepted, ms (the pipeline's time for all of them). */
+  immediateSpanMs: number;
   /** Versions posted more than once, or never (both must be 0). */
   duplicates: number;
   missing: number;
@@ -80,6 +82,7 @@ export async function measureScheduling(options: { versions: number }): Promise<
       released: summarize(scheduled.released),
       posted: summarize(scheduled.posted),
       immediate: summarize(immediate.posted),
+      immediateSpanMs: immediate.lastPostedAt - immediate.firstOrigin,
       duplicates: scheduled.duplicates + immediate.duplicates,
       missing: scheduled.missing + immediate.missing,
     };
@@ -107,6 +110,8 @@ async function waitForPosts(
   const released: number[] = [];
   const posted: number[] = [];
   let duplicates = 0;
+  let firstOrigin = Number.POSITIVE_INFINITY;
+  let lastPostedAt = 0;
   for (const id of ids) {
     const found = await herald.store.getAlert(id);
     const version = found?.versions[0];
@@ -115,8 +120,11 @@ async function waitForPosts(
     if (!version || !sentAt?.length) continue;
     if (sentAt.length > 1) duplicates++;
     const from = origin(version);
+    const postedAt = Date.parse(sentAt[0]!.at);
     if (version.releasedAt) released.push(Date.parse(version.releasedAt) - from);
-    posted.push(Date.parse(sentAt[0]!.at) - from);
+    posted.push(postedAt - from);
+    firstOrigin = Math.min(firstOrigin, from);
+    lastPostedAt = Math.max(lastPostedAt, postedAt);
   }
-  return { released, posted, duplicates, missing: ids.length - posted.length };
+  return { released, posted, duplicates, missing: ids.length - posted.length, firstOrigin, lastPostedAt };
 }

@@ -4,7 +4,6 @@
  */
 import type { Channel } from '../schemas/alert';
 import type { DeliveryStatus } from '../schemas/delivery';
-import type { QuietWindow } from './core/quiet-hours';
 import type {
   AlertHead,
   ApprovalRecord,
@@ -18,6 +17,7 @@ import type {
   Subscriber,
   SubscriberChannel,
 } from './core/model';
+import type { QuietWindow } from './core/quiet-hours';
 
 // ---------------------------------------------------------------- store
 
@@ -57,6 +57,11 @@ export interface AlertStore {
   supersedeVersion(alertId: string, version: number): Promise<void>;
   /** scheduled → pending at its time; `not-scheduled` when it is not (released already, replaced, withdrawn). */
   releaseScheduled(alertId: string, version: number, at: string): Promise<'released' | 'not-scheduled'>;
+  /**
+   * pending → superseded, for a version released at its time while a replacement was being written: only before its
+   * fan-out is planned (nothing queued yet). False when it is already planned, or not pending.
+   */
+  revokeRelease(alertId: string, version: number): Promise<boolean>;
   /** held or scheduled → withdrawn: an officer removed a waiting step; `not-waiting` when it went out or was replaced. */
   withdrawVersion(
     alertId: string,

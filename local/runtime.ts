@@ -23,6 +23,7 @@ import { seededZones, type ZoneCatalog } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
 import {
   type ChannelProvider,
+  type Clock,
   channelQueue,
   type Notifier,
   type PiiCipher,
@@ -75,6 +76,8 @@ export interface EmbeddedOptions {
   sandboxDelayMs?: number;
   /** Count AWS requests at the adapters (benchmarks). */
   countRequests?: boolean;
+  /** The handlers' clock (tests that must be at 07:00 without waiting for it); the system's by default. */
+  clock?: Clock;
 }
 
 export interface Herald {
@@ -164,7 +167,8 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     const pii = await LocalKeyCipher.open(dataDir);
     const zones = seededZones();
     // Scheduled versions wake the dispatcher at their time (EventBridge Scheduler on AWS); read back at start.
-    const publishTimer = new LocalPublishTimer({ store, queue: queuePort, clock: systemClock, logger });
+    const clock = options.clock ?? systemClock;
+    const publishTimer = new LocalPublishTimer({ store, queue: queuePort, clock, logger });
     stops.push(() => publishTimer.stop());
     const services = {
       store,
@@ -173,7 +177,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       zones,
       queue: queuePort,
       config,
-      clock: systemClock,
+      clock,
       logger,
       newId,
       publishTimer,
@@ -183,7 +187,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       sandboxes[channel] = new SandboxProvider({
         channel,
         outbox: store,
-        clock: systemClock,
+        clock,
         newId,
         faults,
         delayMs: options.sandboxDelayMs ?? 0,

@@ -5,7 +5,11 @@ import { DELIVERY_STATUSES } from './vocabulary';
 
 export { DELIVERY_STATUSES } from './vocabulary';
 
-export const DeliveryStatus = z.enum(DELIVERY_STATUSES).meta({ id: 'DeliveryStatus' });
+export const DeliveryStatus = z.enum(DELIVERY_STATUSES).meta({
+  id: 'DeliveryStatus',
+  description:
+    'queued, sending, sent (the provider accepted it), delivered (the provider confirmed it), failed (with a reason), retrying (with nextAttemptAt), unknown (the outcome was lost), deferred (waiting for the end of the resident’s quiet hours, nextAttemptAt), superseded (never sent: a newer version or the cancel replaced it; final)',
+});
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
 /** Statuses after which the fan-out of a receipt is over (a `sent` may still become `delivered` or `failed` by callback). */
@@ -46,7 +50,11 @@ export const Delivery = z
     attempts: z.number().int().nonnegative().meta({ description: 'tries made, a lost one included' }),
     providerMessageId: z.string().optional(),
     reason: z.string().optional(),
-    nextAttemptAt: z.string().optional().meta({ format: 'date-time' }),
+    nextAttemptAt: z.string().optional().meta({
+      format: 'date-time',
+      description:
+        "`retrying`: when the next try is due; `deferred`: when the resident's quiet hours end and it goes out",
+    }),
     outcomeUnknown: z.boolean().optional().meta({
       description: 'true: the last try ended without knowing whether the message went out',
     }),

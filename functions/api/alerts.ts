@@ -19,7 +19,6 @@ import {
   forbidden,
   notFound,
   preconditionFailed,
-  preconditionRequired,
   unprocessable,
   validationFailed,
 } from '../core/errors';
@@ -40,17 +39,16 @@ import type {
 } from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
-import { latest, loadVersions } from './alert-versions';
+import { disarmTimers, listScheduled, startVersion } from './alert-timeline';
 import {
-  type ApiResult,
-  etag,
-  fieldErrors,
-  header,
-  ifMatchSatisfied,
-  json,
-  parseWith,
-  readBodyObject,
-} from './http';
+  alertResult,
+  checkIfMatch,
+  invalidCursor,
+  latest,
+  loadVersions,
+  versionNumberOf,
+} from './alert-versions';
+import { type ApiResult, etag, fieldErrors, json, parseWith, readBodyObject } from './http';
 import { idempotencyKeyOf, idempotent } from './idempotency';
 
 // The receipts' listings moved to ./deliveries.ts; the router and tests still find them here.
@@ -106,88 +104,6 @@ function versionContext(
   };
 }
 
-/**
- * Starts the version on its way: a pending one's fan-out is queued; a scheduled one's wake-up is armed. If the queue
- * or the timer cannot be reached the version is still safe: it is stored as released-but-unplanned (or scheduled),
- * and the sweeper dispatches (or releases) it within a minute (invariant 1).
- */
-async function dispatch(deps: ApiDeps, version: StoredVersion): Promise<void> {
-  if (version.dispatchStatus === 'scheduled' && version.publishAt) {
-    await armTimer(deps, { alertId: version.alertId, version: version.version, at: version.publishAt });
-    return;
-  }
-  if (version.dispatchStatus !== 'pending') return;
-  try {
-    await deps.queue.send('dispatch', [
-      {
-        id: `${version.alertId}-${version.version}`,
-        body: JSON.stringify({ alertId: version.alertId, version: version.version }),
-      },
-    ]);
-  } catch (error) {
-    deps.logger.warn('dispatch queue unavailable; the sweeper will dispatch this version', {
-      alertId: version.alertId,
-      version: version.version,
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
-}
-
-/** SQS delays a message by at most 15 minutes. */
-const MAX_QUEUE_DELAY_SECONDS = 900;
-
-async function armTimer(deps: ApiDeps, target: { alertId: string; version: number; at: string }) {
-  let failure: unknown;
-  try {
-    await deps.publishTimer?.arm(target);
-    return;
-  } catch (error) {
-    failure = error;
-  }
-  // Too soon for a one-time schedule (EventBridge Scheduler fires within its minute, so the adapter arms a minute
-  // early and refuses what is due sooner): the dispatch message itself waits on the queue until the time, and the
-  // dispatcher holds anything that arrives early.
-  if (failure instanceof Error && failure.name === 'PublishTimeTooSoon') {
-    const seconds = Math.ceil((Date.parse(target.at) - deps.clock.now().getTime()) / 1000);
-    try {
-      await deps.queue.send('dispatch', [
-        {
-          id: `${target.alertId}-${target.version}-at`,
-          body: JSON.stringify({ alertId: target.alertId, version: target.version }),
-          delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, seconds)),
-        },
-      ]);
-      return;
-    } catch (error) {
-      failure = error;
-    }
-  }
-  deps.logger.warn('publish timer not armed; the sweeper will release this version at its time', {
-    ...target,
-    error: failure instanceof Error ? failure.message : String(failure),
-  });
-}
-
-/** A replaced or withdrawn version's wake-up is not needed: if it fires anyway it finds nothing to release. */
-async function disarmTimers(deps: ApiDeps, alertId: string, versions: readonly number[]) {
-  for (const version of versions)
-    await deps.publishTimer?.disarm({ alertId, version }).catch((error: unknown) =>
-      deps.logger.warn('publish timer not disarmed; it will find nothing to release', {
-        alertId,
-        version,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
-}
-
-function alertResult(status: number, versions: StoredVersion[], now: Date, location?: string): ApiResult {
-  const last = latest(versions);
-  return json(status, toApiAlert(versions, now), {
-    etag: etag(last.version),
-    ...(location ? { location } : {}),
-  });
-}
-
 /** Writes a new version after the current `versions`; a concurrent writer that got there first → 412. */
 async function storeNextVersion(
   deps: ApiDeps,
@@ -229,18 +145,20 @@ export async function createAlert(deps: ApiDeps, { event, actor }: OperationInpu
   refuseUnfilledPlaceholders(draft);
   const key = idempotencyKeyOf(event);
   const now = deps.clock.now();
-  const publishAt = publishAtFrom(draft.publishAt, now);
   return idempotent(
     deps.store,
     key,
     { actor, operation: 'createAlert', path: '/v1/alerts', body, now, newAlertId: deps.newId },
     async (alertId, ownKey) => {
+      // Checked here, not before: a retry of a request already answered gets its first answer even once its
+      // publishAt has passed (the 201 it was given), and a publishAt refused is that key's answer too.
+      const publishAt = publishAtFrom(draft.publishAt, now);
       const v1 = newAlert(draft, versionContext(deps, alertId, actor, now, ownKey, publishAt));
       if ((await deps.store.putVersion(v1)) === 'exists') {
         // Only a retry of this very request can find its own id taken (ids are random otherwise).
         const existing = await loadVersions(deps, alertId);
         if (!ownVersion(existing, ownKey)) throw conflict('This alert id is already taken.');
-        await dispatch(deps, existing[0]!);
+        await startVersion(deps, existing[0]!);
         return alertResult(201, existing, now, `/v1/alerts/${alertId}`);
       }
       deps.logger.info('alert created', {
@@ -249,7 +167,7 @@ export async function createAlert(deps: ApiDeps, { event, actor }: OperationInpu
         held: v1.dispatchStatus === 'held',
         ...(v1.publishAt ? { publishAt: v1.publishAt } : {}),
       });
-      await dispatch(deps, v1);
+      await startVersion(deps, v1);
       return alertResult(201, [v1], now, `/v1/alerts/${alertId}`);
     },
   );
@@ -260,15 +178,11 @@ export async function getAlert(deps: ApiDeps, { params }: OperationInput): Promi
   return alertResult(200, versions, deps.clock.now());
 }
 
-const VersionNumber = z.coerce.number().int().positive().max(1_000_000);
-
 export async function getVersion(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
-  const n = VersionNumber.safeParse(params.n);
-  if (!n.success || !/^\d+$/.test(params.n ?? ''))
-    throw notFound(`There is no version ${JSON.stringify(params.n ?? '')}.`);
+  const n = versionNumberOf(params.n);
   const versions = await loadVersions(deps, params.id);
-  const found = versions.find((v) => v.version === n.data);
-  if (!found) throw notFound(`Alert ${params.id} has no version ${n.data}.`);
+  const found = versions.find((v) => v.version === n);
+  if (!found) throw notFound(`Alert ${params.id} has no version ${n}.`);
   return json(
     200,
     toApiVersion(settledVersions(versions).find((v) => v.version === found.version) ?? found),
@@ -283,12 +197,6 @@ const ListQuery = z.strictObject({
   cursor: z.string().max(2048).optional(),
   state: z.enum(['scheduled'], { error: 'the only state alerts can be listed by is "scheduled"' }).optional(),
 });
-
-function invalidCursor(error: unknown): never {
-  if (error instanceof Error && error.name === 'InvalidCursorError')
-    throw validationFailed([{ path: '/query/cursor', message: 'is not a cursor this API gave out' }]);
-  throw error;
-}
 
 export async function listAlerts(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
   const parsed = ListQuery.safeParse(event.queryStringParameters ?? {});
@@ -309,70 +217,6 @@ export async function listAlerts(deps: ApiDeps, { event }: OperationInput): Prom
     items.push({ ...summary, createdAt: head.createdAt });
   }
   return json(200, { items, ...(page.cursor ? { cursor: page.cursor } : {}) });
-}
-
-/**
- * GET /v1/alerts?state=scheduled: the alerts with versions still to go out, soonest first, each with its waiting
- * steps (`scheduled`). An alert is listed once, on the page where its soonest step falls.
- */
-async function listScheduled(
-  deps: ApiDeps,
-  query: { limit: number; cursor?: string | undefined },
-  now: Date,
-): Promise<ApiResult> {
-  const items: Record<string, unknown>[] = [];
-  let cursor = query.cursor;
-  const seen = new Set<string>();
-  do {
-    const page = await deps.store.findScheduled({ limit: query.limit, cursor }).catch(invalidCursor);
-    for (const step of page.items) {
-      if (seen.has(step.alertId)) continue;
-      seen.add(step.alertId);
-      const versions = settledVersions((await deps.store.getAlert(step.alertId))?.versions ?? []);
-      const waiting = versions.filter(
-        (v) => (v.dispatchStatus === 'scheduled' || v.dispatchStatus === 'held') && v.publishAt !== undefined,
-      );
-      // Listed with its soonest step only: a later step of an alert already listed on an earlier page is skipped.
-      if (waiting[0] === undefined || !waiting.some((v) => v.version === step.version)) continue;
-      const soonest = waiting.reduce((a, b) => (Date.parse(b.publishAt!) < Date.parse(a.publishAt!) ? b : a));
-      if (soonest.version !== step.version) continue;
-      const { versions: _omitted, ...summary } = toApiAlert(versions, now);
-      items.push({
-        ...summary,
-        scheduled: waiting
-          .sort((a, b) => Date.parse(a.publishAt!) - Date.parse(b.publishAt!))
-          .map((v) => ({
-            version: v.version,
-            msgType: v.msgType,
-            publishAt: v.publishAt!,
-            headline: v.content.headline,
-            author: v.author,
-            state: v.dispatchStatus === 'held' ? 'pending-approval' : 'scheduled',
-          })),
-      });
-      if (items.length >= query.limit) break;
-    }
-    cursor = page.cursor;
-    if (items.length >= query.limit) break;
-  } while (cursor);
-  // The cursor resumes after the last step read; a step read but not listed (a later step of a listed alert) is
-  // one that must not be listed again anyway.
-  return json(200, { items, ...(cursor && items.length >= query.limit ? { cursor } : {}) });
-}
-
-function checkIfMatch(event: APIGatewayProxyEventV2, current: StoredVersion, required: boolean): void {
-  const ifMatch = header(event, 'if-match');
-  if (ifMatch === undefined) {
-    if (required)
-      throw preconditionRequired(
-        `Send If-Match: "${current.version}" (the ETag of the version you are updating).`,
-      );
-    return;
-  }
-  if (!ifMatchSatisfied(ifMatch, current.version))
-    throw preconditionFailed(
-      `The alert is at version ${current.version}, not ${ifMatch}; read it again and retry.`,
-    );
 }
 
 interface NewVersionRequest {
@@ -431,7 +275,7 @@ async function addVersion(
         ...(next.publishAt ? { publishAt: next.publishAt } : {}),
         ...(next.replaces ? { replaces: next.replaces } : {}),
       });
-      await dispatch(deps, next);
+      await startVersion(deps, next);
       return alertResult(201, all, now, `/v1/alerts/${alertId}/versions/${next.version}`);
     },
   );
@@ -522,42 +366,10 @@ export async function approveAlertOp(
   }
   deps.logger.info('alert approved', { alertId: current.alertId, versions: [...approved.keys()] });
   // In version order, so an update's dispatch finds its original already on its way.
-  for (const version of approved.values()) await dispatch(deps, version);
+  for (const version of approved.values()) await startVersion(deps, version);
   return alertResult(
     200,
     versions.map((v) => approved.get(v.version) ?? v),
-    now,
-  );
-}
-
-/**
- * DELETE /v1/alerts/{id}/versions/{n}: takes a waiting step off the timeline. The version stays on record (who
- * withdrew it, when); it never goes out. A version already out → 409: send an update or a cancel instead.
- */
-export async function withdrawVersionOp(
-  deps: ApiDeps,
-  { event, actor, params }: OperationInput,
-): Promise<ApiResult> {
-  const n = VersionNumber.safeParse(params.n);
-  if (!n.success || !/^\d+$/.test(params.n ?? ''))
-    throw notFound(`There is no version ${JSON.stringify(params.n ?? '')}.`);
-  const versions = settledVersions(await loadVersions(deps, params.id));
-  const target = versions.find((v) => v.version === n.data);
-  if (!target) throw notFound(`Alert ${params.id} has no version ${n.data}.`);
-  checkIfMatch(event, latest(versions), false);
-  if (target.dispatchStatus !== 'held' && target.dispatchStatus !== 'scheduled')
-    throw conflict(
-      `Version ${target.version} is not waiting (it is ${target.dispatchStatus === 'withdrawn' ? 'withdrawn already' : target.dispatchStatus === 'superseded' ? 'replaced' : 'out'}); only a scheduled or held version can be withdrawn.`,
-    );
-  const now = deps.clock.now();
-  const withdrawn = { by: actor.id, at: now.toISOString() };
-  if ((await deps.store.withdrawVersion(target.alertId, target.version, withdrawn)) === 'not-waiting')
-    throw conflict(`Version ${target.version} went out or was replaced a moment ago.`);
-  await disarmTimers(deps, target.alertId, [target.version]);
-  deps.logger.info('scheduled version withdrawn', { alertId: target.alertId, version: target.version });
-  return alertResult(
-    200,
-    versions.map((v) => (v === target ? { ...v, dispatchStatus: 'withdrawn' as const, withdrawn } : v)),
     now,
   );
 }

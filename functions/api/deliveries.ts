@@ -9,7 +9,7 @@ import { type Delivery, DeliveryStatus } from '../../schemas/delivery';
 import { safeText } from '../../schemas/text';
 import { validationFailed } from '../core/errors';
 import { isSubscriberChannel, SOCIAL_CHANNELS } from '../core/fanout';
-import type { Receipt } from '../core/model';
+import type { Receipt, StoredVersion } from '../core/model';
 import type { ReceiptFilter } from '../ports';
 import { maskRecipient } from '../shared/mask';
 import { latest, loadVersions } from './alert-versions';
@@ -55,7 +55,10 @@ export function toDelivery(r: Receipt): Delivery {
     attempts: r.attempts,
     ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
-    ...(r.status === 'retrying' && r.nextAttemptAt ? { nextAttemptAt: r.nextAttemptAt } : {}),
+    // A retry's next try, or when a resident's quiet hours end and what waits for them goes out.
+    ...((r.status === 'retrying' || r.status === 'deferred') && r.nextAttemptAt
+      ? { nextAttemptAt: r.nextAttemptAt }
+      : {}),
     ...(r.outcomeUnknown ? { outcomeUnknown: true } : {}),
     ...(r.possibleDuplicate ? { possibleDuplicate: true } : {}),
     ...(r.sandbox ? { sandbox: true } : {}),
@@ -236,6 +239,43 @@ export interface AuditEntry {
  * receipt carries its own history. Each entry was written in the same conditional write as the change it
  * describes, so the trail cannot miss a change or claim one that did not happen.
  */
+/** A version's life on the timeline: scheduled for when, released at its time, replaced by which, withdrawn by whom. */
+function scheduleEntries(v: StoredVersion, versions: readonly StoredVersion[]): AuditEntry[] {
+  const entries: AuditEntry[] = [];
+  if (v.publishAt)
+    entries.push({
+      at: v.createdAt,
+      actor: v.author,
+      action: 'version.scheduled',
+      version: v.version,
+      detail: `to go out at ${v.publishAt}`,
+    });
+  if (v.publishAt && v.releasedAt)
+    entries.push({
+      at: v.releasedAt,
+      actor: 'system:scheduler',
+      action: 'version.released',
+      version: v.version,
+    });
+  const replacer = versions.find((later) => later.replaces?.includes(v.version));
+  if (replacer)
+    entries.push({
+      at: replacer.createdAt,
+      actor: replacer.author,
+      action: 'version.replaced',
+      version: v.version,
+      detail: `by version ${replacer.version}, before it went out`,
+    });
+  if (v.withdrawn)
+    entries.push({
+      at: v.withdrawn.at,
+      actor: v.withdrawn.by,
+      action: 'version.withdrawn',
+      version: v.version,
+    });
+  return entries;
+}
+
 export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promise<ApiResult> {
   const versions = await loadVersions(deps, params.id);
   const alertId = latest(versions).alertId;
@@ -264,6 +304,7 @@ export async function getAudit(deps: ApiDeps, { params }: OperationInput): Promi
         version: v.version,
         ...(v.approval.note ? { detail: v.approval.note } : {}),
       });
+    entries.push(...scheduleEntries(v, versions));
     if (v.plannedAt)
       entries.push({
         at: v.plannedAt,

@@ -5,7 +5,9 @@
  * Shape: `channels.<channel>` holds the alert's own language at top level (with `language` naming it) and,
  * when the draft has translations, `languages: { "<tag>": { …the same fields… } }` for each of them. Beside
  * the channels: `approvalRequired`, `languages` (every language, the alert's own first), `link` (where the
- * messages point) and `warnings` that concern the whole alert.
+ * messages point), `times` (CAP's times on the agency's clock, as residents will read them), `quietHours` (who of
+ * the SMS and email subscribers would wait for the end of their quiet hours: preview-quiet.ts) and `warnings` that
+ * concern the whole alert.
  */
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
@@ -29,8 +31,12 @@ import {
   renderX,
   X_MAX_WEIGHTED,
 } from '../core/render';
+import { publishAtFrom } from '../core/schedule';
+import { previewTimes } from '../core/times-preview';
+import type { SubscriberStore } from '../ports';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, json, parseWith, readBodyObject } from './http';
+import { quietHoursPreview, rosterReader } from './preview-quiet';
 
 /** A draft has no id yet: its links are shown with one of the same length, so every count is exact. */
 export const PREVIEW_ALERT_ID = '0'.repeat(26);
@@ -130,7 +136,7 @@ export function humanDuration(seconds: number): string {
  * segment counts against the quota). The longest of the draft's languages is counted, so the estimate errs long.
  */
 async function smsReach(
-  deps: Pick<ApiDeps, 'subscribers' | 'config'>,
+  deps: Pick<ApiDeps, 'config'> & { subscribers: Pick<SubscriberStore, 'rosterMembers'> },
   version: StoredVersion,
   entry: Entry,
 ): Promise<Entry> {
@@ -164,6 +170,8 @@ async function smsReach(
 
 export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInput): Promise<ApiResult> {
   const draft = parseWith(AlertDraft, readBodyObject(event));
+  // A time the create would refuse is refused here too, naming the field, so the officer learns it before sending.
+  publishAtFrom(draft.publishAt, deps.clock.now());
   const version = newAlert(draft, {
     alertId: PREVIEW_ALERT_ID,
     actor,
@@ -190,7 +198,18 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
     };
   }
   await previewCards(channels.instagram, version, deps.config.agencyName);
-  if (channels.sms) channels.sms.reach = await smsReach(deps, version, channels.sms);
+  // The rosters are read once for both counts: who the SMS reaches, and who of them is in quiet hours then.
+  const rosters = rosterReader(deps.subscribers);
+  if (channels.sms)
+    channels.sms.reach = await smsReach({ ...deps, subscribers: rosters }, version, channels.sms);
+  const quietHours = await quietHoursPreview(
+    {
+      config: deps.config,
+      subscribers: { ...rosters, quietMembers: (...a) => deps.subscribers.quietMembers(...a) },
+    },
+    version,
+    draft.publishAt ? new Date(draft.publishAt) : deps.clock.now(),
+  );
   const warnings: string[] = [];
   if (draft.status !== 'Actual')
     warnings.push(
@@ -206,11 +225,18 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
     warnings.push(
       `${unfilled.length} field${unfilled.length === 1 ? ' still holds' : 's still hold'} a template's placeholder (${unfilled.map((u) => u.path).join(', ')}): sending it would be refused (422)`,
     );
+  const times = previewTimes(version.content, {
+    sendsAt: draft.publishAt ? new Date(draft.publishAt) : deps.clock.now(),
+    timeZone: deps.config.timeZone,
+  });
+  warnings.push(...times.warnings);
   return json(200, {
     channels,
     approvalRequired: version.approval.required,
     languages,
     link: alertLink(deps.config, PREVIEW_ALERT_ID, version.content),
+    times: times.times,
+    ...(quietHours ? { quietHours } : {}),
     warnings,
     unfilled,
   });

@@ -9,10 +9,10 @@ import { type OperationId, ROUTES, type RouteSpec } from '../../schemas/routes';
 import { forbidden, HttpProblem, methodNotAllowed, notFound, unauthorized } from '../core/errors';
 import type { Actor } from '../core/model';
 import { actorFromEvent, type EventWithClaims } from '../shared/principal';
+import { withdrawVersionOp } from './alert-timeline';
 import {
   type ApiDeps,
   approveAlertOp,
-  withdrawVersionOp,
   cancelAlertOp,
   createAlert,
   getAlert,

@@ -13,7 +13,8 @@ import type {
   VersionState,
 } from '../../schemas/alert';
 import type { FieldError } from '../../schemas/problem';
-import { conflict, unprocessable } from './errors';
+import { timeProblems } from './cap-times';
+import { conflict, unprocessable, validationFailed } from './errors';
 import { type Actor, type ApprovalRecord, isReleased, type StoredVersion } from './model';
 import {
   baseVersionFor,
@@ -158,9 +159,11 @@ export function updateAlert(
     });
   }
   if (errors.length) throw unprocessable('An update cannot add channels.', errors);
-  return buildVersion(ctx, latest.version + 1, 'Update', mergePatch(base.content, changes), versions, {
-    replaces,
-  });
+  // The patch may move one time past another it does not name: the order is checked on what the version will say.
+  const content = mergePatch(base.content, changes);
+  const timeErrors = timeProblems(content);
+  if (timeErrors.length) throw validationFailed(timeErrors);
+  return buildVersion(ctx, latest.version + 1, 'Update', content, versions, { replaces });
 }
 
 export function cancelAlert(
@@ -204,20 +207,22 @@ export function versionState(v: StoredVersion): VersionState {
 
 /**
  * The alert's state is the state of what the public is reading (the last version out); before anything is out,
- * `pending-approval` or `scheduled`. A version held for approval after the alert went out reads as
- * `pending-approval` when it would go out at once (a supervisor is needed now); a held step of the timeline does not
- * change the live alert's state.
+ * `pending-approval` or `scheduled`. A version held for approval, whether it would go out now or as a later step of
+ * the timeline, makes the alert `pending-approval`: that is where supervisors look.
  */
 export function alertState(versions: readonly StoredVersion[], now: Date): AlertState {
   const settled = settledVersions(versions);
   const latest = latestOf(settled);
   if (latest.msgType === 'Cancel' && isReleased(latest)) return 'cancelled';
   const live = liveVersion(settled);
-  if (!live) return settled.some((v) => v.dispatchStatus === 'held') ? 'pending-approval' : 'scheduled';
-  if (
-    settled.some((v) => v.dispatchStatus === 'held' && v.publishAt === undefined && v.version > live.version)
-  )
-    return 'pending-approval';
+  if (!live) {
+    if (settled.some((v) => v.dispatchStatus === 'held')) return 'pending-approval';
+    // Every step withdrawn or replaced, nothing out: nothing will go out unless an update schedules or sends one.
+    return settled.some((v) => v.dispatchStatus === 'scheduled') ? 'scheduled' : 'cancelled';
+  }
+  // A version waiting for a supervisor, to go out now or as a later step, puts the alert in the approvals queue:
+  // a held step must be approved before its time, so it cannot hide behind the live alert's `sent`.
+  if (settled.some((v) => v.dispatchStatus === 'held')) return 'pending-approval';
   if (live.content.expires && Date.parse(live.content.expires) <= now.getTime()) return 'expired';
   return versionState(live) === 'sent' ? 'sent' : 'dispatching';
 }

@@ -44,16 +44,13 @@ export interface Audience {
   subscribers?: (channel: SubscriberChannel, version: StoredVersion) => Iterable<string>;
 }
 
-/** Released versions go out (a pending one is guaranteed to by the sweeper); waiting or superseded ones not yet. */
-const released = isReleased;
-
 /**
  * Invariant 3: an update or cancel goes to the same audience as the original. A channel gets it only if an
  * earlier version went out on it (was released); a channel dropped by an update gets nothing more.
  */
 export function channelsFor(version: StoredVersion, earlier: readonly StoredVersion[]): Channel[] {
   if (version.msgType === 'Alert') return version.content.channels;
-  const out = earlier.filter(released);
+  const out = earlier.filter(isReleased);
   // Nothing went out before: an update that replaced a held alert is its first message; a cancel has no audience.
   if (out.length === 0) return version.msgType === 'Update' ? version.content.channels : [];
   const reached = new Set(out.flatMap((v) => v.content.channels));
@@ -73,7 +70,7 @@ export function originalOf(
   if (version.msgType === 'Alert') return undefined;
   return [...earlier]
     .sort((a, b) => a.version - b.version)
-    .find((v) => released(v) && v.content.channels.includes(channel));
+    .find((v) => isReleased(v) && v.content.channels.includes(channel));
 }
 
 /** Invariant 4: Test and Exercise alerts reach only the test audience, never the public. */

@@ -121,7 +121,9 @@ export function baseVersionFor(
   // Before everything still standing, or with nothing standing (every step withdrawn): the first standing version,
   // else the newest written.
   const base =
-    candidates.at(-1) ?? settled.filter((v) => isReleased(v) || isWaiting(v)).sort(byTime)[0] ?? settled.at(-1);
+    candidates.at(-1) ??
+    settled.filter((v) => isReleased(v) || isWaiting(v)).sort(byTime)[0] ??
+    settled.at(-1);
   if (!base) throw conflict('This alert has no version an update could follow.');
   return versions.find((v) => v.version === base.version) ?? base;
 }

@@ -108,7 +108,9 @@ async function subscriberAudiences(
       continue;
     }
     const audience = new Set<string>();
-    for (const job of jobs) for (const id of job.sent ?? []) audience.add(id);
+    // Those the original deferred to the end of their quiet hours are its audience too: the update reaches them (or
+    // replaces what waits for them), the cancel decides per resident (functions/channel/quiet.ts).
+    for (const job of jobs) for (const id of [...(job.sent ?? []), ...(job.deferred ?? [])]) audience.add(id);
     ready.set(channel, audience);
   }
   if (unfinished === 0) return { ready };
@@ -128,18 +130,53 @@ function queueJobs(deps: DispatchDeps, jobs: readonly ChannelJob[], tag: string)
   );
 }
 
+/** SQS delays a message by at most 15 minutes. */
+const MAX_QUEUE_DELAY_SECONDS = 900;
+
 /**
  * A scheduled version whose time has come becomes pending (the store's conditional release: a cancel, replacement or
  * withdrawal that got there first wins, and of two releasers one does it). Undefined when it is not to go out now.
- * A wake-up that came early (a clock ahead, a redelivery) comes back at the version's time.
+ *
+ * A wake-up that came early (EventBridge Scheduler fires within its minute, so its schedules are set a minute early)
+ * is put back on the queue as a new message delayed until the version's second: a new message, not a longer
+ * visibility, so waiting does not count as a failed receive towards the dead-letter queue. One further off than a
+ * queue can delay is dropped: the version's own timer, or the sweeper, releases it at its time.
  */
 async function releaseIfDue(deps: DispatchDeps, v: StoredVersion): Promise<StoredVersion | undefined> {
   const now = deps.clock.now();
   const wait = v.publishAt === undefined ? 0 : Date.parse(v.publishAt) - now.getTime();
-  if (wait > 0)
-    throw new DispatchLater(Math.ceil(wait / 1000), `version ${v.version} is scheduled for ${v.publishAt}`);
+  if (wait > 0) {
+    const seconds = Math.ceil(wait / 1000);
+    if (seconds <= MAX_QUEUE_DELAY_SECONDS)
+      await deps.queue.send('dispatch', [
+        {
+          id: `${v.alertId}-${v.version}-at`,
+          body: JSON.stringify({ alertId: v.alertId, version: v.version }),
+          delaySeconds: seconds,
+        },
+      ]);
+    deps.logger.info('scheduled version woken early', {
+      alertId: v.alertId,
+      version: v.version,
+      publishAt: v.publishAt,
+      comesBack: seconds <= MAX_QUEUE_DELAY_SECONDS ? `in ${seconds} s` : 'with its timer or the sweeper',
+    });
+    return undefined;
+  }
   const at = now.toISOString();
   if ((await deps.store.releaseScheduled(v.alertId, v.version, at)) === 'released') {
+    // A replacement written between this dispatcher's read and its release names this version in `replaces` but
+    // could not mark it (it was no longer scheduled): read again, and take the release back before anything is planned.
+    const after = (await deps.store.getAlert(v.alertId))?.versions ?? [];
+    if (after.some((x) => x.replaces?.includes(v.version))) {
+      const revoked = await deps.store.revokeRelease(v.alertId, v.version);
+      deps.logger.info('scheduled version replaced as it was released', {
+        alertId: v.alertId,
+        version: v.version,
+        revoked,
+      });
+      if (revoked) return undefined;
+    }
     deps.logger.info('scheduled version released', {
       alertId: v.alertId,
       version: v.version,
@@ -149,8 +186,8 @@ async function releaseIfDue(deps: DispatchDeps, v: StoredVersion): Promise<Store
     return { ...v, dispatchStatus: 'pending', releasedAt: at };
   }
   // Released by someone else a moment ago (then dispatching it again is harmless), or no longer to go out.
-  const now2 = await deps.store.getVersion(v.alertId, v.version);
-  return now2?.dispatchStatus === 'pending' ? now2 : undefined;
+  const current = await deps.store.getVersion(v.alertId, v.version);
+  return current?.dispatchStatus === 'pending' ? current : undefined;
 }
 
 export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessage): Promise<void> {
@@ -160,17 +197,17 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
   const versions = found ? settledVersions(found.versions) : [];
   let target = versions.find((v) => v.version === version);
   if (target?.dispatchStatus === 'scheduled') {
-    // Steps due at the same moment (a restart after their time) go out in their order.
+    // Steps due at the same moment (a restart after their time) go out in their order: by time, then by number. A
+    // step written later for an earlier time (v3 at 12:00 after v2 at 14:00) comes first too; the order is strict, so
+    // two steps never wait for each other.
+    const at = target.publishAt ?? '';
     for (const v of versions)
       if (
-        v.version < version &&
         v.dispatchStatus === 'scheduled' &&
         v.publishAt &&
-        v.publishAt <= (target.publishAt ?? '')
+        (v.publishAt < at || (v.publishAt === at && v.version < version))
       )
-        await dispatchVersion(deps, { alertId, version: v.version }).catch((error: unknown) => {
-          if (!(error instanceof DispatchLater)) throw error;
-        });
+        await dispatchVersion(deps, { alertId, version: v.version });
     target = await releaseIfDue(deps, target);
     if (!target) return;
   }

@@ -241,6 +241,20 @@ export class DynamoAlertStore implements AlertStore {
     return written ? 'released' : 'not-scheduled';
   }
 
+  async revokeRelease(alertId: string, version: number): Promise<boolean> {
+    return conditionalWrite(
+      this.ctx,
+      new UpdateCommand({
+        TableName: this.ctx.tableName,
+        Key: { PK: alertPk(alertId), SK: versionSk(version) },
+        UpdateExpression: 'SET #status = :superseded REMOVE GSI2PK, GSI2SK',
+        ConditionExpression: '#status = :pending AND attribute_not_exists(#plannedAt)',
+        ExpressionAttributeNames: { '#status': 'dispatchStatus', '#plannedAt': 'plannedAt' },
+        ExpressionAttributeValues: { ':superseded': 'superseded', ':pending': 'pending' },
+      }),
+    );
+  }
+
   async withdrawVersion(
     alertId: string,
     version: number,

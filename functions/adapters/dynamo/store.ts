@@ -18,8 +18,8 @@ import type {
   AlertStore,
   BeginResult,
   BulkStore,
-  DeferralStore,
   ClaimResult,
+  DeferralStore,
   FanoutPlanRecord,
   IdempotencyStore,
   LeaseRequest,
@@ -110,6 +110,9 @@ export class DynamoStore
   ): ReturnType<AlertStore['releaseScheduled']> {
     return this.alerts.releaseScheduled(...args);
   }
+  revokeRelease(...args: Parameters<AlertStore['revokeRelease']>): ReturnType<AlertStore['revokeRelease']> {
+    return this.alerts.revokeRelease(...args);
+  }
   withdrawVersion(
     ...args: Parameters<AlertStore['withdrawVersion']>
   ): ReturnType<AlertStore['withdrawVersion']> {
@@ -198,7 +201,9 @@ export class DynamoStore
   ): ReturnType<DeferralStore['pendingDeferrals']> {
     return this.deferrals.pendingDeferrals(...args);
   }
-  markReleased(...args: Parameters<DeferralStore['markReleased']>): ReturnType<DeferralStore['markReleased']> {
+  markReleased(
+    ...args: Parameters<DeferralStore['markReleased']>
+  ): ReturnType<DeferralStore['markReleased']> {
     return this.deferrals.markReleased(...args);
   }
   releaseEarlierDeferrals(
