@@ -6,6 +6,7 @@ import { toApiAlert } from '../core/alerts';
 import { conflict, notFound } from '../core/errors';
 import type { StoredVersion } from '../core/model';
 import { settledVersions } from '../core/schedule';
+import { dispatchMessage, queueDispatchAt } from '../shared/queue-messages';
 import {
   alertResult,
   checkIfMatch,
@@ -28,12 +29,7 @@ export async function startVersion(deps: ApiDeps, version: StoredVersion): Promi
   }
   if (version.dispatchStatus !== 'pending') return;
   try {
-    await deps.queue.send('dispatch', [
-      {
-        id: `${version.alertId}-${version.version}`,
-        body: JSON.stringify({ alertId: version.alertId, version: version.version }),
-      },
-    ]);
+    await deps.queue.send('dispatch', [dispatchMessage(version, `${version.alertId}-${version.version}`)]);
   } catch (error) {
     deps.logger.warn('dispatch queue unavailable; the sweeper will dispatch this version', {
       alertId: version.alertId,
@@ -42,9 +38,6 @@ export async function startVersion(deps: ApiDeps, version: StoredVersion): Promi
     });
   }
 }
-
-/** SQS delays a message by at most 15 minutes. */
-const MAX_QUEUE_DELAY_SECONDS = 900;
 
 async function armTimer(deps: ApiDeps, target: { alertId: string; version: number; at: string }) {
   let failure: unknown;
@@ -58,16 +51,8 @@ async function armTimer(deps: ApiDeps, target: { alertId: string; version: numbe
   // early and refuses what is due sooner): the dispatch message itself waits on the queue until the time, and the
   // dispatcher puts back anything that arrives early (functions/dispatch/plan.ts releaseIfDue).
   if (failure instanceof Error && failure.name === 'PublishTimeTooSoon') {
-    const seconds = Math.ceil((Date.parse(target.at) - deps.clock.now().getTime()) / 1000);
     try {
-      await deps.queue.send('dispatch', [
-        {
-          id: `${target.alertId}-${target.version}-at`,
-          body: JSON.stringify({ alertId: target.alertId, version: target.version }),
-          delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, seconds)),
-        },
-      ]);
-      return;
+      if (await queueDispatchAt(deps.queue, target, deps.clock.now())) return;
     } catch (error) {
       failure = error;
     }

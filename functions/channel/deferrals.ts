@@ -10,8 +10,8 @@
  */
 import type { ChannelJob } from '../../schemas/messages';
 import type { DeferralStore, QueuePort, SendJob } from '../ports';
-import { channelQueue } from '../ports';
 import type { LoggerLike } from '../shared/logger';
+import { queueChannelJobs } from '../shared/queue-messages';
 
 export interface DeferralReleaseDeps {
   store: DeferralStore;
@@ -58,13 +58,7 @@ export async function releaseDueDeferrals(deps: DeferralReleaseDeps, now: Date):
         deferredUntil: d.deferredUntil,
       });
 
-  const byChannel = new Map<ChannelJob['channel'], ChannelJob[]>();
-  for (const job of jobs) byChannel.set(job.channel, [...(byChannel.get(job.channel) ?? []), job]);
-  for (const [channel, list] of byChannel)
-    await deps.queue.send(
-      channelQueue(channel),
-      list.map((job, i) => ({ id: `deferral-${i}`, body: JSON.stringify(job) })),
-    );
+  await queueChannelJobs(deps.queue, jobs, 'deferral');
   // Queued first, marked after: a crash in between queues them again next time, never loses one.
   const recheckAt = new Date(now.getTime() + RECHECK_MS).toISOString();
   let next = 0;

@@ -25,9 +25,9 @@ import type {
   SendJob,
   SubscriberStore,
 } from '../ports';
-import { channelQueue } from '../ports';
 import type { HeraldConfig } from '../shared/config';
 import type { LoggerLike } from '../shared/logger';
+import { dispatchMessage, queueChannelJobs, queueDispatchAt } from '../shared/queue-messages';
 
 export interface DispatchDeps {
   store: AlertStore & ReceiptStore & BulkStore;
@@ -119,20 +119,6 @@ async function subscriberAudiences(
   return { waitSeconds: Math.min(WAIT_MAX_SECONDS, Math.max(WAIT_MIN_SECONDS, estimate)) };
 }
 
-function queueJobs(deps: DispatchDeps, jobs: readonly ChannelJob[], tag: string): Promise<void>[] {
-  const byChannel = new Map<ChannelJob['channel'], ChannelJob[]>();
-  for (const job of jobs) byChannel.set(job.channel, [...(byChannel.get(job.channel) ?? []), job]);
-  return [...byChannel].map(([channel, list]) =>
-    deps.queue.send(
-      channelQueue(channel),
-      list.map((job, i) => ({ id: `${tag}-${channel}-${i}`, body: JSON.stringify(job) })),
-    ),
-  );
-}
-
-/** SQS delays a message by at most 15 minutes. */
-const MAX_QUEUE_DELAY_SECONDS = 900;
-
 /**
  * A scheduled version whose time has come becomes pending (the store's conditional release: a cancel, replacement or
  * withdrawal that got there first wins, and of two releasers one does it). Undefined when it is not to go out now.
@@ -145,21 +131,17 @@ const MAX_QUEUE_DELAY_SECONDS = 900;
 async function releaseIfDue(deps: DispatchDeps, v: StoredVersion): Promise<StoredVersion | undefined> {
   const now = deps.clock.now();
   const wait = v.publishAt === undefined ? 0 : Date.parse(v.publishAt) - now.getTime();
-  if (wait > 0) {
-    const seconds = Math.ceil(wait / 1000);
-    if (seconds <= MAX_QUEUE_DELAY_SECONDS)
-      await deps.queue.send('dispatch', [
-        {
-          id: `${v.alertId}-${v.version}-at`,
-          body: JSON.stringify({ alertId: v.alertId, version: v.version }),
-          delaySeconds: seconds,
-        },
-      ]);
+  if (wait > 0 && v.publishAt) {
+    const queued = await queueDispatchAt(
+      deps.queue,
+      { alertId: v.alertId, version: v.version, at: v.publishAt },
+      now,
+    );
     deps.logger.info('scheduled version woken early', {
       alertId: v.alertId,
       version: v.version,
       publishAt: v.publishAt,
-      comesBack: seconds <= MAX_QUEUE_DELAY_SECONDS ? `in ${seconds} s` : 'with its timer or the sweeper',
+      comesBack: queued ? `in ${Math.ceil(wait / 1000)} s` : 'with its timer or the sweeper',
     });
     return undefined;
   }
@@ -245,11 +227,7 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
       const wait = await deps.store.acquirePlan(alertId, version, 'waiting', { now, until });
       if (wait.kind === 'acquired')
         await deps.queue.send('dispatch', [
-          {
-            id: `${alertId}-${version}-wait`,
-            body: JSON.stringify({ alertId, version }),
-            delaySeconds: audiences.waitSeconds,
-          },
+          dispatchMessage({ alertId, version }, `${alertId}-${version}-wait`, audiences.waitSeconds),
         ]);
       deps.logger.info("update waits for the original's fan-out to finish", {
         alertId,
@@ -324,7 +302,7 @@ export async function dispatchVersion(deps: DispatchDeps, message: DispatchMessa
   }
 
   await deps.store.createReceipts(plan.receipts, now);
-  await Promise.all(queueJobs(deps, plan.jobs, `${alertId}-${version}`));
+  await queueChannelJobs(deps.queue, plan.jobs, `${alertId}-${version}`);
   await deps.store.markPlanned(alertId, version, plan.receipts.length + subscriberRecipients, now);
   deps.logger.info('fan-out planned', {
     alertId,
@@ -356,10 +334,7 @@ export async function sweep(deps: DispatchDeps, limit = 100): Promise<number> {
     await deps.store.advanceHead(alertId, version, deps.clock.now().toISOString());
   await deps.queue.send(
     'dispatch',
-    stale.map(({ alertId, version }, i) => ({
-      id: `sweep-${i}`,
-      body: JSON.stringify({ alertId, version }),
-    })),
+    stale.map((target, i) => dispatchMessage(target, `sweep-${i}`)),
   );
   deps.logger.warn('re-dispatched versions that were never planned', { count: stale.length });
   return stale.length;

@@ -6,6 +6,7 @@
  * messages for one version release it once.
  */
 import type { AlertStore, Clock, PublishTarget } from '../ports';
+import { dispatchMessage } from '../shared/queue-messages';
 import type { DispatchDeps } from './plan';
 
 /** Due versions queued per pass at most; the rest wait for the next pass (a minute on AWS). */
@@ -49,9 +50,6 @@ export async function queueDispatches(
 ): Promise<void> {
   await deps.queue.send(
     'dispatch',
-    targets.map(({ alertId, version }, i) => ({
-      id: `${tag}-${i}`,
-      body: JSON.stringify({ alertId, version }),
-    })),
+    targets.map((target, i) => dispatchMessage(target, `${tag}-${i}`)),
   );
 }
