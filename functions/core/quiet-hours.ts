@@ -14,6 +14,7 @@
  * or a whole day, and neither is what anyone meant.
  */
 import type { AlertContent } from '../../schemas/alert';
+import { wallClockAsUtc } from '../../schemas/wall-clock';
 
 /** A daily window, in 24-hour `HH:MM` on the agency's clock. */
 export interface QuietWindow {
@@ -123,33 +124,8 @@ interface LocalDay {
 const SECOND = 1000;
 const DAY = 24 * 3600 * SECOND;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
 /** The local wall time of an instant, as milliseconds of the same wall time read as if it were UTC (whole seconds). */
-function wallOf(instantMs: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(instantMs))
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-}
+const wallOf = wallClockAsUtc;
 
 /** The zone's offset from UTC at an instant, in milliseconds. */
 const offsetAt = (instantMs: number, timeZone: string) =>

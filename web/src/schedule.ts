@@ -4,6 +4,7 @@
  * typed in, what a draft says about when it goes out, and the order of an alert's timeline. The agency's zone is the
  * one GET /v1/zones names (HERALD_TIME_ZONE), as the compose form reads it for CAP's times.
  */
+import { wallClockAsUtc } from '../../schemas/wall-clock';
 import { call, type FieldError } from './api';
 import type { Alert, VersionSummary } from './types';
 import { browserTimeZone } from './wall-clock';
@@ -69,16 +70,7 @@ export const whenOf = (iso: string, timeZone: string): string =>
 /** An instant as a `datetime-local` value on the agency's clock, to prefill a step being edited. */
 export function wallClockOf(iso: string, timeZone: string): string {
   if (!valid(iso)) return '';
-  const p = parts(iso, timeZone, {
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const get = (type: string) => p.find((x) => x.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}`;
+  return new Date(wallClockAsUtc(Date.parse(iso), timeZone)).toISOString().slice(0, 16);
 }
 
 /**

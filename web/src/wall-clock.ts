@@ -5,6 +5,8 @@
  * GET /v1/zones. No DOM here: the fields are ./times.ts.
  */
 
+import { wallClockAsUtc } from '../../schemas/wall-clock';
+
 /** CAP's three times, in the order CAP writes them; each is also the form field's id suffix and the API's name. */
 export const TIME_FIELDS = [
   {
@@ -22,22 +24,6 @@ export const TIME_FIELDS = [
 export type TimeField = (typeof TIME_FIELDS)[number]['name'];
 
 const WALL_CLOCK = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-
-/** The wall-clock reading of `instant` in `timeZone`, as if it were UTC: its difference from `instant` is the offset. */
-function wallClockAsUtc(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(instant));
-  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
-}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
