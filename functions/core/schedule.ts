@@ -111,21 +111,16 @@ export function baseVersionFor(
   at: Date,
 ): StoredVersion {
   const settled = settledVersions(versions);
-  const replacing = settled.filter((v) => replaced.includes(v.version));
-  const own = replacing.at(-1);
-  if (own) return versions.find((v) => v.version === own.version) ?? own;
-  const candidates = settled
-    .filter((v) => isReleased(v) || isWaiting(v))
-    .filter((v) => Date.parse(goesOutAt(v)) <= at.getTime())
-    .sort(byTime);
-  // Before everything still standing, or with nothing standing (every step withdrawn): the first standing version,
-  // else the newest written.
+  const standing = settled.filter((v) => isReleased(v) || isWaiting(v)).sort(byTime);
+  // The version it replaces; else the last out (or due out) by its time; else, before everything still standing, the
+  // first of it; with nothing standing (every step withdrawn), the newest written.
   const base =
-    candidates.at(-1) ??
-    settled.filter((v) => isReleased(v) || isWaiting(v)).sort(byTime)[0] ??
+    settled.filter((v) => replaced.includes(v.version)).at(-1) ??
+    standing.filter((v) => Date.parse(goesOutAt(v)) <= at.getTime()).at(-1) ??
+    standing[0] ??
     settled.at(-1);
   if (!base) throw conflict('This alert has no version an update could follow.');
-  return versions.find((v) => v.version === base.version) ?? base;
+  return base;
 }
 
 /**

@@ -108,6 +108,17 @@ export interface ReceiptFilter {
   status?: DeliveryStatus | undefined;
 }
 
+/** How a job attempt ended (BulkStore.finishJob). */
+export interface JobOutcome {
+  status: 'done' | 'retrying' | 'failed';
+  at: string;
+  sent: readonly string[];
+  /** Recipients deferred to the end of their quiet hours, listed in a deferral item already. */
+  deferred?: readonly string[] | undefined;
+  nextAttemptAt?: string | undefined;
+  retryable?: boolean | undefined;
+}
+
 export interface BulkStore {
   /**
    * Takes a version's plan record for `purpose` until `until`, if it is absent or its holder's time is over; answers
@@ -145,19 +156,7 @@ export interface BulkStore {
    * Ends the attempt (if the lease is still held): status, the recipients it sent to added to `sent`, and its window
    * removed (every outcome in it is stored).
    */
-  finishJob(
-    key: SendJobKey,
-    leaseId: string,
-    outcome: {
-      status: 'done' | 'retrying' | 'failed';
-      at: string;
-      sent: readonly string[];
-      /** Recipients deferred to the end of their quiet hours, listed in a deferral item already. */
-      deferred?: readonly string[] | undefined;
-      nextAttemptAt?: string | undefined;
-      retryable?: boolean | undefined;
-    },
-  ): Promise<boolean>;
+  finishJob(key: SendJobKey, leaseId: string, outcome: JobOutcome): Promise<boolean>;
   /** Who the version was sent to on a channel: the union of its jobs' `sent`. */
   audienceOf(alertId: string, version: number, channel: SubscriberChannel): Promise<Set<string>>;
   /** Receipts by key (BatchGetItem, 100 a call, consistent); absent ones are absent from the map (by recipient). */

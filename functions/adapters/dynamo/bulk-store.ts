@@ -18,6 +18,7 @@ import type { Receipt, ReceiptKey, SubscriberChannel } from '../../core/model';
 import type {
   BulkStore,
   FanoutPlanRecord,
+  JobOutcome,
   LeaseRequest,
   Page,
   PlanAcquire,
@@ -226,18 +227,7 @@ export class DynamoBulkStore implements BulkStore {
     );
   }
 
-  async finishJob(
-    key: SendJobKey,
-    leaseId: string,
-    outcome: {
-      status: 'done' | 'retrying' | 'failed';
-      at: string;
-      sent: readonly string[];
-      deferred?: readonly string[] | undefined;
-      nextAttemptAt?: string | undefined;
-      retryable?: boolean | undefined;
-    },
-  ): Promise<boolean> {
+  async finishJob(key: SendJobKey, leaseId: string, outcome: JobOutcome): Promise<boolean> {
     const names: Record<string, string> = {
       '#status': 'status',
       '#updatedAt': 'updatedAt',

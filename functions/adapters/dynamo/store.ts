@@ -22,6 +22,7 @@ import type {
   DeferralStore,
   FanoutPlanRecord,
   IdempotencyStore,
+  JobOutcome,
   LeaseRequest,
   OutboxItem,
   OutboxStore,
@@ -247,17 +248,7 @@ export class DynamoStore
   markWindow(key: SendJobKey, leaseId: string, window: SendWindow): Promise<boolean> {
     return this.bulk.markWindow(key, leaseId, window);
   }
-  finishJob(
-    key: SendJobKey,
-    leaseId: string,
-    outcome: {
-      status: 'done' | 'retrying' | 'failed';
-      at: string;
-      sent: readonly string[];
-      nextAttemptAt?: string | undefined;
-      retryable?: boolean | undefined;
-    },
-  ): Promise<boolean> {
+  finishJob(key: SendJobKey, leaseId: string, outcome: JobOutcome): Promise<boolean> {
     return this.bulk.finishJob(key, leaseId, outcome);
   }
   audienceOf(alertId: string, version: number, channel: SubscriberChannel): Promise<Set<string>> {
