@@ -5,11 +5,13 @@
  *
  * The sign-up answers the same whether or not the address is already subscribed (nobody learns who is), stores
  * only a keyed hash of the code, and is rate limited per address and per client so it cannot be used to flood a
- * stranger's phone or to guess codes.
+ * stranger's phone or to guess codes. Managing a subscription on the web (manage-subscription.ts) sends and checks its
+ * codes with the same pieces (spendCodeAllowance, issueCode, checkCode), each code bound to what it is for.
  */
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { ConfirmRequest, SubscriptionRequest } from '../../schemas/subscriptions';
 import { channelOfAddress, normaliseAddress } from '../core/addresses';
+import { webConsentText } from '../core/consent';
 import { HttpProblem, validationFailed } from '../core/errors';
 import { codeSubject, codeText, replyLanguageOf } from '../core/keywords';
 import { ALL_ZONES, type Challenge, type Consent, type Subscriber } from '../core/model';
@@ -22,6 +24,7 @@ import { idempotencyKeyOf, idempotent } from './idempotency';
 import {
   audit,
   clientKey,
+  type ResidentDeps,
   secondsLeftInWindow,
   tooManyRequests,
   toSubscriberView,
@@ -39,25 +42,18 @@ export const SIGNUPS_PER_CLIENT_PER_HOUR = 20;
 /** Confirmation attempts per client per hour, across addresses: 5 tries per code bound one address already. */
 export const CONFIRMS_PER_CLIENT_PER_HOUR = 60;
 
-/**
- * The sentence the sign-up page shows beside its button, recorded as the consent. Versioned: when the wording
- * changes, the version changes, and each subscriber's consent says which one they agreed to.
- */
-export const WEB_CONSENT_TEXT =
-  'web-consent-v1: I agree to receive public safety alerts for the zones I chose, by the channel I chose, ' +
-  'until I unsubscribe (reply STOP or follow the link in any email).';
-
 const ACTOR = 'resident';
 const WEB_REQUEST = { action: 'requested', actor: ACTOR, method: 'web' } as const;
 
-function invalidAddress(channel: string, message: string): HttpProblem {
+export function invalidAddress(channel: string, message: string): HttpProblem {
   return validationFailed(
     [{ path: '/address', message }],
     `The ${channel} address is not valid: ${message}.`,
   );
 }
 
-function unknownZones(deps: ApiDeps, zones: readonly string[], allowAll: boolean) {
+/** Each zone that is not the agency's, as a field error naming its index. */
+export function unknownZones(deps: Pick<ResidentDeps, 'zones'>, zones: readonly string[], allowAll: boolean) {
   return zones.flatMap((zone, i) =>
     (allowAll && zone === ALL_ZONES) || deps.zones.has(zone)
       ? []
@@ -65,9 +61,82 @@ function unknownZones(deps: ApiDeps, zones: readonly string[], allowAll: boolean
   );
 }
 
-/** The code's keyed hash: bound to the address, so a code sent to one address is no good for another. */
-const codeHashOf = (deps: ApiDeps, addressHash: string, code: string) =>
-  deps.pii.hash(`code:${addressHash}:${code}`);
+/** What a code is for: the sign-up's double opt-in, or opening a session to manage a subscription on the web. */
+export type CodePurpose = 'signup' | 'manage';
+
+/**
+ * The code's keyed hash: bound to the address, so a code sent to one address is no good for another, and to its
+ * purpose, so a sign-up code opens no manage session and a manage code confirms no sign-up. A sign-up's input is
+ * what it always was, so the codes already waiting when this was deployed stay good.
+ */
+const codeHashOf = (
+  deps: Pick<ResidentDeps, 'pii'>,
+  addressHash: string,
+  code: string,
+  purpose: CodePurpose,
+) =>
+  deps.pii.hash(
+    purpose === 'signup' ? `code:${addressHash}:${code}` : `code:${purpose}:${addressHash}:${code}`,
+  );
+
+/**
+ * Counts a code about to be sent against the limits per client and per address, and refuses it past them (429).
+ * Sign-up and manage codes share the counters: what is limited is how many codes reach one phone, or leave one
+ * network, whichever page asked for them.
+ */
+export async function spendCodeAllowance(
+  deps: Pick<ResidentDeps, 'subscribers'>,
+  channel: Challenge['channel'],
+  addressHash: string,
+  client: string,
+  now: Date,
+): Promise<void> {
+  if (
+    !(await deps.subscribers.rateLimitHit(`signup:client:${client}`, HOUR, SIGNUPS_PER_CLIENT_PER_HOUR, now))
+  )
+    throw tooManyRequests(
+      'Too many sign-ups from this network in the last hour; try again later.',
+      secondsLeftInWindow(now, HOUR),
+    );
+  if (
+    !(await deps.subscribers.rateLimitHit(
+      `signup:address:${channel}:${addressHash}`,
+      HOUR,
+      CODES_PER_ADDRESS_PER_HOUR,
+      now,
+    ))
+  )
+    throw tooManyRequests(
+      `At most ${CODES_PER_ADDRESS_PER_HOUR} codes an hour go to one address; use the last code sent, or try again later.`,
+      secondsLeftInWindow(now, HOUR),
+    );
+}
+
+/**
+ * Stores a new code for the address and hands it back to be sent. It replaces any code waiting there: the last one
+ * asked for is the one that works.
+ */
+export async function issueCode(
+  deps: Pick<ResidentDeps, 'subscribers' | 'pii'>,
+  fields: Pick<Challenge, 'channel' | 'addressHash' | 'subscriberId' | 'request'>,
+  purpose: CodePurpose,
+  now: Date,
+): Promise<{ code: string; expiresAt: string }> {
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const expiresAt = new Date(now.getTime() + CODE_TTL_MINUTES * 60_000).toISOString();
+  await deps.subscribers.putChallenge({
+    channel: fields.channel,
+    addressHash: fields.addressHash,
+    subscriberId: fields.subscriberId,
+    ...(purpose === 'signup' ? {} : { purpose }),
+    codeHash: await codeHashOf(deps, fields.addressHash, code, purpose),
+    expiresAt,
+    triesLeft: CODE_TRIES,
+    createdAt: now.toISOString(),
+    ...(fields.request ? { request: fields.request } : {}),
+  });
+  return { code, expiresAt };
+}
 
 // ---------------------------------------------------------------- sign-up
 
@@ -102,30 +171,7 @@ export async function requestSubscription(
       newAlertId: deps.newId,
     },
     async (newId) => {
-      if (
-        !(await deps.subscribers.rateLimitHit(
-          `signup:client:${client}`,
-          HOUR,
-          SIGNUPS_PER_CLIENT_PER_HOUR,
-          now,
-        ))
-      )
-        throw tooManyRequests(
-          'Too many sign-ups from this network in the last hour; try again later.',
-          secondsLeftInWindow(now, HOUR),
-        );
-      if (
-        !(await deps.subscribers.rateLimitHit(
-          `signup:address:${request.channel}:${addressHash}`,
-          HOUR,
-          CODES_PER_ADDRESS_PER_HOUR,
-          now,
-        ))
-      )
-        throw tooManyRequests(
-          `At most ${CODES_PER_ADDRESS_PER_HOUR} codes an hour go to one address; use the last code sent, or try again later.`,
-          secondsLeftInWindow(now, HOUR),
-        );
+      await spendCodeAllowance(deps, request.channel, addressHash, client, now);
 
       const at = now.toISOString();
       const language = request.language;
@@ -163,24 +209,22 @@ export async function requestSubscription(
           WEB_REQUEST,
         );
 
-      const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      const expiresAt = new Date(now.getTime() + CODE_TTL_MINUTES * 60_000).toISOString();
-      const challenge: Challenge = {
-        channel: request.channel,
-        addressHash,
-        subscriberId: subscriber.id,
-        codeHash: await codeHashOf(deps, addressHash, code),
-        expiresAt,
-        triesLeft: CODE_TRIES,
-        createdAt: at,
-        // Quiet hours too are applied only with the code back (confirmSubscription), audited then.
-        request: {
-          zones: [...new Set(request.zones)],
-          language,
-          ...(request.quietHours !== undefined ? { quietHours: request.quietHours } : {}),
+      const { code, expiresAt } = await issueCode(
+        deps,
+        {
+          channel: request.channel,
+          addressHash,
+          subscriberId: subscriber.id,
+          // Quiet hours too are applied only with the code back (confirmSubscription), audited then.
+          request: {
+            zones: [...new Set(request.zones)],
+            language,
+            ...(request.quietHours !== undefined ? { quietHours: request.quietHours } : {}),
+          },
         },
-      };
-      await deps.subscribers.putChallenge(challenge);
+        'signup',
+        now,
+      );
       const ctx = { agency: deps.config.agencyName, language: replyLanguageOf(language) };
       await deps.notifier.send({
         channel: request.channel,
@@ -202,24 +246,49 @@ export async function requestSubscription(
 
 // ---------------------------------------------------------------- confirmation
 
-const codeGone = () =>
+/** Where a resident asks for another code: named in the problems' words. */
+const askAgain = (purpose: CodePurpose) => (purpose === 'signup' ? ' with POST /v1/subscriptions' : '');
+
+/** 410: no code waits for the address, none of its tries is left, or it expired. */
+export const codeGone = (purpose: CodePurpose = 'signup') =>
   new HttpProblem(
     410,
     'code-expired',
     'Code expired',
-    'There is no code waiting for this address: it expired, its tries are used up, or none was asked for. Ask for a new code with POST /v1/subscriptions.',
+    `There is no code waiting for this address: it expired, its tries are used up, or none was asked for. Ask for a new code${askAgain(purpose)}.`,
     [{ path: '/code', message: 'has expired or has no tries left; ask for a new code' }],
   );
 
-export async function confirmSubscription(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
-  const request = parseWith(ConfirmRequest, readBodyObject(event));
-  const channel = channelOfAddress(request.address);
-  const normalised = normaliseAddress(channel, request.address);
-  if (!normalised.ok) throw invalidAddress(channel, normalised.message);
-  const address = normalised.address;
-  const addressHash = await deps.pii.hash(address);
-  const client = await clientKey(deps, event);
-  const now = deps.clock.now();
+/** 422: not the code that was sent. `triesLeft` is what a page or an answer shows beside the problem. */
+export class WrongCode extends HttpProblem {
+  constructor(
+    readonly triesLeft: number,
+    purpose: CodePurpose,
+  ) {
+    super(
+      422,
+      'wrong-code',
+      'Wrong code',
+      triesLeft > 0
+        ? `That is not the code that was sent; ${triesLeft} ${triesLeft === 1 ? 'try is' : 'tries are'} left.`
+        : `That is not the code that was sent, and no tries are left: ask for a new code${askAgain(purpose)}.`,
+      [{ path: '/code', message: `is not the code that was sent (tries left: ${triesLeft})` }],
+    );
+  }
+}
+
+/**
+ * The one check of a code typed back, for every purpose: per-client limit on attempts (429), a code waiting and in
+ * time (410 `code-expired`), one try spent, then the code compared (422 WrongCode). Answers the challenge it matched;
+ * the caller deletes it once it has done what the code was for.
+ */
+export async function checkCode(
+  deps: Pick<ResidentDeps, 'subscribers' | 'pii' | 'logger'>,
+  typed: { channel: Challenge['channel']; addressHash: string; code: string; purpose: CodePurpose },
+  client: string,
+  now: Date,
+): Promise<Challenge> {
+  const { channel, addressHash, purpose } = typed;
   if (
     !(await deps.subscribers.rateLimitHit(
       `confirm:client:${client}`,
@@ -234,15 +303,16 @@ export async function confirmSubscription(deps: ApiDeps, { event }: OperationInp
     );
 
   const challenge = await deps.subscribers.getChallenge(channel, addressHash);
-  if (!challenge) throw codeGone();
+  if (!challenge) throw codeGone(purpose);
   if (Date.parse(challenge.expiresAt) <= now.getTime()) {
     await deps.subscribers.deleteChallenge(channel, addressHash);
-    throw codeGone();
+    throw codeGone(purpose);
   }
   // The try is spent before the code is compared: two guesses racing cannot both use the last try.
-  if (!(await deps.subscribers.spendChallengeTry(channel, addressHash))) throw codeGone();
+  if (!(await deps.subscribers.spendChallengeTry(channel, addressHash))) throw codeGone(purpose);
   const expected = Buffer.from(challenge.codeHash);
-  const given = Buffer.from(await codeHashOf(deps, addressHash, request.code));
+  // A code for another purpose hashes to something else: it is a wrong code here, and spends a try like one.
+  const given = Buffer.from(await codeHashOf(deps, addressHash, typed.code, purpose));
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     const triesLeft = Math.max(0, challenge.triesLeft - 1);
     if (triesLeft === 0) await deps.subscribers.deleteChallenge(channel, addressHash);
@@ -251,23 +321,40 @@ export async function confirmSubscription(deps: ApiDeps, { event }: OperationInp
         action: 'subscription.code-failed',
         actor: ACTOR,
         subscriberId: challenge.subscriberId,
+        purpose,
         triesLeft,
       },
     });
-    // The problem names the field and, beside the standard members, how many tries are left.
-    const problem = problemResult(
-      new HttpProblem(
-        422,
-        'wrong-code',
-        'Wrong code',
-        triesLeft > 0
-          ? `That is not the code that was sent; ${triesLeft} ${triesLeft === 1 ? 'try is' : 'tries are'} left.`
-          : 'That is not the code that was sent, and no tries are left: ask for a new code with POST /v1/subscriptions.',
-        [{ path: '/code', message: `is not the code that was sent (tries left: ${triesLeft})` }],
-      ),
-      event.rawPath,
+    throw new WrongCode(triesLeft, purpose);
+  }
+  return challenge;
+}
+
+export async function confirmSubscription(deps: ApiDeps, { event }: OperationInput): Promise<ApiResult> {
+  const request = parseWith(ConfirmRequest, readBodyObject(event));
+  const channel = channelOfAddress(request.address);
+  const normalised = normaliseAddress(channel, request.address);
+  if (!normalised.ok) throw invalidAddress(channel, normalised.message);
+  const address = normalised.address;
+  const addressHash = await deps.pii.hash(address);
+  const client = await clientKey(deps, event);
+  const now = deps.clock.now();
+  let challenge: Challenge;
+  try {
+    challenge = await checkCode(
+      deps,
+      { channel, addressHash, code: request.code, purpose: 'signup' },
+      client,
+      now,
     );
-    return { ...problem, body: JSON.stringify({ ...JSON.parse(problem.body ?? '{}'), triesLeft }) };
+  } catch (error) {
+    if (!(error instanceof WrongCode)) throw error;
+    // The problem names the field and, beside the standard members, how many tries are left.
+    const problem = problemResult(error, event.rawPath);
+    return {
+      ...problem,
+      body: JSON.stringify({ ...JSON.parse(problem.body ?? '{}'), triesLeft: error.triesLeft }),
+    };
   }
 
   const subscriber =
@@ -281,7 +368,8 @@ export async function confirmSubscription(deps: ApiDeps, { event }: OperationInp
   const consent: Consent = {
     at,
     method: 'web',
-    text: WEB_CONSENT_TEXT,
+    // Recorded in the language of the alerts they asked for, which the sign-up page shows it in by default.
+    text: webConsentText(challenge.request?.language),
     actor: ACTOR,
     evidence: `web:${client}`,
   };
@@ -313,11 +401,11 @@ export async function confirmSubscription(deps: ApiDeps, { event }: OperationInp
 }
 
 /**
- * The audit event of a web confirmation: `confirmed` for anyone not confirmed before, `changed` for more zones or
- * another language, and the quiet hours' own actions when they are all that changed; a change of quiet hours is named
- * in `detail` either way.
+ * The audit event of a change made on the web (a confirmation, or the manage page: functions/api/manage-subscription.ts):
+ * `confirmed` for anyone not confirmed before, `changed` for other zones or another language, and the quiet hours' own
+ * actions when they are all that changed; a change of quiet hours is named in `detail` either way.
  */
-function webConfirmation(base: Subscriber, next: Subscriber): SubscriptionChange {
+export function webConfirmation(base: Subscriber, next: Subscriber): SubscriptionChange {
   const quietChanged =
     base.quietHours?.from !== next.quietHours?.from || base.quietHours?.to !== next.quietHours?.to;
   const detail = quietChanged ? { detail: quietDetail(next.quietHours) } : {};

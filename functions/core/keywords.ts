@@ -262,6 +262,21 @@ const T = {
     es: (a: string) => `${a}: tu código de confirmación`,
     ca: (a: string) => `${a}: el teu codi de confirmació`,
   },
+  // A code to manage a subscription says so, so someone who did not ask for it knows what it would have opened;
+  // no longer than it must be: the Spanish text is UCS-2 (ó), 67 characters a segment.
+  manageCode: {
+    en: (a: string, code: string, minutes: number) =>
+      `${a}: your code to manage your alerts is ${code}. It expires in ${minutes} minutes. If you did not ask for it, ignore this message.`,
+    es: (a: string, code: string, minutes: number) =>
+      `${a}: tu código para gestionar tus alertas es ${code}. Caduca en ${minutes} minutos. Si no lo has pedido, ignora este mensaje.`,
+    ca: (a: string, code: string, minutes: number) =>
+      `${a}: el teu codi per gestionar les teves alertes és ${code}. Caduca en ${minutes} minuts. Si no l'has demanat, ignora aquest missatge.`,
+  },
+  manageCodeSubject: {
+    en: (a: string) => `${a}: your code to manage your subscription`,
+    es: (a: string) => `${a}: tu código para gestionar tu suscripción`,
+    ca: (a: string) => `${a}: el teu codi per gestionar la teva subscripció`,
+  },
   tipReceived: {
     en: (a: string, ref: string) =>
       `${a}: thank you, we have received your tip (ref. ${ref}). An officer may answer you here.`,
@@ -326,6 +341,10 @@ export const helpReply = (c: ReplyContext) => T.help[c.language](c.agency);
 export const codeText = (c: ReplyContext, code: string, minutes: number) =>
   T.code[c.language](c.agency, code, minutes);
 export const codeSubject = (c: ReplyContext) => T.codeSubject[c.language](c.agency);
+/** The code that opens a session to change or end a subscription on the web (functions/api/manage-subscription.ts). */
+export const manageCodeText = (c: ReplyContext, code: string, minutes: number) =>
+  T.manageCode[c.language](c.agency, code, minutes);
+export const manageCodeSubject = (c: ReplyContext) => T.manageCodeSubject[c.language](c.agency);
 /** Quiet hours stored: from when to when, and that emergencies still come. */
 export const quietSetReply = (c: ReplyContext, window: QuietWindow) =>
   T.quietSet[c.language](c.agency, window.from, window.to);

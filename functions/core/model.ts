@@ -229,12 +229,20 @@ export interface Subscriber {
   stoppedAt?: string | undefined;
 }
 
-/** A double opt-in code waiting to be typed back: only its keyed hash is stored. */
+/**
+ * A code waiting to be typed back: the double opt-in's, or the one that opens a session to manage a subscription on
+ * the web. Only its keyed hash is stored; one waits per address, the last one asked for.
+ */
 export interface Challenge {
   channel: 'sms' | 'email';
   addressHash: string;
-  /** The subscriber (status `pending`) it confirms. */
+  /** The subscriber it confirms (a sign-up) or whose subscription it opens (`manage`). */
   subscriberId: string;
+  /**
+   * What the code is for; absent: a sign-up's. The purpose is also part of `codeHash` (functions/api/subscriptions.ts),
+   * so a sign-up code opens no manage session and a manage code confirms no sign-up, whatever this field says.
+   */
+  purpose?: 'manage' | undefined;
   codeHash: string;
   expiresAt: string;
   triesLeft: number;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDeps } from '../../functions/api/alerts';
 import { compileRoutes, createRouter } from '../../functions/api/router';
 import { createSnsVerifier } from '../../functions/api/sns-signature';
-import { WEB_CONSENT_TEXT } from '../../functions/api/subscriptions';
+import { webConsentText } from '../../functions/core/consent';
 import type { Notice, Notifier, SubscriberStore } from '../../functions/ports';
 import { type DynaliteStore, startDynaliteStore } from '../helpers/dynalite';
 import { type ApiRequest, apiEvent, claimsFor } from '../helpers/events';
@@ -488,7 +488,8 @@ describe('POST /v1/subscriptions and /confirm (double opt-in)', () => {
     });
     expect(notices()[0]?.subject).toMatch(/tu código de confirmación/);
     const stored = await subscriberOf('email', email);
-    expect(stored?.consent).toMatchObject({ method: 'web', text: WEB_CONSENT_TEXT, actor: 'resident' });
+    expect(stored?.consent).toMatchObject({ method: 'web', text: webConsentText('es'), actor: 'resident' });
+    expect(stored?.consent?.text).toMatch(/^web-consent-v2 \(es\): Acepto recibir/);
     expect(stored?.consent?.evidence).toMatch(/^web:[\w-]+$/);
     expect(stored?.consent?.evidence).not.toContain(ip);
   });

@@ -397,6 +397,7 @@ export class DynamoSubscriberStore implements SubscriberStore {
       triesLeft: item.triesLeft as number,
       createdAt: item.createdAt as string,
       ...(item.request ? { request: item.request as Challenge['request'] } : {}),
+      ...(item.purpose ? { purpose: item.purpose as Challenge['purpose'] } : {}),
     };
   }
 
