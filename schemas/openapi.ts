@@ -10,6 +10,7 @@ import './replies';
 import './responses';
 import { type OperationId, ROUTES, type RouteSpec } from './routes';
 import { SandboxFaults, SandboxTokenRequest } from './sandbox';
+import { siteOperations } from './site-openapi';
 import {
   ConfirmRequest,
   NewSubscriber,
@@ -262,25 +263,7 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     },
   },
   getAudit: { responses: { '200': jsonBody('AuditLog', 'Oldest first; recipients masked') } },
-  alertPage: {
-    parameters: [
-      ifNoneMatch,
-      {
-        name: 'lang',
-        in: 'query',
-        required: false,
-        description: 'A translation to show',
-        schema: { type: 'string' },
-      },
-    ],
-    responses: {
-      '200': {
-        description: "The current version as HTML; ETag is the version, Content-Language the page's language",
-        content: { 'text/html': { schema: { type: 'string' } } },
-      },
-      '304': { description: 'Not modified: If-None-Match named the current ETag' },
-    },
-  },
+  ...siteOperations(),
   getAlertCap: cachedRead(
     'application/cap+xml',
     capXml,
@@ -497,14 +480,23 @@ function operation(route: RouteSpec): Json {
   }));
   const responses: Json = {
     ...((details.responses as Json | undefined) ?? { '200': { description: 'OK' } }),
-    ...(route.method === 'POST' || route.method === 'PUT'
+    // A site form's refusals are its page again (schemas/site-openapi.ts), not problem+json.
+    ...((route.method === 'POST' || route.method === 'PUT') && !('site' in route && route.site)
       ? { '400': problem('Invalid request: every bad field named') }
       : {}),
     ...(route.auth === 'jwt'
       ? { '401': problem('No or invalid token'), '403': problem('Role not allowed') }
       : {}),
     ...(route.path.includes('{id}')
-      ? { '404': problem(route.path.startsWith('/v1/alerts') ? 'No such alert' : 'Not found') }
+      ? {
+          '404':
+            'site' in route && route.site
+              ? {
+                  description: 'No public alert: a page saying so',
+                  content: { 'text/html': { schema: { type: 'string' } } },
+                }
+              : problem(route.path.startsWith('/v1/alerts') ? 'No such alert' : 'Not found'),
+        }
       : {}),
   };
   return {

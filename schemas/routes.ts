@@ -16,6 +16,11 @@ export interface RouteSpec {
   roles: readonly Role[];
   /** Routes that exist only in the embedded mode (the sandbox); CDK does not deploy them. */
   embeddedOnly?: boolean;
+  /**
+   * The residents' site (functions/site): HTML pages and the forms they post, in the resident's language, served
+   * to the public through CloudFront (lib/public-site.ts says which are cached).
+   */
+  site?: boolean;
   summary: string;
 }
 
@@ -120,13 +125,123 @@ export const ROUTES = [
     summary: 'Every change to the alert: who, when, what',
   },
   {
+    operationId: 'alertsPage',
+    method: 'GET',
+    path: '/alerts',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: the alerts in force, with a map of their areas",
+  },
+  {
     operationId: 'alertPage',
     method: 'GET',
     path: '/alerts/{id}',
     auth: 'public',
     roles: [],
-    summary: "An Actual alert's current version as a public HTML page; ?lang= picks a translation",
+    site: true,
+    summary: "Residents' site: one alert, its versions as a thread, its map and a tip form",
   },
+  {
+    operationId: 'alertTipForm',
+    method: 'POST',
+    path: '/alerts/{id}/tips',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: the alert page's tip form",
+  },
+  {
+    operationId: 'subscribePage',
+    method: 'GET',
+    path: '/subscribe',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: sign up by SMS or email",
+  },
+  {
+    operationId: 'subscribeForm',
+    method: 'POST',
+    path: '/subscribe',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: the sign-up form (sends a code)",
+  },
+  {
+    operationId: 'confirmForm',
+    method: 'POST',
+    path: '/subscribe/confirm',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: the sign-up code form",
+  },
+  {
+    operationId: 'managePage',
+    method: 'GET',
+    path: '/manage',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: manage a subscription (after a code)",
+  },
+  {
+    operationId: 'manageCodeForm',
+    method: 'POST',
+    path: '/manage',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: send a code to manage a subscription",
+  },
+  {
+    operationId: 'manageSessionForm',
+    method: 'POST',
+    path: '/manage/code',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: the code that opens a 30-minute manage session",
+  },
+  {
+    operationId: 'manageSettingsForm',
+    method: 'POST',
+    path: '/manage/settings',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: change zones, language and quiet hours",
+  },
+  {
+    operationId: 'manageEndForm',
+    method: 'POST',
+    path: '/manage/end',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: end the subscription",
+  },
+  {
+    operationId: 'privacyPage',
+    method: 'GET',
+    path: '/privacy',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: what is kept and why, and the consent text",
+  },
+  {
+    operationId: 'siteAsset',
+    method: 'GET',
+    path: '/site/{asset}',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary: "Residents' site: its stylesheet and script, named by content hash",
+  },
+
   // CAP and feeds (public). API Gateway takes a path variable only as a whole segment, so the contract's
   // /v1/alerts/{id}.cap and …/versions/{n}.cap are served here and mapped by capPathAlias (functions/api/cap.ts).
   {

@@ -26,7 +26,8 @@ import { type ApiResult, publicRead } from './http';
 const SCAN_LIMIT = 100;
 const FEED_CACHE_CONTROL = 'public, max-age=30, stale-while-revalidate=30';
 
-async function feedEntries(deps: ApiDeps): Promise<FeedEntry[]> {
+/** The alerts in force, newest first: the feeds' entries, and the residents' site's current alerts. */
+export async function feedEntries(deps: ApiDeps): Promise<FeedEntry[]> {
   const now = deps.clock.now();
   const page = await deps.store.listAlerts({ limit: SCAN_LIMIT });
   const entries: FeedEntry[] = [];

@@ -113,7 +113,7 @@ const NOT_UTF8 = () =>
   badRequest('The body is not valid UTF-8.', [{ path: '', message: 'is not valid UTF-8' }]);
 
 /** The raw bytes of the body as API Gateway hands them over (base64 for binary media types). */
-function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
+export function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }

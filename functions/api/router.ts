@@ -9,6 +9,7 @@ import { type OperationId, ROUTES, type RouteSpec } from '../../schemas/routes';
 import { forbidden, HttpProblem, methodNotAllowed, notFound, unauthorized } from '../core/errors';
 import type { Actor } from '../core/model';
 import { actorFromEvent, type EventWithClaims } from '../shared/principal';
+import { SITE_OPERATIONS } from '../site/operations';
 import { withdrawVersionOp } from './alert-timeline';
 import {
   type ApiDeps,
@@ -36,7 +37,6 @@ import { type ApiResult, json, problemResult } from './http';
 import { confirmByGet, type InboundSmsRouteOptions, inboundSmsOperation } from './inbound-sms';
 import { type MetaWebhookOptions, metaWebhookOperations } from './meta-webhook';
 import { previewAlert } from './preview';
-import { alertPage } from './public-page';
 import { listZones } from './residents';
 import { createSnsVerifier } from './sns-signature';
 import { getSubscriberAudit, listSubscriptionAudit } from './subscription-audit';
@@ -80,7 +80,7 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   withdrawVersion: withdrawVersionOp,
   listDeliveries,
   getAudit,
-  alertPage,
+  ...SITE_OPERATIONS,
   getAlertCap,
   getVersionCap,
   feedAtom: atomFeedOp,

@@ -63,6 +63,13 @@ export const ENV = {
   tipRetentionDays: 'HERALD_TIP_RETENTION_DAYS',
   /** The agency's IANA time zone (Europe/Madrid): how times are shown to officers and residents. */
   timeZone: 'HERALD_TIME_ZONE',
+  /** The languages the residents' site speaks, the default first: `en,es,ca` (primary subtags, comma separated). */
+  languages: 'HERALD_LANGUAGES',
+  /**
+   * AWS only, the api function: the Secrets Manager secret whose value CloudFront sends in `x-herald-edge-secret`, which
+   * is what lets the api believe the viewer's address CloudFront passes (functions/api/residents.ts, `clientKey`).
+   */
+  edgeSecretArn: 'HERALD_EDGE_SECRET_ARN',
 } as const;
 
 export const loopbackAllowedBy = (env: NodeJS.ProcessEnv): boolean =>
@@ -113,6 +120,11 @@ export interface HeraldConfig {
   /** The agency's IANA time zone: alert times are shown to officers and residents on its clock. */
   timeZone: string;
   /**
+   * The languages the residents' site offers, the agency's default first: primary language subtags (`en`, `es`,
+   * `ca`), which is what pages and the CDN's language choice match `Accept-Language` against.
+   */
+  languages: string[];
+  /**
    * Embedded mode only: this process's boot id, written on the leases it takes. The embedded process is the only
    * sender on its data directory, so a lease another owner holds is a dead process's: taken over at once after a
    * restart, instead of waited out. Unset on AWS, where many senders run at once and a lease is waited out.
@@ -138,6 +150,31 @@ function timeZoneOf(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/** The site's languages when HERALD_LANGUAGES (context `languages` on AWS) names none. */
+export const DEFAULT_LANGUAGES: readonly string[] = ['en', 'es', 'ca'];
+
+/**
+ * A comma-separated list of languages as the site and the CDN use it: trimmed, lower-cased, each once, in order. Only
+ * primary subtags are taken (`es`, not `es-MX`): languages are matched by primary subtag, so a regional tag would
+ * silently never match anyone; it is refused instead, as is an empty list.
+ */
+export function parseLanguages(raw: string, name: string = ENV.languages): string[] {
+  const languages = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((l) => l.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
+  const wrong = languages.find((l) => !/^[a-z]{2,3}$/.test(l));
+  if (languages.length === 0 || wrong !== undefined)
+    throw new Error(
+      `${name} must list language subtags separated by commas, such as en,es,ca; got ${JSON.stringify(raw)}`,
+    );
+  return languages;
+}
+
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -161,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
       throw new Error(`${ENV.socialAccounts} must be JSON such as {"x":"@agency"}`);
     }
   }
+  const rawLanguages = env[ENV.languages]?.trim();
   return {
     sender: env[ENV.sender] ?? 'alerts@herald.example',
     agencyName: env[ENV.agencyName] ?? 'Herald Police Department',
@@ -179,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     inboundSmsTopicArn: env[ENV.inboundSmsTopicArn] || undefined,
     tipRetentionDays: positiveInt(env, ENV.tipRetentionDays, 90),
     timeZone: timeZoneOf(env),
+    languages: rawLanguages ? parseLanguages(rawLanguages) : [...DEFAULT_LANGUAGES],
     webhookAllowLoopback: loopbackAllowedBy(env),
   };
 }

@@ -53,8 +53,12 @@ const paragraphs = (text: string): string =>
     .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
     .join('');
 
-/** The alert as an HTML fragment: one `<article>`, styled inline because mail clients drop style sheets. */
-export function alertArticle(l: Localised, agencyName: string): string {
+/**
+ * The alert as an HTML fragment: one `<article>`. For email it is styled inline, because mail clients drop style
+ * sheets; for the residents' site (`site`) it carries classes instead, because the site's policy forbids inline
+ * style. The words are the same either way.
+ */
+export function alertArticle(l: Localised, agencyName: string, target: 'email' | 'site' = 'email'): string {
   const c = l.content;
   const colour = SEVERITY_COLOUR[c.severity] ?? '#555555';
   const areas = areaNames(c);
@@ -67,18 +71,29 @@ export function alertArticle(l: Localised, agencyName: string): string {
     rows.push(`<p><strong>${escapeHtml(l.words.area)}:</strong> ${escapeHtml(areas.join(', '))}</p>`);
   if (c.contact)
     rows.push(`<p><strong>${escapeHtml(l.words.contact)}:</strong> ${escapeHtml(c.contact)}</p>`);
+  const site = target === 'site';
+  const severityClass = escapeHtml(c.severity);
   return [
-    `<article lang="${escapeHtml(c.language)}" style="font-family:sans-serif;max-width:40em;border-left:6px solid ${colour};padding:0 1em">`,
-    `<p style="color:${colour};font-weight:bold;margin-bottom:0">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`,
-    `<h1 style="margin-top:0.2em">${escapeHtml(`${l.prefix}${c.headline}`)}</h1>`,
+    site
+      ? `<article lang="${escapeHtml(c.language)}" class="alert card sev-${severityClass}">`
+      : `<article lang="${escapeHtml(c.language)}" style="font-family:sans-serif;max-width:40em;border-left:6px solid ${colour};padding:0 1em">`,
+    site
+      ? `<p class="alert-meta">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`
+      : `<p style="color:${colour};font-weight:bold;margin-bottom:0">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`,
+    site
+      ? `<h1>${escapeHtml(`${l.prefix}${c.headline}`)}</h1>`
+      : `<h1 style="margin-top:0.2em">${escapeHtml(`${l.prefix}${c.headline}`)}</h1>`,
     l.note ? paragraphs(l.note) : '',
     paragraphs(c.description),
     c.instruction ? `<h2>${escapeHtml(l.words.whatToDo)}</h2>${paragraphs(c.instruction)}` : '',
     ...rows,
     imageSrc && image
-      ? `<p><img src="${escapeHtml(imageSrc)}" alt="${escapeHtml(image.alt)}" style="max-width:100%"></p>`
+      ? `<p><img src="${escapeHtml(imageSrc)}" alt="${escapeHtml(image.alt)}"${site ? '' : ' style="max-width:100%"'}></p>`
       : '',
-    href ? `<p><a href="${escapeHtml(href)}">${escapeHtml(l.words.fullAlert)}</a></p>` : '',
+    // On the site the article is the full alert; a link of the officer's own still shows.
+    href && !(site && !c.web)
+      ? `<p><a href="${escapeHtml(href)}">${escapeHtml(l.words.fullAlert)}</a></p>`
+      : '',
     '</article>',
   ].join('');
 }

@@ -1,0 +1,30 @@
+/** The residents' site's operations, by the operationId of their routes in schemas/routes.ts (`site: true`). */
+import type { ApiDeps, OperationInput } from '../api/alerts';
+import type { ApiResult } from '../api/http';
+import { alertPage, alertsPage, alertTipForm, privacyPage, siteAsset } from './alert-routes';
+import {
+  confirmForm,
+  manageCodeForm,
+  manageEndForm,
+  managePage,
+  manageSessionForm,
+  manageSettingsForm,
+  subscribeForm,
+  subscribePage,
+} from './resident-routes';
+
+export const SITE_OPERATIONS = {
+  alertsPage,
+  alertPage,
+  alertTipForm,
+  subscribePage,
+  subscribeForm,
+  confirmForm,
+  managePage,
+  manageCodeForm,
+  manageSessionForm,
+  manageSettingsForm,
+  manageEndForm,
+  privacyPage,
+  siteAsset,
+} satisfies Record<string, (deps: ApiDeps, input: OperationInput) => Promise<ApiResult>>;
