@@ -20,7 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { QueueName } from '../functions/ports';
-import { ENV, queueUrlEnv } from '../functions/shared/config';
+import { DEFAULT_LANGUAGES, ENV, parseLanguages, queueUrlEnv } from '../functions/shared/config';
 import { BUNDLING } from './bundling';
 import { contactMaskingPolicy } from './masking';
 
@@ -95,6 +95,21 @@ function agencyClock(scope: Construct): Record<string, string> {
   return { [ENV.timeZone]: zone };
 }
 
+/**
+ * The residents' site languages from the context (`-c languages=en,es,ca` or cdk.json; a list there too), the default
+ * first, checked at synth as the functions check them at start-up. The CDN's language choice (lib/public-site.ts) and
+ * every function's HERALD_LANGUAGES come from this one reading, so the edge chooses from the list the pages are given.
+ * Unset: DEFAULT_LANGUAGES, the functions' own default.
+ */
+export function agencyLanguages(scope: Construct): string[] {
+  const value: unknown = scope.node.tryGetContext('languages');
+  if (value === undefined || value === '') return [...DEFAULT_LANGUAGES];
+  const raw = Array.isArray(value) ? value.join(',') : value;
+  if (typeof raw !== 'string')
+    throw new Error(`context languages must be a list such as en,es,ca, got ${JSON.stringify(value)}`);
+  return parseLanguages(raw, 'context languages');
+}
+
 export class HeraldFunction extends NodejsFunction {
   declare readonly timeout: Duration;
   /** Powertools' service name, which names the function in its alarms. */
@@ -135,6 +150,7 @@ export class HeraldFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'Herald',
         ...agencyClock(scope),
+        [ENV.languages]: agencyLanguages(scope).join(','),
         ...environment,
       },
       bundling: {

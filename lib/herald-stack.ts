@@ -59,12 +59,13 @@ import { DEFAULT_SMS_MONTHLY_SPEND_LIMIT_USD, OperationalAlarms } from './alarms
 import { cardAssetCommands, xmllintAssetCommands } from './bundling';
 import { Console } from './console';
 import { EmailEvents } from './email-events';
-import { entryPath, HeraldFunction } from './herald-function';
+import { agencyLanguages, entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
 import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
 import { NamedSecret } from './named-resources';
 import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
+import { isSiteRoute, PublicSite } from './public-site';
 import { PublishSchedules } from './publish-schedules';
 import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, Replies } from './replies';
 import { SmsDeliveryStatus } from './sms-delivery-status';
@@ -224,12 +225,15 @@ const CONTEXT_ENV = {
 export const PUBLIC_READ_LIMIT = { rate: 20, burst: 40 } as const;
 /** The same for web sign-up, confirmation and tips, which the API also limits per address and per client. */
 export const SIGN_UP_LIMIT = { rate: 5, burst: 10 } as const;
-/** The public forms a resident's browser posts: capped by SIGN_UP_LIMIT. */
+/** The public forms a resident's browser posts to the JSON API: capped by SIGN_UP_LIMIT, as every site form is. */
 const PUBLIC_FORM_PATHS: ReadonlySet<string> = new Set([
   '/v1/subscriptions',
   '/v1/subscriptions/confirm',
   '/v1/tips',
 ]);
+/** A form a resident's browser posts: the JSON API's above, and every POST of the residents' site. */
+const isPublicForm = (route: RouteSpec) =>
+  route.method === 'POST' && (PUBLIC_FORM_PATHS.has(route.path) || isSiteRoute(route));
 
 /**
  * Lets `fn` text phone numbers through SNS: Publish with PhoneNumber, and the opt-out check the SMS provider
@@ -691,7 +695,7 @@ export class HeraldStack extends Stack {
     const publicLimits = (route: RouteSpec) =>
       route.method === 'GET'
         ? { ThrottlingRateLimit: PUBLIC_READ_LIMIT.rate, ThrottlingBurstLimit: PUBLIC_READ_LIMIT.burst }
-        : PUBLIC_FORM_PATHS.has(route.path)
+        : isPublicForm(route)
           ? { ThrottlingRateLimit: SIGN_UP_LIMIT.rate, ThrottlingBurstLimit: SIGN_UP_LIMIT.burst }
           : undefined;
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
@@ -725,7 +729,9 @@ export class HeraldStack extends Stack {
                 ? META_WEBHOOK_NAG_REASON
                 : inbound
                   ? `${route.method} ${route.path} is called by SNS, which cannot present a JWT: the api function accepts only messages whose SNS signature verifies and whose TopicArn is the inbound SMS topic, and SNS confirms the subscription through it.`
-                  : `${route.method} ${route.path} is public in the route table (${route.summary}): the public and residents reach it without an account; it returns only published alerts or public data, never a subscriber's address, and sign-up is rate limited per address and client.`,
+                  : isSiteRoute(route)
+                    ? `${route.method} ${route.path} is a page of the residents' public site (${route.summary}), reached through CloudFront without an account: it shows only published alerts and public text, codes are rate limited per address and client, and a resident's own settings are reached only with a session opened by a code sent to their own address.`
+                    : `${route.method} ${route.path} is public in the route table (${route.summary}): the public and residents reach it without an account; it returns only published alerts or public data, never a subscriber's address, and sign-up is rate limited per address and client.`,
           },
         ]);
       }
@@ -735,8 +741,17 @@ export class HeraldStack extends Stack {
     // ---------------------------------------------------------------- public reads behind CloudFront
 
     // Behaviours of the image distribution: the functions are told its URL (below), which refers to the HTTP API's
-    // id only, while the API's routes and integration refer to the api function: no cycle.
-    new PublicReads(this, 'PublicReads', { distribution: images.distribution, httpApi });
+    // id only, while the API's routes and integration refer to the api function: no cycle. The reads first, then the
+    // residents' site (lib/public-site.ts) on the same origin; the api checks the edge secret that origin sends before
+    // it believes the viewer address the site's edge function passes.
+    const publicReads = new PublicReads(this, 'PublicReads', { distribution: images.distribution, httpApi });
+    new PublicSite(this, 'PublicSite', {
+      distribution: images.distribution,
+      origin: publicReads.apiOrigin,
+      assetCachePolicy: publicReads.readsCachePolicy,
+      languages: agencyLanguages(this),
+    });
+    publicReads.trustEdgeIn(api);
     const publicBaseUrl = customPublicUrl ?? images.baseUrl;
     if (customPublicUrl && !publicCertificateArn) {
       Annotations.of(this).addWarningV2(

@@ -2,7 +2,8 @@
  * Where alert-card images live and are served from: a private S3 bucket that only CloudFront may read
  * (Origin Access Control), behind an HTTPS-only distribution. Instagram fetches the image from this URL
  * when it publishes, so the URL must be public while the bucket is not. The same distribution serves the API's
- * public reads (feeds, CAP, zones, alert pages: lib/public-reads.ts), so Herald's public URLs share one host.
+ * public reads (feeds, CAP, zones: lib/public-reads.ts) and the residents' site (lib/public-site.ts), so Herald's
+ * public URLs share one host.
  */
 import { Duration } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
@@ -60,7 +61,7 @@ export class ImageCdn extends Construct {
     });
 
     this.distribution = new Distribution(this, 'Distribution', {
-      comment: 'Herald public reads: alert images, feeds, CAP, alert pages',
+      comment: 'Herald public reads: alert images, feeds, CAP, residents site',
       defaultBehavior: {
         // OAC (SigV4-signed origin requests), not the legacy OAI; the bucket policy names this distribution.
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
@@ -93,7 +94,7 @@ export class ImageCdn extends Construct {
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'Serves only public reads with GET/HEAD: immutable images from S3, and feeds, CAP, zones and alert pages that the API marks cacheable, with no cookie, Authorization or body reaching the origin. The cache absorbs polling and floods of the same URLs; what misses it (unknown ids) is bounded by the API stage throttle. A WAF web ACL (rate rules) is the next step if that throttle is ever reached by abuse.',
+          'Serves public content: immutable images from S3, and feeds, CAP, zones and the residents’ pages that the API marks cacheable, answered from the cache; Authorization never reaches the origin. The residents’ forms (sign-up, codes, tips, managing a subscription) reach the API uncached, each route throttled at API Gateway well below the stage, and each code and tip limited by the API per address and per viewer address, which CloudFront passes and the API believes only beside the edge secret. What misses the cache (unknown ids) is bounded by the route throttles. A WAF web ACL (rate rules per IP) is the next step if those throttles are ever reached by abuse.',
       },
     ]);
     if (!customDomain) {

@@ -77,6 +77,11 @@ export interface ApiDeps {
   logger: LoggerLike;
   /** Wakes Herald at a scheduled version's time (functions/ports.ts); without one, the sweeper alone releases it. */
   publishTimer?: PublishTimer | undefined;
+  /**
+   * AWS only: the value CloudFront sends the api in `x-herald-edge-secret`, which makes the viewer's address it passes
+   * believable (`clientKey`, functions/api/residents.ts). Unset (the embedded mode, no CDN): sourceIp is the client.
+   */
+  edgeSecret?: (() => Promise<string>) | undefined;
 }
 
 export interface OperationInput {

@@ -7,14 +7,15 @@
  * never the address), read by GET /v1/subscribers/{id}/audit and GET /v1/subscriptions/audit; each change also
  * writes one structured log line, `subscription.<action>`; the subscriber item keeps the consent's text.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { SubscriberView } from '../../schemas/subscriptions';
 import { conflict, HttpProblem } from '../core/errors';
 import type { Subscriber } from '../core/model';
 import type { SubscriptionChange } from '../ports';
 import type { ApiDeps, OperationInput } from './alerts';
-import { type ApiResult, publicRead } from './http';
+import { type ApiResult, header, publicRead } from './http';
 
 /** What the resident flows need; the embedded sandbox route hands the same to the inbound-SMS function. */
 export type ResidentDeps = Pick<
@@ -120,12 +121,74 @@ export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
 export const secondsLeftInWindow = (now: Date, windowSeconds: number) =>
   windowSeconds - (Math.floor(now.getTime() / 1000) % windowSeconds);
 
+/** The viewer's address, set by the CDN's viewer-request function (lib/public-site.ts) over whatever the viewer sent. */
+export const VIEWER_IP_HEADER = 'x-herald-viewer-ip';
+/** Added by CloudFront to every request it sends the api (lib/public-reads.ts): the edge secret's value. */
+export const EDGE_SECRET_HEADER = 'x-herald-edge-secret';
+/** The edge secret is JSON, `{"value": "…"}`: the key CloudFront's header and the api both read. */
+export const EDGE_SECRET_KEY = 'value';
+
 /**
- * The caller's address as API Gateway saw it, hashed with the PII key before it is used as a rate-limit key or
- * kept as consent evidence: an IP address is personal data too.
+ * The caller's address, hashed with the PII key before it is used as a rate-limit key or kept as consent evidence: an
+ * IP address is personal data too. Through CloudFront, API Gateway's sourceIp is an edge server's, which every resident
+ * behind that edge would share (one sign-up and tip allowance for a whole city); the viewer's own address comes in
+ * VIEWER_IP_HEADER instead. That header is believed only beside the edge secret, which only CloudFront sends, so a
+ * direct caller of the execute-api URL cannot pick the address its requests count against. Without `edgeSecret` (the
+ * embedded mode, which has no CDN) it is never believed.
  */
-export async function clientKey(deps: Pick<ResidentDeps, 'pii'>, event: APIGatewayProxyEventV2) {
-  return deps.pii.hash(`client:${event.requestContext.http.sourceIp}`);
+export async function clientKey(deps: Pick<ApiDeps, 'pii' | 'edgeSecret'>, event: APIGatewayProxyEventV2) {
+  return deps.pii.hash(`client:${rateLimitAddress(await clientAddress(deps, event))}`);
+}
+
+/** The caller's IP address: the viewer's as CloudFront vouches for it, else API Gateway's sourceIp. */
+export async function clientAddress(
+  deps: Pick<ApiDeps, 'edgeSecret'>,
+  event: APIGatewayProxyEventV2,
+): Promise<string> {
+  const sourceIp = event.requestContext.http.sourceIp;
+  const viewer = header(event, VIEWER_IP_HEADER)?.trim();
+  const presented = header(event, EDGE_SECRET_HEADER);
+  // The secret is read only for a request that claims to come through the CDN: direct callers cost no read.
+  if (!deps.edgeSecret || !viewer || !presented || isIP(viewer) === 0) return sourceIp;
+  return sameSecret(presented, await deps.edgeSecret()) ? viewer : sourceIp;
+}
+
+/** Compared in constant time, as digests, so neither the content nor the length of the secret leaks through timing. */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return expected !== '' && timingSafeEqual(digest(presented), digest(expected));
+}
+
+/**
+ * What one client is counted as: an IPv4 address as it is, an IPv6 address by its /64 prefix. One subscriber line or
+ * phone is given a whole /64 to pick addresses from, so counting each address apart would let one client appear as
+ * billions. An IPv4-mapped IPv6 address counts as its IPv4 address.
+ */
+export function rateLimitAddress(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a trailing dotted IPv4 part as two groups). */
+function ipv6Groups(address: string): number[] {
+  let text = address.split('%')[0]!.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const split = (part: string) => (part === '' ? [] : part.split(':'));
+  const before = split(head);
+  const after = tail === undefined ? [] : split(tail);
+  const zeros = tail === undefined ? [] : Array<string>(8 - before.length - after.length).fill('0');
+  return [...before, ...zeros, ...after].map((g) => Number.parseInt(g, 16));
 }
 
 // ---------------------------------------------------------------- zones

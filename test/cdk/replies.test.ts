@@ -151,7 +151,9 @@ describe('the Meta webhook route', () => {
   });
 
   it('lets the api read the facebook and instagram secrets (app secret, verify token), not the x secret', () => {
-    expect(secretsReadBy(apiFn)).toEqual([secretArn('facebook'), secretArn('instagram')]);
+    // Beside them, CloudFront's edge secret (test/cdk/site.test.ts).
+    const [edgeSecret] = ofType('AWS::SecretsManager::Secret').map(([id]) => `<${id}>`);
+    expect(secretsReadBy(apiFn)).toEqual([edgeSecret, secretArn('facebook'), secretArn('instagram')]);
     expect(envOf(apiFn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
   });
 
