@@ -143,6 +143,16 @@ export const ROUTES = [
     summary: "Residents' site: one alert, its versions as a thread, its map and a tip form",
   },
   {
+    operationId: 'alertCard',
+    method: 'GET',
+    path: '/alerts/{id}/card.jpg',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary:
+      "Residents' site: the alert card (the image Instagram gets) of the current version, for a shared link's preview",
+  },
+  {
     operationId: 'alertTipForm',
     method: 'POST',
     path: '/alerts/{id}/tips',

@@ -72,6 +72,16 @@ export function siteOperations(): Record<string, Json> {
     alertPage: page(
       'One Actual alert in the page language when it has it: the current version, its thread, map, CAP link and tip form',
     ),
+    alertCard: {
+      parameters: [lang, ifNoneMatch],
+      responses: {
+        '200': {
+          description: "The current version's card, 1080×1350, in the page language when the alert has it",
+          content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } },
+        },
+        '304': { description: 'Not modified' },
+      },
+    },
     alertTipForm: form(
       {
         text: { type: 'string', maxLength: 2000 },

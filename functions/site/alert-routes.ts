@@ -4,11 +4,13 @@
  */
 import type { ApiDeps, OperationInput } from '../api/alerts';
 import { feedEntries } from '../api/feeds';
-import type { ApiResult } from '../api/http';
+import { type ApiResult, header } from '../api/http';
 import { submitTip } from '../api/tips';
+import { drawCard } from '../channel/card-image';
 import { channelOfAddress } from '../core/addresses';
 import { webConsentText } from '../core/consent';
-import { escapeHtml } from '../core/render';
+import type { StoredVersion } from '../core/model';
+import { escapeHtml, languagesOf } from '../core/render';
 import { publishedVersions } from '../core/schedule';
 import { assetAt } from './assets';
 import { emptyForm, type FormState } from './components';
@@ -58,6 +60,40 @@ async function renderAlert(deps: ApiDeps, input: OperationInput, tip: FormState,
 export async function alertPage(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
   return withEtag(input.event, await renderAlert(deps, input, emptyForm()));
 }
+
+/**
+ * The alert card of the current version, as Instagram gets it, in the page's language when the alert has it: what a
+ * shared link shows (og:image) when the alert has no image of its own. Drawn on request (the renderer is loaded on the
+ * first card) and cached like the page: a version's card in a language never changes, so its ETag says both.
+ */
+export async function alertCard(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
+  const ctx = contextFor(deps, input.event);
+  const released = await publicVersions(deps, input.params.id ?? '');
+  const current = released?.at(-1);
+  if (!current) return notFoundPage(ctx);
+  const language = cardLanguage(current, ctx.lang);
+  const headers = {
+    'content-type': 'image/jpeg',
+    'cache-control': 'public, max-age=60',
+    'x-content-type-options': 'nosniff',
+    etag: `"card-${current.version}-${language}"`,
+    ...(ctx.langInUrl ? {} : { vary: 'Accept-Language' }),
+  };
+  if (header(input.event, 'if-none-match')?.includes(headers.etag))
+    return { statusCode: 304, headers, body: '' };
+  const card = await drawCard(current, deps.config.agencyName, language);
+  return {
+    statusCode: 200,
+    headers,
+    body: Buffer.from(card.bytes).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+/** The language the card is drawn in: the page's when the alert is written in it, else the alert's own. */
+const cardLanguage = (version: StoredVersion, lang: string) =>
+  languagesOf(version.content).find((l) => l.toLowerCase().split('-')[0] === lang) ??
+  version.content.language;
 
 export async function alertTipForm(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
   const form = readForm(input.event);

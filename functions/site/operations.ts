@@ -1,7 +1,7 @@
 /** The residents' site's operations, by the operationId of their routes in schemas/routes.ts (`site: true`). */
 import type { ApiDeps, OperationInput } from '../api/alerts';
 import type { ApiResult } from '../api/http';
-import { alertPage, alertsPage, alertTipForm, privacyPage, siteAsset } from './alert-routes';
+import { alertCard, alertPage, alertsPage, alertTipForm, privacyPage, siteAsset } from './alert-routes';
 import {
   confirmForm,
   manageCodeForm,
@@ -16,6 +16,7 @@ import {
 export const SITE_OPERATIONS = {
   alertsPage,
   alertPage,
+  alertCard,
   alertTipForm,
   subscribePage,
   subscribeForm,

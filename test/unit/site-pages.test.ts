@@ -352,3 +352,24 @@ describe('the forms are the API', () => {
     expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['confirmed', 'changed', 'stopped']));
   });
 });
+
+describe('the alert card', () => {
+  it('is what a shared link shows when the alert has no image: a JPEG of the current version in the page language', async () => {
+    const s = await site();
+    const id = await s.published({ image: undefined });
+
+    const page = await s.get(`/alerts/${id}?lang=ca`);
+    const card = await s.get(`/alerts/${id}/card.jpg?lang=ca`);
+    const again = await s.get(`/alerts/${id}/card.jpg?lang=ca`, { 'if-none-match': card.headers.etag! });
+
+    expect(page.text).toContain(
+      `<meta property="og:image" content="http://localhost:3000/alerts/${id}/card.jpg?lang=ca">`,
+    );
+    expect(card.status).toBe(200);
+    expect(card.headers['content-type']).toBe('image/jpeg');
+    expect(card.headers.etag).toBe('"card-1-ca"');
+    // The JPEG's start-of-image marker: the body is the picture, base64 for API Gateway.
+    expect([...Buffer.from(card.text, 'base64').subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    expect(again.status).toBe(304);
+  });
+});

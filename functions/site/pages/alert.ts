@@ -3,6 +3,8 @@
  * with every version that went out as a thread, its map, its CAP and the feeds, a tip form, and the Open Graph and
  * card metadata that make a shared link show the alert.
  */
+
+import { CARD_HEIGHT, CARD_WIDTH } from '../../adapters/card/alert-card';
 import type { StoredVersion } from '../../core/model';
 import {
   alertArticle,
@@ -70,17 +72,27 @@ function shareTags(ctx: SiteContext, current: StoredVersion, config: Config): st
     ['og:description', description],
     ['og:url', url],
     ['og:locale', l.content.language.replace('-', '_')],
+    // The alert's own image when it has one; otherwise its card (portrait, as Instagram gets it), which X shows as a
+    // summary card rather than cropping it to a wide banner.
     ['twitter:card', image ? 'summary_large_image' : 'summary'],
     ['twitter:title', `${l.prefix}${l.content.headline}`],
     ['twitter:description', description],
-    ...(image
-      ? ([
+    ...((image
+      ? [
           ['og:image', image.url],
           ['og:image:alt', image.alt],
           ['twitter:image', image.url],
           ['twitter:image:alt', image.alt],
-        ] as [string, string][])
-      : []),
+        ]
+      : [
+          ['og:image', `${publicPageUrl(config, current.alertId)}/card.jpg?lang=${ctx.lang}`],
+          ['og:image:type', 'image/jpeg'],
+          ['og:image:width', String(CARD_WIDTH)],
+          ['og:image:height', String(CARD_HEIGHT)],
+          ['og:image:alt', `${l.prefix}${l.content.headline}`],
+          ['twitter:image', `${publicPageUrl(config, current.alertId)}/card.jpg?lang=${ctx.lang}`],
+          ['twitter:image:alt', `${l.prefix}${l.content.headline}`],
+        ]) as [string, string][]),
   ];
   return [
     `<meta name="description" content="${escapeHtml(description)}">`,
