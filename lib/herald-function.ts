@@ -20,7 +20,13 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import type { QueueName } from '../functions/ports';
-import { DEFAULT_LANGUAGES, ENV, parseLanguages, queueUrlEnv } from '../functions/shared/config';
+import {
+  DEFAULT_LANGUAGES,
+  ENV,
+  parseLanguages,
+  parseMapTiles,
+  queueUrlEnv,
+} from '../functions/shared/config';
 import { BUNDLING } from './bundling';
 import { contactMaskingPolicy } from './masking';
 
@@ -110,6 +116,28 @@ export function agencyLanguages(scope: Construct): string[] {
   return parseLanguages(raw, 'context languages');
 }
 
+/**
+ * The residents' maps' tile server (`-c mapTiles=https://tiles.example/{z}/{x}/{y}.png -c mapTilesAttribution=…` or
+ * cdk.json), for every function like the agency's clock, though only the api draws maps. Unset, the default: nothing,
+ * and the site loads nothing from a third party. Checked at synth as the functions check it at start-up.
+ */
+function agencyMapTiles(scope: Construct): Record<string, string> {
+  const url: unknown = scope.node.tryGetContext('mapTiles');
+  const attribution: unknown = scope.node.tryGetContext('mapTilesAttribution');
+  for (const [key, value] of [
+    ['mapTiles', url],
+    ['mapTilesAttribution', attribution],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'string')
+      throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+  }
+  const tiles = parseMapTiles(url as string | undefined, attribution as string | undefined, {
+    url: 'context mapTiles',
+    attribution: 'context mapTilesAttribution',
+  });
+  return tiles ? { [ENV.mapTiles]: tiles.url, [ENV.mapTilesAttribution]: tiles.attribution } : {};
+}
+
 export class HeraldFunction extends NodejsFunction {
   declare readonly timeout: Duration;
   /** Powertools' service name, which names the function in its alarms. */
@@ -151,6 +179,7 @@ export class HeraldFunction extends NodejsFunction {
         POWERTOOLS_METRICS_NAMESPACE: 'Herald',
         ...agencyClock(scope),
         [ENV.languages]: agencyLanguages(scope).join(','),
+        ...agencyMapTiles(scope),
         ...environment,
       },
       bundling: {

@@ -3,6 +3,7 @@
  * the embedded mode sets them before it loads the handlers. Names live here only.
  */
 import { CHANNELS, type Channel, type Severity } from '../../schemas/alert';
+import { isLoopbackHost, normaliseHost } from '../adapters/net/addresses';
 import type { QueueName } from '../ports';
 
 export const ENV = {
@@ -66,6 +67,13 @@ export const ENV = {
   /** The languages the residents' site speaks, the default first: `en,es,ca` (primary subtags, comma separated). */
   languages: 'HERALD_LANGUAGES',
   /**
+   * A raster tile server the residents' maps draw under the zones: a URL template with `{z}`, `{x}` and `{y}`. Unset
+   * (the default): the maps need no tile server and the pages load nothing from anyone else.
+   */
+  mapTiles: 'HERALD_MAP_TILES',
+  /** The words the tile provider's licence asks to be shown with its tiles; required with HERALD_MAP_TILES. */
+  mapTilesAttribution: 'HERALD_MAP_TILES_ATTRIBUTION',
+  /**
    * AWS only, the api function: the Secrets Manager secret whose value CloudFront sends in `x-herald-edge-secret`, which
    * is what lets the api believe the viewer's address CloudFront passes (functions/api/residents.ts, `clientKey`).
    */
@@ -125,6 +133,11 @@ export interface HeraldConfig {
    */
   languages: string[];
   /**
+   * The raster tiles drawn under the residents' maps, and the attribution shown on them; unset, the maps are drawn
+   * from the zones alone and no page loads anything from a third party.
+   */
+  mapTiles?: MapTiles | undefined;
+  /**
    * Embedded mode only: this process's boot id, written on the leases it takes. The embedded process is the only
    * sender on its data directory, so a lease another owner holds is a dead process's: taken over at once after a
    * restart, instead of waited out. Unset on AWS, where many senders run at once and a lease is waited out.
@@ -132,6 +145,66 @@ export interface HeraldConfig {
   soleSenderId?: string | undefined;
   /** Embedded mode only: webhook subscribers may point at this machine (a receiver under test). */
   webhookAllowLoopback?: boolean | undefined;
+}
+
+export interface MapTiles {
+  /** `https://tiles.example/{z}/{x}/{y}.png`: one origin, the three placeholders in its path or query. */
+  url: string;
+  attribution: string;
+}
+
+/** Longer than this would not fit along the bottom of a map a phone shows. */
+const MAX_ATTRIBUTION = 120;
+const TILE_PLACEHOLDERS = ['{z}', '{x}', '{y}'] as const;
+
+/**
+ * A tile template and its attribution as the maps use them, or undefined when neither is set; anything else stops the
+ * start-up (or the synth), since a wrong template would fail quietly in every resident's browser instead. The
+ * template must name one origin, which is what the pages' CSP lets images load from: so `{s}` (a subdomain per
+ * request) and placeholders in the host are refused. https only, as the pages are; http for this machine alone, so
+ * a test can serve tiles itself.
+ */
+export function parseMapTiles(
+  rawUrl: string | undefined,
+  rawAttribution: string | undefined,
+  names: { url: string; attribution: string } = { url: ENV.mapTiles, attribution: ENV.mapTilesAttribution },
+): MapTiles | undefined {
+  const url = rawUrl?.trim() ?? '';
+  const attribution = rawAttribution?.trim() ?? '';
+  if (url === '') {
+    if (attribution !== '')
+      throw new Error(`${names.attribution} is set but ${names.url}, the tiles it credits, is not`);
+    return undefined;
+  }
+  const refuse = (why: string) =>
+    new Error(
+      `${names.url} must be a tile URL template such as https://tiles.example/{z}/{x}/{y}.png: ${why}; got ${JSON.stringify(url)}`,
+    );
+  const missing = TILE_PLACEHOLDERS.filter((p) => !url.includes(p));
+  if (missing.length) throw refuse(`it has no ${missing.join(', ')}`);
+  if (url.includes('{s}')) throw refuse('{s} subdomains are not supported, name one host');
+  const rest = TILE_PLACEHOLDERS.reduce((u, p) => u.replaceAll(p, ''), url);
+  if (/[{}]/.test(rest)) throw refuse('only {z}, {x} and {y} may be in braces');
+  const sample = (n: number) => {
+    try {
+      return new URL(TILE_PLACEHOLDERS.reduce((u, p) => u.replaceAll(p, String(n)), url));
+    } catch {
+      throw refuse('it is not a URL');
+    }
+  };
+  const one = sample(1);
+  if (one.origin !== sample(2).origin)
+    throw refuse('placeholders must be in the path or the query, not the host');
+  if (one.username || one.password) throw refuse('it must carry no user name or password');
+  const local = one.protocol === 'http:' && isLoopbackHost(normaliseHost(one));
+  if (one.protocol !== 'https:' && !local) throw refuse('it must be https (http only for this machine)');
+  if (attribution === '')
+    throw new Error(
+      `${names.attribution} must say whose tiles they are, as their licence asks (such as "© OpenStreetMap contributors") when ${names.url} is set`,
+    );
+  if (attribution.length > MAX_ATTRIBUTION)
+    throw new Error(`${names.attribution} must be at most ${MAX_ATTRIBUTION} characters to fit on a map`);
+  return { url, attribution };
 }
 
 const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
@@ -218,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeraldConfig {
     tipRetentionDays: positiveInt(env, ENV.tipRetentionDays, 90),
     timeZone: timeZoneOf(env),
     languages: rawLanguages ? parseLanguages(rawLanguages) : [...DEFAULT_LANGUAGES],
+    mapTiles: parseMapTiles(env[ENV.mapTiles], env[ENV.mapTilesAttribution]),
     webhookAllowLoopback: loopbackAllowedBy(env),
   };
 }

@@ -6,9 +6,11 @@
 
 import type { ApiResult } from '../api/http';
 import { escapeHtml } from '../core/render';
+import type { MapTiles } from '../shared/config';
 import { SCRIPT, STYLESHEET } from './assets';
 import { siteLanguages, siteText } from './i18n';
 import type { SiteText } from './text/en';
+import { tileOrigin } from './tiles';
 
 export interface SiteContext {
   lang: string;
@@ -21,10 +23,17 @@ export interface SiteContext {
   path: string;
   /** True when the page's language came from `?lang=` (its URL names it), false when from Accept-Language. */
   langInUrl: boolean;
+  /** The agency's tile server (HERALD_MAP_TILES), which the maps draw under the zones; unset, no tiles anywhere. */
+  mapTiles?: MapTiles | undefined;
 }
 
 export function siteContext(
-  config: { agencyName: string; publicBaseUrl: string; languages: readonly string[] },
+  config: {
+    agencyName: string;
+    publicBaseUrl: string;
+    languages: readonly string[];
+    mapTiles?: MapTiles | undefined;
+  },
   lang: string,
   path: string,
   langInUrl: boolean,
@@ -37,6 +46,7 @@ export function siteContext(
     languages: siteLanguages(config.languages),
     path,
     langInUrl,
+    mapTiles: config.mapTiles,
   };
 }
 
@@ -44,19 +54,23 @@ export function siteContext(
 export const href = (ctx: SiteContext, path: string, lang = ctx.lang) =>
   `${path}${path.includes('?') ? '&' : '?'}lang=${encodeURIComponent(lang)}`;
 
-/** Where the page may load from: itself, and the public host that serves the alerts' images. */
-function contentSecurityPolicy(publicBaseUrl: string): string {
-  let imageOrigin = '';
+/**
+ * Where the page may load from: itself, the public host that serves the alerts' images, and the tile server when the
+ * agency has configured one (its one origin: the template was checked at start-up).
+ */
+export function contentSecurityPolicy(publicBaseUrl: string, mapTiles?: MapTiles): string {
+  const imageOrigins = new Set<string>();
   try {
-    imageOrigin = ` ${new URL(publicBaseUrl).origin}`;
+    imageOrigins.add(new URL(publicBaseUrl).origin);
   } catch {
     // A base URL that is no URL adds no origin.
   }
+  if (mapTiles) imageOrigins.add(tileOrigin(mapTiles));
   return [
     "default-src 'none'",
     "style-src 'self'",
     "script-src 'self'",
-    `img-src 'self'${imageOrigin}`,
+    ["img-src 'self'", ...imageOrigins].join(' '),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -148,7 +162,7 @@ export function page(ctx: SiteContext, options: PageOptions): ApiResult {
       // kept anywhere. Without ?lang= the language came from Accept-Language, so a cache must key on it.
       'cache-control': personal ? 'no-store' : 'public, max-age=60',
       ...(personal || ctx.langInUrl ? {} : { vary: 'Accept-Language' }),
-      'content-security-policy': contentSecurityPolicy(ctx.publicBaseUrl),
+      'content-security-policy': contentSecurityPolicy(ctx.publicBaseUrl, ctx.mapTiles),
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
       'referrer-policy': 'same-origin',

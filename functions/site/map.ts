@@ -1,7 +1,8 @@
 /**
  * Maps for the public site without a tile server: the zones and an alert's areas drawn as one inline SVG, and
  * the same areas as a list, which is what screen readers and people without the picture read. No tiles means
- * no third party learns who looked at which alert, and the page stays within its byte budget.
+ * no third party learns who looked at which alert, and the page stays within its byte budget. An agency may still
+ * configure a tile server (HERALD_MAP_TILES); only then are its tiles drawn under the zones (./tiles.ts).
  *
  * Everything here is pure. Colours come from classes (MAP_CSS) or presentation attributes, never `style=""`:
  * the site's CSP has no 'unsafe-inline', which covers style attributes too.
@@ -9,6 +10,8 @@
 import type { Area } from '../../schemas/alert';
 import { escapeHtml } from '../core/render/email';
 import type { Zone } from '../ports';
+import type { MapTiles } from '../shared/config';
+import { placeTiles } from './tiles';
 
 export interface LatLon {
   lat: number;
@@ -43,6 +46,8 @@ export interface MapInput {
   title: string;
   /** Makes the SVG's ids unique when two maps share a page: letters, digits, `-` and `_`. */
   idPrefix: string;
+  /** The agency's tile server: its tiles go under the zones, its attribution in the corner. Unset: no tiles. */
+  tiles?: MapTiles | undefined;
 }
 
 export interface AreaListWords {
@@ -67,6 +72,11 @@ export const MAP_CSS = [
   '.map-label{font:12px/1 system-ui,sans-serif;fill:#1f2933;text-anchor:middle;pointer-events:none}',
   // A light halo keeps a name legible where it crosses a hatch or an outline.
   '.map-label text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}',
+  // Over tiles, a zone's tint must let the streets show through; hatched zones are see-through already.
+  '.map-has-tiles .map-zone:not(.is-hit){fill-opacity:.35}',
+  // The attribution is the provider's licence term: legible on any tile, like the labels.
+  '.map-attribution{font:10px/1 system-ui,sans-serif;fill:#1f2933;text-anchor:end;pointer-events:none;' +
+    'paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}',
 ].join('\n');
 
 /** The viewBox's longer side, in user units: labels are sized against it. */
@@ -196,9 +206,18 @@ function projection(box: Box) {
   const south = mid - latSpan / 2;
   const west = (box.west + box.east) / 2 - lonSpan / cosLat / 2;
   const scale = (SIZE - 2 * MARGIN) / Math.max(latSpan, lonSpan);
+  const width = lonSpan * scale + 2 * MARGIN;
+  const height = latSpan * scale + 2 * MARGIN;
   return {
-    width: lonSpan * scale + 2 * MARGIN,
-    height: latSpan * scale + 2 * MARGIN,
+    width,
+    height,
+    /** What the viewBox shows, margins included: what tiles must cover. */
+    view: {
+      west: west - MARGIN / (cosLat * scale),
+      east: west + (width - MARGIN) / (cosLat * scale),
+      north: south + latSpan + MARGIN / scale,
+      south: south + latSpan - (height - MARGIN) / scale,
+    },
     x: (lon: number) => MARGIN + (lon - west) * cosLat * scale,
     y: (lat: number) => MARGIN + (south + latSpan - lat) * scale,
     km: (km: number) => (km / KM_PER_DEGREE) * scale,
@@ -255,6 +274,39 @@ function label(name: string, x: number, y: number): string {
   );
 }
 
+/**
+ * The tiles under the map, decorative (the list after the map carries what it means), and the attribution their
+ * licence asks for in the bottom corner. Edges are rounded once each so neighbouring tiles meet exactly. The tiles
+ * reach past the viewBox, which the page may letterbox (the stylesheet caps the map's height), so they are clipped
+ * to it: otherwise their ragged outer edges would show beside the map.
+ */
+function tileLayer(
+  tiles: MapTiles,
+  p: Projection,
+  idPrefix: string,
+): { images: string; attribution: string } {
+  const edge = (n: number) => Math.round(n * 10) / 10;
+  const images = placeTiles(p.view, p, tiles.url).map((t) => {
+    const [x0, y0, x1, y1] = [edge(t.x0), edge(t.y0), edge(t.x1), edge(t.y1)];
+    return (
+      `<image href="${escapeHtml(t.href)}" x="${num(x0)}" y="${num(y0)}" width="${num(x1 - x0)}"` +
+      ` height="${num(y1 - y0)}" preserveAspectRatio="none"/>`
+    );
+  });
+  // 10 units at about 0.55 of that a character: squeezed to the map's width when it would not fit, never cut off.
+  const room = p.width - 8;
+  const fit =
+    tiles.attribution.length * 5.5 > room ? ` textLength="${num(room)}" lengthAdjust="spacingAndGlyphs"` : '';
+  return {
+    images:
+      `<clipPath id="${idPrefix}-view"><rect width="${num(p.width)}" height="${num(p.height)}"/></clipPath>` +
+      `<g class="map-tiles" aria-hidden="true" clip-path="url(#${idPrefix}-view)">${images.join('')}</g>`,
+    attribution:
+      `<text class="map-attribution" x="${num(p.width - 4)}" y="${num(p.height - 4)}" font-size="10"` +
+      ` text-anchor="end"${fit}>${escapeHtml(tiles.attribution)}</text>`,
+  };
+}
+
 const drawable = (points: readonly LatLon[] | undefined): points is readonly LatLon[] =>
   points !== undefined && points.length >= 3;
 
@@ -272,6 +324,7 @@ export function renderMap(input: MapInput): string {
   const hit = new Set(input.highlight ?? []);
   const titleId = `${input.idPrefix}-title`;
   const hatch = `url(#${input.idPrefix}-hatch)`;
+  const tiles = input.tiles ? tileLayer(input.tiles, p, input.idPrefix) : undefined;
 
   // Highlighted zones last, so no neighbour's thin outline is drawn over their heavy one.
   const drawOrder = [...zones.filter((z) => !hit.has(z.id)), ...zones.filter((z) => hit.has(z.id))];
@@ -302,18 +355,21 @@ export function renderMap(input: MapInput): string {
   });
 
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 ${num(p.width)} ${num(p.height)}"`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="map${tiles ? ' map-has-tiles' : ''}"`,
+    ` viewBox="0 0 ${num(p.width)} ${num(p.height)}"`,
     ` role="img" aria-labelledby="${titleId}">`,
     `<title id="${titleId}">${escapeHtml(input.title)}</title>`,
     // userSpaceOnUse keeps the hatch the same on every shape; the rotation makes it diagonal.
     `<defs><pattern id="${input.idPrefix}-hatch" width="6" height="6" patternUnits="userSpaceOnUse"`,
     ` patternTransform="rotate(45)"><rect class="map-hatch-bg" width="6" height="6" fill="none"/>`,
     `<path class="map-hatch" d="M3 0V6" stroke="#b4380f"/></pattern></defs>`,
+    tiles?.images ?? '',
     `<g fill="#eef1f4" stroke="#5b6770">${zonePaths.join('')}</g>`,
     areaShapes.length ? `<g fill="${hatch}" stroke="#8a2c0d">${areaShapes.join('')}</g>` : '',
     labels.length
       ? `<g class="map-label" aria-hidden="true" font-size="12" text-anchor="middle">${labels.join('')}</g>`
       : '',
+    tiles?.attribution ?? '',
     '</svg>',
   ].join('');
 }

@@ -29,6 +29,7 @@ export function alertsMap(
     highlight: [...highlight],
     title,
     idPrefix,
+    tiles: ctx.mapTiles,
   };
   const list = renderAreaList(input, { within: (km, place) => ctx.text.map.within(km, place) });
   return `<figure class="map">${renderMap(input)}<figcaption>${escapeHtml(ctx.text.alerts.listTitle)}:${list}</figcaption></figure>`;
@@ -36,5 +37,11 @@ export function alertsMap(
 
 /** The zones alone, for sign-up and manage: where each zone a resident may choose lies. */
 export function zonesMap(ctx: SiteContext, zones: ZoneCatalog): string {
-  return `<div class="map">${renderMap({ zones: zoneGeometry(zones.zones, ctx.lang), title: ctx.text.subscribe.mapTitle, idPrefix: 'zones' })}</div>`;
+  const map = renderMap({
+    zones: zoneGeometry(zones.zones, ctx.lang),
+    title: ctx.text.subscribe.mapTitle,
+    idPrefix: 'zones',
+    tiles: ctx.mapTiles,
+  });
+  return `<div class="map">${map}</div>`;
 }

@@ -136,11 +136,16 @@ export const ca: SiteText = {
         heading: 'El que no desem',
         body: [
           '«Troba la meva zona» usa la teva ubicació només dins del navegador, per marcar les caselles; mai no se’ns envia.',
-          'Aquest lloc no posa cap galeta tret, a la pàgina Gestionar, d’una que manté la sessió 30 minuts. No carrega res d’altres empreses.',
+          'Aquest lloc no posa cap galeta tret, a la pàgina Gestionar, d’una que manté la sessió 30 minuts.',
           "No desa la teva adreça de xarxa: els límits d'altes i avisos, i el registre del teu consentiment, desen una empremta amb clau, que no es pot convertir de nou en l'adreça.",
         ],
       },
     ],
+    elsewhere: {
+      nothing: 'No carrega res d’altres empreses.',
+      tiles: (host: string) =>
+        `Els mapes mostren carrers de ${host}: el teu navegador els hi demana, així que ${host} veu la teva adreça de xarxa i quina zona has mirat.`,
+    },
     consentTitle: 'La frase que acceptes en subscriure’t',
   },
   map: { within: (km: number, place: string) => `a menys de ${km} km de ${place}` },

@@ -137,11 +137,17 @@ export const en = {
         heading: 'What we do not keep',
         body: [
           '"Find my zone" uses your location inside your browser only, to tick the boxes; it is never sent to us.',
-          'This site sets no cookie except, on the Manage page, one that keeps you signed in for 30 minutes. It loads nothing from other companies.',
+          'This site sets no cookie except, on the Manage page, one that keeps you signed in for 30 minutes.',
           'It stores no network address of yours: the limits on sign-ups and tips, and the record of your agreement, hold a keyed fingerprint of it, which cannot be turned back into the address.',
         ],
       },
     ],
+    /** Said last under the last heading: what the pages load from elsewhere, which depends on the agency's setup. */
+    elsewhere: {
+      nothing: 'It loads nothing from other companies.',
+      tiles: (host: string) =>
+        `The maps show streets from ${host}: your browser fetches them from there, so ${host} sees your network address and which area you looked at.`,
+    },
     consentTitle: 'The sentence you agree to when you subscribe',
   },
   map: { within: (km: number, place: string) => `within ${km} km of ${place}` },

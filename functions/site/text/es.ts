@@ -138,11 +138,16 @@ export const es: SiteText = {
         heading: 'Lo que no guardamos',
         body: [
           '«Buscar mi zona» usa tu ubicación solo dentro de tu navegador, para marcar las casillas; nunca se nos envía.',
-          'Este sitio no pone ninguna cookie salvo, en la página Gestionar, una que mantiene tu sesión 30 minutos. No carga nada de otras empresas.',
+          'Este sitio no pone ninguna cookie salvo, en la página Gestionar, una que mantiene tu sesión 30 minutos.',
           'No guarda tu dirección de red: los límites de altas y avisos, y el registro de tu consentimiento, guardan una huella con clave, que no se puede convertir de nuevo en la dirección.',
         ],
       },
     ],
+    elsewhere: {
+      nothing: 'No carga nada de otras empresas.',
+      tiles: (host: string) =>
+        `Los mapas muestran calles de ${host}: tu navegador las pide allí, así que ${host} ve tu dirección de red y qué zona miraste.`,
+    },
     consentTitle: 'La frase que aceptas al suscribirte',
   },
   map: { within: (km: number, place: string) => `a menos de ${km} km de ${place}` },
