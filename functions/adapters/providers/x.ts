@@ -24,6 +24,7 @@ import {
   TwitterApi,
   TwitterApiv2,
 } from 'twitter-api-v2';
+import { fetchPostImage, type ImageFetchOptions } from '../../channels/post-image';
 import {
   type ChannelProvider,
   type Clock,
@@ -35,7 +36,6 @@ import {
   systemClock,
 } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
-import { GuardedFetchError, guardedFetch, type PinnedTransport, type Resolver } from '../net/guarded-fetch';
 
 export const X_API_BASE_URL = 'https://api.x.com';
 
@@ -46,9 +46,6 @@ type XCredentials = Record<(typeof X_SECRET_KEYS)[number], string>;
 /** X refuses images over 5 MB; a bigger one is a rendering bug, not something to upload in vain. */
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-/** Redirects an image URL may take (a CDN may send to a regional host), each checked like the first. */
-const MAX_IMAGE_REDIRECTS = 3;
-const IMAGE_TIMEOUT_MS = 10_000;
 /** X's limit on alt text, counted in characters. */
 const MAX_ALT_CHARS = 1000;
 
@@ -70,20 +67,13 @@ export class XConfigurationError extends ProviderError {
   }
 }
 
-export interface XProviderOptions {
+export interface XProviderOptions extends ImageFetchOptions {
   secrets: SecretSource;
   /** The API's origin (`/2/…` is appended); the real API unless a test points it at a fake. */
   baseUrl?: string;
   logger?: LoggerLike;
   /** For the retry-after a 429 announces in epoch seconds. */
   clock?: Clock;
-  /**
-   * Whether the image may come from this machine (the embedded server's /media/, a test's fake): the embedded
-   * mode's HERALD_FETCH_ALLOW_LOOPBACK. Never on AWS.
-   */
-  allowLoopback?: boolean;
-  /** For tests: the image fetch's resolver, transport and time limit (10 s by default). */
-  imageFetch?: { resolve?: Resolver; transport?: PinnedTransport; timeoutMs?: number };
 }
 
 /**
@@ -224,45 +214,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type ImageFetchOptions = Pick<XProviderOptions, 'allowLoopback' | 'imageFetch'>;
-
-async function fetchImage(
-  image: PublicImage,
-  signal: AbortSignal,
-  options: ImageFetchOptions,
-): Promise<{ bytes: Buffer; type: string }> {
-  let response: Awaited<ReturnType<typeof guardedFetch>>;
-  try {
-    response = await guardedFetch(image.url, {
-      maxBytes: MAX_IMAGE_BYTES,
-      accept: (type) => IMAGE_TYPES.has(type),
-      maxRedirects: MAX_IMAGE_REDIRECTS,
-      timeoutMs: options.imageFetch?.timeoutMs ?? IMAGE_TIMEOUT_MS,
-      allowLoopback: options.allowLoopback === true,
-      signal,
-      ...(options.imageFetch?.resolve ? { resolve: options.imageFetch.resolve } : {}),
-      ...(options.imageFetch?.transport ? { transport: options.imageFetch.transport } : {}),
-    });
-  } catch (error) {
-    if (!(error instanceof GuardedFetchError)) throw error;
-    // The receipt says why: a refused address, a wrong type or a too-big image will not change on a retry.
-    const reason =
-      error.failure === 'content-type'
-        ? `the alert image is ${error.contentType || 'of no type'}, which X does not take`
-        : `the alert image: ${error.message}`;
-    throw new ProviderError(error.retryable ? 'retryable' : 'permanent', reason);
-  }
-  const { status } = response;
-  if (status >= 300 && status < 400)
-    throw new ProviderError(
-      'permanent',
-      `the alert image: HTTP ${status}; at most ${MAX_IMAGE_REDIRECTS} redirects are followed`,
-    );
-  // A miss (404) is most likely an image not yet propagated to the CDN: worth another try, like a 5xx.
-  if (status < 200 || status >= 300)
-    throw new ProviderError('retryable', `could not fetch the alert image: HTTP ${status}`);
-  return { bytes: response.body, type: response.contentType };
-}
+const X_IMAGE_LIMITS = { network: 'X', maxBytes: MAX_IMAGE_BYTES, types: IMAGE_TYPES };
 
 class XProvider implements ChannelProvider {
   readonly channel = 'x' as const;
@@ -331,7 +283,7 @@ class XProvider implements ChannelProvider {
   }
 
   private async upload(v2: TwitterApiv2, image: PublicImage, signal: AbortSignal): Promise<string> {
-    const { bytes, type } = await fetchImage(image, signal, this.options);
+    const { bytes, type } = await fetchPostImage(image, signal, X_IMAGE_LIMITS, this.options);
     const mediaId = await v2.uploadMedia(bytes, {
       media_type: type as Parameters<TwitterApiv2['uploadMedia']>[1]['media_type'],
       media_category: 'tweet_image',
