@@ -237,8 +237,12 @@ export async function readManageSession(
   const subscriber = await deps.subscribers.getSubscriber(subscriberId);
   if (subscriber?.status !== 'confirmed') return undefined;
   // A session opened before the subscription was (re)confirmed belongs to the one that ended: it opens nothing.
+  // The token keeps whole seconds: a confirmation earlier in the second the session opened is before it.
   const openedMs = expiresMs - MANAGE_SESSION_MINUTES * 60_000;
-  if (subscriber.confirmedAt && Date.parse(subscriber.confirmedAt) > openedMs) return undefined;
+  const confirmedSecond = subscriber.confirmedAt
+    ? Math.floor(Date.parse(subscriber.confirmedAt) / 1000) * 1000
+    : 0;
+  if (confirmedSecond > openedMs) return undefined;
   return { subscriber, expiresAt: new Date(expiresMs).toISOString() };
 }
 

@@ -46,7 +46,9 @@ export function errorSummary(ctx: SiteContext, state: FormState, labels: Record<
       // '' is the form as a whole (too many tries, an expired code): nothing to link to.
       if (name === '') return `<li>${escapeHtml(message)}</li>`;
       const label = labels[name] ?? name;
-      return `<li><a href="#f-${escapeHtml(name)}">${escapeHtml(label)}: ${escapeHtml(message)}</a></li>`;
+      // The quiet hours are two fields under one message: the link goes to the first.
+      const target = name === 'quietHours' ? 'quietFrom' : name;
+      return `<li><a href="#f-${escapeHtml(target)}">${escapeHtml(label)}: ${escapeHtml(message)}</a></li>`;
     })
     .join('');
   return `<div class="error-summary" role="alert" tabindex="-1" id="errors"><h2>${escapeHtml(ctx.text.errors.title)}</h2><p>${escapeHtml(ctx.text.errors.summary)}</p><ul>${items}</ul></div>`;
@@ -124,7 +126,7 @@ export function zonesFieldset(ctx: SiteContext, state: FormState, zones: ZoneCat
         `<label class="choice"><input type="checkbox" name="zones" value="${escapeHtml(z.id)}"${i === 0 ? ' id="f-zones"' : ''}${chosen.has(z.id) ? ' checked' : ''}> ${escapeHtml(zones.nameIn(z.id, ctx.lang))}</label>`,
     )
     .join('');
-  const button = `<button type="button" class="secondary" data-find-zone hidden data-found="${escapeHtml(t.findZoneFound)}" data-none="${escapeHtml(t.findZoneNone)}" data-denied="${escapeHtml(t.findZoneDenied)}" data-unavailable="${escapeHtml(t.findZoneUnavailable)}">${escapeHtml(t.findZone)}</button>`;
+  const button = `<button type="button" class="secondary" data-find-zone hidden data-locating="${escapeHtml(t.findZoneLocating)}" data-found="${escapeHtml(t.findZoneFound)}" data-none="${escapeHtml(t.findZoneNone)}" data-denied="${escapeHtml(t.findZoneDenied)}" data-unavailable="${escapeHtml(t.findZoneUnavailable)}">${escapeHtml(t.findZone)}</button>`;
   const names = Object.fromEntries(zones.zones.map((z) => [z.id, zones.nameIn(z.id, ctx.lang)]));
   return [
     `<fieldset${error ? ' aria-invalid="true"' : ''}${describedBy('zones', true, error)}><legend>${escapeHtml(t.zones)}</legend>`,

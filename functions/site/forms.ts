@@ -15,8 +15,11 @@ import { HttpProblem, payloadTooLarge, unsupportedMediaType } from '../core/erro
 /** The cookie that holds a manage session (Path=/manage); CloudFront forwards it to /manage* and nowhere else. */
 export const MANAGE_COOKIE = 'herald_manage';
 
-/** A form's fields are short; the tip's text is the longest (2,000 characters, up to 4 UTF-8 bytes each). */
-export const MAX_FORM_BYTES = 16 * 1024;
+/**
+ * A form's fields are short; the tip's text is the longest: 2,000 characters, each up to 3 UTF-8 bytes and each byte
+ * 3 characters once percent-encoded (18 KB of '€').
+ */
+export const MAX_FORM_BYTES = 32 * 1024;
 
 export function readForm(event: APIGatewayProxyEventV2): URLSearchParams {
   const type = header(event, 'content-type')?.split(';')[0]?.trim().toLowerCase();

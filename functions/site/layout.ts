@@ -91,7 +91,7 @@ export interface PageOptions {
   headers?: Record<string, string>;
 }
 
-const NAV: readonly { key: keyof SiteText['nav']; path: string }[] = [
+const NAV: readonly { key: Exclude<keyof SiteText['nav'], 'label'>; path: string }[] = [
   { key: 'alerts', path: '/alerts' },
   { key: 'subscribe', path: '/subscribe' },
   { key: 'manage', path: '/manage' },
@@ -100,6 +100,7 @@ const NAV: readonly { key: keyof SiteText['nav']; path: string }[] = [
 
 export function page(ctx: SiteContext, options: PageOptions): ApiResult {
   const t = ctx.text;
+  const refused = (options.status ?? 200) >= 400;
   const current = (path: string) =>
     ctx.path === path || (path === '/alerts' && ctx.path.startsWith('/alerts/'))
       ? ' aria-current="page"'
@@ -133,7 +134,7 @@ export function page(ctx: SiteContext, options: PageOptions): ApiResult {
     '<!doctype html>',
     `<html lang="${ctx.lang}"><head><meta charset="utf-8">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(`${options.title} · ${ctx.agencyName}`)}</title>`,
+    `<title>${escapeHtml(`${refused ? `${t.errors.titlePrefix}: ` : ''}${options.title} · ${ctx.agencyName}`)}</title>`,
     `<link rel="stylesheet" href="${STYLESHEET.path}">`,
     '<link rel="alternate" type="application/atom+xml" href="/v1/feed.atom" title="Atom">',
     alternates,
@@ -143,7 +144,7 @@ export function page(ctx: SiteContext, options: PageOptions): ApiResult {
     `<a class="skip" href="#main">${escapeHtml(t.skipToContent)}</a>`,
     '<header class="site">',
     `<p class="brand">${escapeHtml(ctx.agencyName)}</p>`,
-    `<nav class="site" aria-label="${escapeHtml(ctx.agencyName)}"><ul>${nav}</ul></nav>`,
+    `<nav class="site" aria-label="${escapeHtml(t.nav.label)}"><ul>${nav}</ul></nav>`,
     `<nav class="langs" aria-label="${escapeHtml(t.languageSwitcher)}"><ul>${langs}</ul></nav>`,
     '</header>',
     `<main id="main" tabindex="-1">${options.body}</main>`,

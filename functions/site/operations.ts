@@ -12,8 +12,10 @@ import {
   subscribeForm,
   subscribePage,
 } from './resident-routes';
+import { sitePage } from './respond';
 
-export const SITE_OPERATIONS = {
+/** Every site operation answers in HTML, its failures included (respond.ts, sitePage). */
+const OPERATIONS = {
   alertsPage,
   alertPage,
   alertCard,
@@ -29,3 +31,7 @@ export const SITE_OPERATIONS = {
   privacyPage,
   siteAsset,
 } satisfies Record<string, (deps: ApiDeps, input: OperationInput) => Promise<ApiResult>>;
+
+export const SITE_OPERATIONS = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([id, operation]) => [id, sitePage(operation)]),
+) as typeof OPERATIONS;

@@ -136,10 +136,14 @@ function codePage(
 const sentOf = (form: URLSearchParams, action: string, startAgain: string) => ({
   address: form.get('address') ?? '',
   masked: form.get('masked') ?? '',
-  expiresAt: form.get('expiresAt') ?? new Date().toISOString(),
+  // Only shown ("it works until …"): a damaged value reads as now rather than failing the page.
+  expiresAt: validInstant(form.get('expiresAt')) ?? new Date().toISOString(),
   action,
   startAgain,
 });
+
+const validInstant = (value: string | null): string | undefined =>
+  value && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : undefined;
 
 /** A wrong code names its tries left, in the page's language. */
 function codeRefusal(ctx: SiteContext, problem: HttpProblem): FormState {

@@ -19,7 +19,19 @@ export function contextFor(deps: ApiDeps, event: APIGatewayProxyEventV2, formLan
   const languages = siteLanguages(deps.config.languages);
   const lang = pickLanguage(asked, header(event, 'accept-language'), languages);
   const inUrl = asked !== undefined && languages.includes(asked.toLowerCase().split('-')[0] ?? '');
-  return siteContext({ ...deps.config, languages }, lang, event.rawPath, inUrl);
+  return siteContext({ ...deps.config, languages }, lang, pagePath(event), inUrl);
+}
+
+/**
+ * The page a request stands for: its own path for a GET; for a form's answer, the page the form is on, so that the
+ * language switcher and the alternates link to a page that exists (a form's path answers POST only).
+ */
+function pagePath(event: APIGatewayProxyEventV2): string {
+  const path = event.rawPath;
+  if (event.requestContext.http.method.toUpperCase() === 'GET') return path;
+  if (path.startsWith('/manage')) return '/manage';
+  if (path.startsWith('/subscribe')) return '/subscribe';
+  return path.replace(/\/tips$/, '');
 }
 
 /** A public page answers If-None-Match with 304, like the feeds: its ETag is its body's hash. */
@@ -31,6 +43,35 @@ export function withEtag(event: APIGatewayProxyEventV2, result: ApiResult): ApiR
   if (ifNoneMatch?.split(',').some((t) => t.trim().replace(/^W\//, '') === tag))
     return { statusCode: 304, headers, body: '' };
   return { ...result, headers };
+}
+
+/**
+ * A site operation whose failures are pages too: a refusal the form could not show beside a field (a body too big, of
+ * the wrong type) and anything unexpected answer as HTML in the page's language, never as the API's JSON.
+ */
+export function sitePage(operation: Operation): Operation {
+  return async (deps, input) => {
+    try {
+      return await operation(deps, input);
+    } catch (error) {
+      const ctx = contextFor(deps, input.event);
+      if (error instanceof HttpProblem)
+        return messagePage(
+          ctx,
+          error.status,
+          ctx.text.errors.title,
+          error.status === 404 ? ctx.text.errors.notFound : ctx.text.errors.form,
+        );
+      deps.logger.error('site request failed', {
+        path: input.event.rawPath,
+        error:
+          error instanceof Error
+            ? { name: error.name, message: error.message, stack: error.stack }
+            : String(error),
+      });
+      return messagePage(ctx, 500, ctx.text.errors.serverTitle, ctx.text.errors.server);
+    }
+  };
 }
 
 export function messagePage(ctx: SiteContext, status: number, title: string, message: string): ApiResult {

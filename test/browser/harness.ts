@@ -114,10 +114,17 @@ export async function scrollsSideways(page: Page): Promise<boolean> {
   )) as boolean;
 }
 
-export async function screenshot(page: Page, name: string, options: { top?: boolean } = {}): Promise<void> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { top?: boolean; fullPage?: boolean } = {},
+): Promise<void> {
   const directory = process.env.HERALD_SCREENSHOTS;
   if (!directory) return;
   if (options.top) await page.evaluate('window.scrollTo(0, 0)');
   await mkdir(resolve(directory), { recursive: true });
-  await page.screenshot({ path: join(resolve(directory), `${name}.png`), fullPage: false });
+  await page.screenshot({
+    path: join(resolve(directory), `${name}.png`),
+    fullPage: options.fullPage ?? false,
+  });
 }

@@ -373,3 +373,69 @@ describe('the alert card', () => {
     expect(again.status).toBe(304);
   });
 });
+
+describe('answers that are pages too', () => {
+  it('links the language switcher of a form’s answer to the page the form is on, and titles a refusal as an error', async () => {
+    const s = await site();
+    const refused = await s.post('/subscribe/confirm?lang=es', { address: 'vecina@example.com', code: '12' });
+
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/<title>Error: /);
+    expect(refused.text).toContain('href="/subscribe?lang=ca" lang="ca"');
+    expect(refused.text).not.toContain('/subscribe/confirm?lang=ca');
+  });
+
+  it('answers a form too big, or of the wrong type, with a page in its language rather than JSON', async () => {
+    const s = await site();
+    const tooBig = await s.post('/subscribe?lang=ca', {
+      channel: 'email',
+      address: 'x'.repeat(40_000),
+      zones: 'gracia',
+    });
+    const json = await s.call({
+      method: 'POST',
+      path: '/subscribe?lang=ca',
+      claims: null,
+      body: { channel: 'email' },
+    });
+
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(tooBig.text).toContain('<html lang="ca">');
+    expect(json.status).toBe(415);
+    expect(json.headers['content-type']).toBe('text/html; charset=utf-8');
+  });
+
+  it('takes a tip of 2,000 characters the browser percent-encodes to 18 KB', async () => {
+    const s = await site();
+    const id = await s.published();
+
+    const res = await s.post(`/alerts/${id}/tips`, { text: '€'.repeat(2000) });
+
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/T-[0-9A-Z]{4}/);
+  });
+});
+
+describe('in the page language', () => {
+  it('names a zone-only area and the severity in the page language', async () => {
+    const s = await site();
+    // A Spanish alert: its card speaks Spanish, its zone named as the page names it.
+    const id = await s.published({
+      language: 'es',
+      headline: 'Niño desaparecido',
+      areas: [{ zone: 'sant-andreu' }],
+      severity: 'Severe',
+      translations: [],
+    });
+
+    const list = await s.get('/alerts?lang=es');
+    const one = await s.get(`/alerts/${id}?lang=es`);
+
+    expect(mainOf(list)).toContain('Zona: San Andrés');
+    expect(mainOf(list)).toContain('Missing person · Grave');
+    expect(mainOf(one)).toContain('Missing person · Grave · Herald Police Department');
+    expect(mainOf(one)).toContain('San Andrés');
+    expect(mainOf(one)).not.toContain('sant-andreu<');
+  });
+});

@@ -78,8 +78,8 @@ export function alertArticle(l: Localised, agencyName: string, target: 'email' |
       ? `<article lang="${escapeHtml(c.language)}" class="alert card sev-${severityClass}">`
       : `<article lang="${escapeHtml(c.language)}" style="font-family:sans-serif;max-width:40em;border-left:6px solid ${colour};padding:0 1em">`,
     site
-      ? `<p class="alert-meta">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`
-      : `<p style="color:${colour};font-weight:bold;margin-bottom:0">${escapeHtml(`${c.event} · ${c.severity} · ${agencyName}`)}</p>`,
+      ? `<p class="alert-meta">${escapeHtml(`${c.event} · ${l.words.severity[c.severity]} · ${agencyName}`)}</p>`
+      : `<p style="color:${colour};font-weight:bold;margin-bottom:0">${escapeHtml(`${c.event} · ${l.words.severity[c.severity]} · ${agencyName}`)}</p>`,
     site
       ? `<h1>${escapeHtml(`${l.prefix}${c.headline}`)}</h1>`
       : `<h1 style="margin-top:0.2em">${escapeHtml(`${l.prefix}${c.headline}`)}</h1>`,
@@ -115,7 +115,7 @@ export function alertPlainText(l: Localised, agencyName: string): string {
   const areas = areaNames(c);
   return [
     `${l.prefix}${c.headline}`,
-    `${c.event} · ${c.severity} · ${agencyName}`,
+    `${c.event} · ${l.words.severity[c.severity]} · ${agencyName}`,
     l.note,
     c.description,
     c.instruction ? `${l.words.whatToDo}:\n${c.instruction}` : undefined,

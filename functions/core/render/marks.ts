@@ -18,6 +18,8 @@ export interface Words {
   from: string;
   until: string;
   fullAlert: string;
+  /** CAP's severity as the long formats say it to residents (the feeds and CAP keep CAP's own word). */
+  severity: Record<AlertContent['severity'], string>;
 }
 
 const WORDS: Record<string, Words> = {
@@ -33,6 +35,13 @@ const WORDS: Record<string, Words> = {
     from: 'From',
     until: 'Until',
     fullAlert: 'Full alert',
+    severity: {
+      Extreme: 'Extreme',
+      Severe: 'Severe',
+      Moderate: 'Moderate',
+      Minor: 'Minor',
+      Unknown: 'Unknown severity',
+    },
   },
   es: {
     update: 'ACTUALIZACIÓN:',
@@ -46,6 +55,13 @@ const WORDS: Record<string, Words> = {
     from: 'Desde',
     until: 'Hasta',
     fullAlert: 'Alerta completa',
+    severity: {
+      Extreme: 'Extrema',
+      Severe: 'Grave',
+      Moderate: 'Moderada',
+      Minor: 'Leve',
+      Unknown: 'Gravedad desconocida',
+    },
   },
   ca: {
     update: 'ACTUALITZACIÓ:',
@@ -59,6 +75,13 @@ const WORDS: Record<string, Words> = {
     from: 'Des de',
     until: 'Fins a',
     fullAlert: 'Alerta completa',
+    severity: {
+      Extreme: 'Extrema',
+      Severe: 'Greu',
+      Moderate: 'Moderada',
+      Minor: 'Lleu',
+      Unknown: 'Gravetat desconeguda',
+    },
   },
   fr: {
     update: 'MISE À JOUR :',
@@ -72,6 +95,13 @@ const WORDS: Record<string, Words> = {
     from: 'À partir de',
     until: 'Jusqu’à',
     fullAlert: 'Alerte complète',
+    severity: {
+      Extreme: 'Extrême',
+      Severe: 'Grave',
+      Moderate: 'Modérée',
+      Minor: 'Mineure',
+      Unknown: 'Gravité inconnue',
+    },
   },
   de: {
     update: 'AKTUALISIERUNG:',
@@ -85,6 +115,13 @@ const WORDS: Record<string, Words> = {
     from: 'Ab',
     until: 'Bis',
     fullAlert: 'Vollständige Warnung',
+    severity: {
+      Extreme: 'Extrem',
+      Severe: 'Schwer',
+      Moderate: 'Mäßig',
+      Minor: 'Gering',
+      Unknown: 'Schwere unbekannt',
+    },
   },
   pt: {
     update: 'ATUALIZAÇÃO:',
@@ -98,6 +135,13 @@ const WORDS: Record<string, Words> = {
     from: 'A partir de',
     until: 'Até',
     fullAlert: 'Alerta completo',
+    severity: {
+      Extreme: 'Extrema',
+      Severe: 'Grave',
+      Moderate: 'Moderada',
+      Minor: 'Menor',
+      Unknown: 'Gravidade desconhecida',
+    },
   },
   it: {
     update: 'AGGIORNAMENTO:',
@@ -111,6 +155,13 @@ const WORDS: Record<string, Words> = {
     from: 'Da',
     until: 'Fino a',
     fullAlert: 'Allerta completa',
+    severity: {
+      Extreme: 'Estrema',
+      Severe: 'Grave',
+      Moderate: 'Moderata',
+      Minor: 'Lieve',
+      Unknown: 'Gravità sconosciuta',
+    },
   },
   nl: {
     update: 'UPDATE:',
@@ -124,6 +175,13 @@ const WORDS: Record<string, Words> = {
     from: 'Vanaf',
     until: 'Tot',
     fullAlert: 'Volledige melding',
+    severity: {
+      Extreme: 'Extreem',
+      Severe: 'Ernstig',
+      Moderate: 'Matig',
+      Minor: 'Gering',
+      Unknown: 'Ernst onbekend',
+    },
   },
 };
 

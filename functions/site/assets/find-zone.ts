@@ -55,7 +55,7 @@ export const FIND_ZONE_SCRIPT = `(function () {
   button.addEventListener('click', function () {
     button.disabled = true;
     status.textContent = button.getAttribute('data-locating') || '';
-    geo.getCurrentPosition(found, failed, { enableHighAccuracy: false, timeout: 20000, maximumAge: 60000 });
+    geo.getCurrentPosition(found, failed, { enableHighAccuracy: false, timeout: 20000, maximumAge: 0 });
   });
 })();
 `;

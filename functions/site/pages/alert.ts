@@ -21,6 +21,7 @@ import { errorSummary, type FormState, hidden, radios, textField } from '../comp
 import { siteText } from '../i18n';
 import { href, type SiteContext } from '../layout';
 import { alertsMap } from './map-section';
+import { withZoneNames } from './zone-names';
 
 type Config = RenderConfig & { timeZone: string };
 
@@ -136,7 +137,7 @@ export function alertPageBody(
   zones: ZoneCatalog,
   tip: FormState,
 ): AlertPage {
-  const current = released.at(-1) as StoredVersion;
+  const current = withZoneNames(released.at(-1) as StoredVersion, zones, ctx.lang);
   const l = localise(current, config, ctx.lang);
   const written = languagesOf(current.content).map((x) => x.toLowerCase().split('-')[0] ?? x);
   const notice = written.includes(ctx.lang)

@@ -7,6 +7,7 @@ import { areaNames, escapeHtml, localise, localTime, type RenderConfig } from '.
 import type { ZoneCatalog } from '../../core/zones';
 import { href, type SiteContext } from '../layout';
 import { alertsMap } from './map-section';
+import { withZoneNames } from './zone-names';
 
 export function alertsBody(
   ctx: SiteContext,
@@ -16,12 +17,12 @@ export function alertsBody(
 ): string {
   const t = ctx.text.alerts;
   const cards = current.map((v) => {
-    const l = localise(v, config, ctx.lang);
+    const l = localise(withZoneNames(v, zones, ctx.lang), config, ctx.lang);
     const c = l.content;
     const areas = areaNames(c);
     return [
       `<li class="card sev-${escapeHtml(c.severity)}" lang="${escapeHtml(c.language)}">`,
-      `<p class="alert-meta">${escapeHtml(`${c.event} · ${c.severity}`)}</p>`,
+      `<p class="alert-meta">${escapeHtml(`${c.event} · ${l.words.severity[c.severity]}`)}</p>`,
       `<h2><a href="${escapeHtml(href(ctx, `/alerts/${encodeURIComponent(v.alertId)}`))}">${escapeHtml(`${l.prefix}${c.headline}`)}</a></h2>`,
       `<p class="muted" lang="${ctx.lang}">${escapeHtml(t.issued)} <time datetime="${escapeHtml(v.sent)}">${escapeHtml(localTime(v.sent, config.timeZone, ctx.lang))}</time></p>`,
       areas.length ? `<p>${escapeHtml(`${l.words.area}: ${areas.join(', ')}`)}</p>` : '',

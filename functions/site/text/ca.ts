@@ -4,7 +4,13 @@ import type { SiteText } from './en';
 export const ca: SiteText = {
   languageName: 'Català',
   skipToContent: 'Ves al contingut',
-  nav: { alerts: 'Alertes', subscribe: 'Rebre alertes', manage: 'Gestionar', privacy: 'Les teves dades' },
+  nav: {
+    label: 'Principal',
+    alerts: 'Alertes',
+    subscribe: 'Rebre alertes',
+    manage: 'Gestionar',
+    privacy: 'Les teves dades',
+  },
   languageSwitcher: 'Idioma',
   footer: {
     feeds: 'Canals per a mitjans i aplicacions',
@@ -63,6 +69,7 @@ export const ca: SiteText = {
     zones: 'Zones',
     zonesHelp: 'Tria una o més zones. El mapa mostra on són.',
     findZone: 'Troba la meva zona',
+    findZoneLocating: 'Cercant la teva ubicació…',
     findZoneFound: 'Triades segons la teva ubicació: {zones}.',
     findZoneNone: 'La teva ubicació no és dins de cap de les nostres zones; tria-les de la llista.',
     findZoneDenied: 'El teu navegador no ha compartit la teva ubicació; tria les teves zones de la llista.',
@@ -150,6 +157,7 @@ export const ca: SiteText = {
   },
   map: { within: (km: number, place: string) => `a menys de ${km} km de ${place}` },
   errors: {
+    titlePrefix: 'Error',
     title: 'Revisa el formulari',
     summary: 'Hi ha un problema amb:',
     address: 'Escriu un mòbil amb el prefix de país (+34 …) o una adreça de correu.',

@@ -6,7 +6,7 @@
 export const en = {
   languageName: 'English',
   skipToContent: 'Skip to content',
-  nav: { alerts: 'Alerts', subscribe: 'Get alerts', manage: 'Manage', privacy: 'Your data' },
+  nav: { label: 'Main', alerts: 'Alerts', subscribe: 'Get alerts', manage: 'Manage', privacy: 'Your data' },
   languageSwitcher: 'Language',
   footer: {
     feeds: 'Feeds for the media and apps',
@@ -65,6 +65,7 @@ export const en = {
     zones: 'Zones',
     zonesHelp: 'Choose one or more zones. The map shows where they are.',
     findZone: 'Find my zone',
+    findZoneLocating: 'Finding your location…',
     findZoneFound: 'Chosen from your location: {zones}.',
     findZoneNone: 'Your location is not inside any of our zones; choose them from the list.',
     findZoneDenied: 'Your browser did not share your location; choose your zones from the list.',
@@ -152,6 +153,8 @@ export const en = {
   },
   map: { within: (km: number, place: string) => `within ${km} km of ${place}` },
   errors: {
+    /** Before a refused page's title, so a screen reader hears it first. */
+    titlePrefix: 'Error',
     title: 'Please check the form',
     summary: 'There is a problem with:',
     address: 'Enter a mobile number with its country code (+34 …) or an email address.',

@@ -4,7 +4,13 @@ import type { SiteText } from './en';
 export const es: SiteText = {
   languageName: 'Español',
   skipToContent: 'Ir al contenido',
-  nav: { alerts: 'Alertas', subscribe: 'Recibir alertas', manage: 'Gestionar', privacy: 'Tus datos' },
+  nav: {
+    label: 'Principal',
+    alerts: 'Alertas',
+    subscribe: 'Recibir alertas',
+    manage: 'Gestionar',
+    privacy: 'Tus datos',
+  },
   languageSwitcher: 'Idioma',
   footer: {
     feeds: 'Canales para medios y aplicaciones',
@@ -63,6 +69,7 @@ export const es: SiteText = {
     zones: 'Zonas',
     zonesHelp: 'Elige una o más zonas. El mapa muestra dónde están.',
     findZone: 'Buscar mi zona',
+    findZoneLocating: 'Buscando tu ubicación…',
     findZoneFound: 'Elegidas según tu ubicación: {zones}.',
     findZoneNone: 'Tu ubicación no está en ninguna de nuestras zonas; elígelas de la lista.',
     findZoneDenied: 'Tu navegador no ha compartido tu ubicación; elige tus zonas de la lista.',
@@ -152,6 +159,7 @@ export const es: SiteText = {
   },
   map: { within: (km: number, place: string) => `a menos de ${km} km de ${place}` },
   errors: {
+    titlePrefix: 'Error',
     title: 'Revisa el formulario',
     summary: 'Hay un problema con:',
     address: 'Escribe un móvil con su prefijo de país (+34 …) o una dirección de correo.',
