@@ -11,6 +11,8 @@ export interface SocialPost {
   version: number;
   /** The post's text, within the network's budget; it ends with the alert's link when there is one. */
   text: string;
+  /** The language the text is written in (BCP 47): networks that tag posts by language (Mastodon, Bluesky) say it. */
+  language?: string | undefined;
   /** The link in `text` (Bluesky marks it with a facet; others let the network find it). */
   link?: string | undefined;
   /** Fetched through the guarded fetcher (./post-image.ts) and uploaded with its alt text. */

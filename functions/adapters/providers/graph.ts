@@ -3,7 +3,6 @@
  * one place that turns a Graph error body into a ProviderError. No SDK: the providers need four endpoints, and
  * Meta's own Node SDK is built for the Marketing API and would only add cold-start time to two small functions.
  */
-import type { Channel } from '../../../schemas/alert';
 import { ProviderError, type SecretSource } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
 
@@ -274,8 +273,8 @@ export const isInvalidToken = (error: unknown): error is GraphApiError =>
 
 export interface CredentialsOptions<C> {
   secrets: SecretSource;
-  /** The secret's name, which is also the channel's. */
-  channel: Extract<Channel, 'facebook' | 'instagram'>;
+  /** The secret's name, which is also the channel's (facebook, instagram, threads). */
+  channel: string;
   logger?: LoggerLike | undefined;
   /** The credentials out of the secret's fields; undefined when a field is missing. */
   parse(fields: Record<string, string>): C | undefined;
