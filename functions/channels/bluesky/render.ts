@@ -10,8 +10,9 @@
  * `uri` carries whole, so even a long link costs a post few of its 300 graphemes.
  */
 
-import { type Fitted, fitPieces, graphemes } from '../../core/render/text';
-import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
+import { fitShortPost } from '../../core/render/short-post';
+import { type Fitted, graphemes } from '../../core/render/text';
+import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
 
 export const BLUESKY_MAX_GRAPHEMES = 300;
@@ -103,26 +104,13 @@ export function linkFacets(text: string, links: readonly string[]): LinkFacet[] 
   });
 }
 
-const compose = (head: string, body: string[], tail: string | undefined) =>
-  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
-
 export function renderBluesky(
   version: RenderVersion,
   config: RenderConfig,
   language?: string,
 ): BlueskyRendering {
-  const l = localise(version, config, language);
-  const fitted = fitPieces(
-    {
-      head: `${l.prefix}${l.content.headline}`,
-      note: l.note,
-      description: l.content.description,
-      instruction: l.content.instruction,
-      tail: displayLink(l.link),
-    },
-    compose,
-    withinBudget,
-  );
+  const fitted = fitShortPost(version, config, language, withinBudget, displayLink);
+  const { l } = fitted;
   const length = graphemes(fitted.text).length;
   const bytes = utf8Length(fitted.text);
   const facets = linkFacets(fitted.text, [l.link]);

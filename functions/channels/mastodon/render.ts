@@ -5,8 +5,9 @@
  * Headline and link stay whole; the description gives way first (./text's fitPieces, as for X).
  */
 import twitterText from 'twitter-text';
-import { type Fitted, fitPieces, graphemes } from '../../core/render/text';
-import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
+import { fitShortPost } from '../../core/render/short-post';
+import { type Fitted, graphemes } from '../../core/render/text';
+import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
 
 export const MASTODON_MAX_CHARACTERS = 500;
@@ -58,26 +59,13 @@ export interface MastodonRendering {
   warnings: string[];
 }
 
-const compose = (head: string, body: string[], tail: string | undefined) =>
-  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
-
 export function renderMastodon(
   version: RenderVersion,
   config: RenderConfig,
   language?: string,
 ): MastodonRendering {
-  const l = localise(version, config, language);
-  const fitted = fitPieces(
-    {
-      head: `${l.prefix}${l.content.headline}`,
-      note: l.note,
-      description: l.content.description,
-      instruction: l.content.instruction,
-      tail: l.link,
-    },
-    compose,
-    (t) => mastodonLength(t) <= MASTODON_MAX_CHARACTERS,
-  );
+  const fitted = fitShortPost(version, config, language, (t) => mastodonLength(t) <= MASTODON_MAX_CHARACTERS);
+  const { l } = fitted;
   const length = mastodonLength(fitted.text);
   const warnings: string[] = [];
   if (fitted.shortened.length)

@@ -11,7 +11,8 @@
  * entity parse. Telegram still finds links, @mentions and #hashtags in it, which is what a reader expects.
  */
 
-import { type Fitted, fitPieces } from '../../core/render/text';
+import { fitShortPost } from '../../core/render/short-post';
+import type { Fitted } from '../../core/render/text';
 import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
 
@@ -47,30 +48,16 @@ export interface TelegramRenderOptions {
   withImage?: boolean | undefined;
 }
 
-const compose = (head: string, body: string[], tail: string | undefined) =>
-  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
-
 export function renderTelegram(
   version: RenderVersion,
   config: RenderConfig,
   language?: string,
   options: TelegramRenderOptions = {},
 ): TelegramRendering {
-  const l = localise(version, config, language);
-  const own = alertImage(l.content);
+  const own = alertImage(localise(version, config, language).content);
   const withImage = options.withImage ?? own !== undefined;
   const limit = withImage ? TELEGRAM_CAPTION_MAX : TELEGRAM_TEXT_MAX;
-  const fitted = fitPieces(
-    {
-      head: `${l.prefix}${l.content.headline}`,
-      note: l.note,
-      description: l.content.description,
-      instruction: l.content.instruction,
-      tail: l.link,
-    },
-    compose,
-    (t) => telegramLength(t) <= limit,
-  );
+  const fitted = fitShortPost(version, config, language, (t) => telegramLength(t) <= limit);
   const length = telegramLength(fitted.text);
   const warnings: string[] = [];
   if (fitted.shortened.length)
@@ -78,6 +65,7 @@ export function renderTelegram(
       `shortened to fit Telegram's ${limit}-character ${withImage ? 'photo caption' : 'message'} (${fitted.shortened.join(', ')}); the full text is at the link`,
     );
   const image = withImage ? own : undefined;
+  const { l } = fitted;
   return {
     text: fitted.text,
     length,

@@ -11,8 +11,9 @@
  * does not shorten links. Threads refuses a post with more than five links (from December 2025); an officer's
  * text could carry some, so that is reported rather than cut.
  */
-import { type Fitted, fitPieces, graphemes } from '../../core/render/text';
-import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
+import { fitShortPost } from '../../core/render/short-post';
+import { type Fitted, graphemes } from '../../core/render/text';
+import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
 
 export const THREADS_MAX_CHARS = 500;
@@ -49,26 +50,13 @@ export interface ThreadsRendering {
   warnings: string[];
 }
 
-const compose = (head: string, body: string[], tail: string | undefined) =>
-  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
-
 export function renderThreads(
   version: RenderVersion,
   config: RenderConfig,
   language?: string,
 ): ThreadsRendering {
-  const l = localise(version, config, language);
-  const fitted = fitPieces(
-    {
-      head: `${l.prefix}${l.content.headline}`,
-      note: l.note,
-      description: l.content.description,
-      instruction: l.content.instruction,
-      tail: l.link,
-    },
-    compose,
-    (t) => threadsLength(t) <= THREADS_MAX_CHARS,
-  );
+  const fitted = fitShortPost(version, config, language, (t) => threadsLength(t) <= THREADS_MAX_CHARS);
+  const { l } = fitted;
   const length = threadsLength(fitted.text);
   const links = threadsLinks(fitted.text).length;
   const warnings: string[] = [];

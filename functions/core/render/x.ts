@@ -4,8 +4,9 @@
  */
 import twitterText from 'twitter-text';
 import type { PublicImage } from '../../ports';
-import { type Fitted, fitPieces } from './text';
-import { alertImage, localise, type RenderConfig, type RenderVersion } from './version';
+import { fitShortPost } from './short-post';
+import type { Fitted } from './text';
+import { alertImage, type RenderConfig, type RenderVersion } from './version';
 
 export const X_MAX_WEIGHTED = 280;
 
@@ -20,23 +21,9 @@ export interface XRendering {
   warnings: string[];
 }
 
-const compose = (head: string, body: string[], tail: string | undefined) =>
-  [head, ...body, ...(tail ? [tail] : [])].join('\n\n');
-
 export function renderX(version: RenderVersion, config: RenderConfig, language?: string): XRendering {
-  const l = localise(version, config, language);
-  const fits = (t: string) => weightedLength(t) <= X_MAX_WEIGHTED;
-  const fitted = fitPieces(
-    {
-      head: `${l.prefix}${l.content.headline}`,
-      note: l.note,
-      description: l.content.description,
-      instruction: l.content.instruction,
-      tail: l.link,
-    },
-    compose,
-    fits,
-  );
+  const fitted = fitShortPost(version, config, language, (t) => weightedLength(t) <= X_MAX_WEIGHTED);
+  const l = fitted.l;
   const parsed = twitterText.parseTweet(fitted.text);
   const warnings: string[] = [];
   if (fitted.shortened.length)
