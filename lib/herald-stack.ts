@@ -48,6 +48,7 @@ import {
   SUBSCRIBER_PREFIX,
 } from '../functions/adapters/dynamo/keys';
 import { TABLE_DEFINITION } from '../functions/adapters/dynamo/table';
+import { CHANNEL, channelsWhere } from '../functions/channels/list';
 import { isSubscriberChannel, RECIPIENTS_PER_JOB } from '../functions/core/fanout';
 import { ROLES } from '../functions/core/model';
 import { channelQueue } from '../functions/ports';
@@ -70,20 +71,6 @@ import { PublishSchedules } from './publish-schedules';
 import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, Replies } from './replies';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { alarmWhenNotEmpty, WorkQueue } from './work-queue';
-
-/**
- * Per-channel ceiling on concurrent channel Lambdas (2 is the SQS event source minimum). Social channels
- * post as the agency's one account, where provider rate limits bite long before Lambda does; email fans out
- * to many outlets and is bounded by the SES send rate. SMS is not here: its senders are sized from the
- * account's messages per second (`smsSending`).
- */
-const CHANNEL_CONCURRENCY: Record<Exclude<Channel, 'sms'>, number> = {
-  x: 2,
-  facebook: 2,
-  instagram: 2,
-  email: 10,
-  webhook: 5,
-};
 
 /** The SMS fan-out's numbers when the context does not set them (cdk.json carries the same). */
 export const SMS_SENDING_DEFAULTS = {
@@ -151,13 +138,11 @@ export const SUBSCRIBER_ITEM_PREFIXES = [
 /** The secrets' name prefix unless the context sets `secretsPrefix`; the providers read `<prefix><channel>`. */
 export const DEFAULT_SECRETS_PREFIX = 'herald/';
 
-/** Channels whose provider needs credentials of its own; SMS and email use the functions' IAM roles. */
-export const SECRET_CHANNELS = [
-  'x',
-  'facebook',
-  'instagram',
-  'webhook',
-] as const satisfies readonly Channel[];
+/**
+ * Channels whose provider needs credentials of its own (their definitions say `credentials: 'secret'`); SMS and
+ * email use the functions' IAM roles.
+ */
+export const SECRET_CHANNELS: readonly Channel[] = channelsWhere((c) => c.credentials === 'secret');
 
 /**
  * The instagram function (cards it posts) and the api function (cards the preview shows) draw alert cards, whose
@@ -336,17 +321,21 @@ export class HeraldStack extends Stack {
 
     const smsSending = smsSendingFrom(this);
     const channelFunctions = {} as Record<Channel, HeraldFunction>;
+    // Every channel in the list (functions/channels/list.ts) gets its function, queue and dead-letter queue here,
+    // sized by its definition; what a channel needs beyond that (SNS, SES, the image bucket) follows below.
     const channelQueues = CHANNELS.map((channel) => {
+      const definition = CHANNEL[channel];
       const consumer = new HeraldFunction(this, `ChannelFunction-${channel}`, {
         description: `Herald: delivers alerts on the ${channel} channel`,
-        // One entry per channel, so each bundle carries only its own provider (the card renderer only Instagram's).
+        // One entry per channel, so each bundle carries only its own provider (the card renderer only the channels
+        // that need an image).
         entry: entryPath(`functions/channel/entries/${channel}.ts`),
         serviceName: `herald-channel-${channel}`,
         // Others: room for a batch of jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
         // SMS: a job's recipients at the sender's share of the account's rate.
         timeout: channel === 'sms' ? smsSenderTimeout(smsSending) : Duration.seconds(60),
         environment: { ...agencyEnvironment, [ENV.channel]: channel },
-        ...(channel === 'instagram' ? { bundling: { commandHooks: cardAssetHooks } } : {}),
+        ...(definition.needsImage ? { bundling: { commandHooks: cardAssetHooks } } : {}),
       })
         // getVersion, receipt get/claim/record, countSettled; the sandbox provider's outbox append and lookup.
         .bindTable(table, ['GetItem', 'Query', 'PutItem', 'UpdateItem']);
@@ -358,7 +347,8 @@ export class HeraldStack extends Stack {
         ...(channel === 'sms'
           ? { maxConcurrency: smsSending.smsSenderConcurrency, batchSize: SMS_JOBS_PER_INVOCATION }
           : {
-              maxConcurrency: CHANNEL_CONCURRENCY[channel],
+              // A social channel posts as one account, where rate limits bite long before Lambda does.
+              maxConcurrency: definition.concurrency,
               ...(isSubscriberChannel(channel) ? { batchSize: SUBSCRIBER_JOBS_PER_INVOCATION } : {}),
             }),
         alarmTopic,
@@ -398,7 +388,7 @@ export class HeraldStack extends Stack {
     // The channels that send to subscribers decrypt their addresses; the social channels post to the agency's
     // own account and never touch one. Their jobs carry many recipients: receipts are read (and subscribers
     // looked up) 100 at a time, and written 25 at a time, by BatchWriteItem on receipt items only.
-    for (const channel of ['sms', 'email', 'webhook'] as const) {
+    for (const channel of channelsWhere((c) => c.audience === 'subscriber')) {
       piiKey.grantUse(channelFunctions[channel]);
       channelFunctions[channel]
         .bindTable(table, ['BatchGetItem'])
@@ -421,9 +411,11 @@ export class HeraldStack extends Stack {
           }
         : {}),
     });
-    images.grantPut(channelFunctions.instagram);
-    channelFunctions.instagram.addEnvironment(ENV.imageBucket, images.bucket.bucketName);
-    channelFunctions.instagram.addEnvironment(ENV.imageBaseUrl, images.baseUrl);
+    for (const channel of channelsWhere((c) => c.needsImage === true)) {
+      images.grantPut(channelFunctions[channel]);
+      channelFunctions[channel].addEnvironment(ENV.imageBucket, images.bucket.bucketName);
+      channelFunctions[channel].addEnvironment(ENV.imageBaseUrl, images.baseUrl);
+    }
 
     // ---------------------------------------------------------------- SMS
 
@@ -558,11 +550,10 @@ export class HeraldStack extends Stack {
       // findUnplanned (GSI2) and advanceHead; due deferrals (GSI1, and an alert's own) marked released.
       .bindTable(table, ['Query', 'UpdateItem'])
       .bindQueue(dispatchQueue.name, dispatchQueue.queue);
-    // Residents whose quiet hours are over: their releases go on the SMS and email queues
-    // (functions/channel/deferrals.ts).
-    for (const q of channelQueues)
-      if (q.name === channelQueue('sms') || q.name === channelQueue('email'))
-        sweeper.bindQueue(q.name, q.queue);
+    // Residents whose quiet hours are over: their releases go on the queues of the channels where quiet hours apply
+    // (SMS and email; functions/channel/deferrals.ts).
+    const quietQueues = new Set(channelsWhere((c) => c.quietHours === true).map(channelQueue));
+    for (const q of channelQueues) if (quietQueues.has(q.name)) sweeper.bindQueue(q.name, q.queue);
     new Rule(this, 'SweeperSchedule', {
       description: 'Runs the Herald sweeper every minute',
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -809,7 +800,7 @@ export class HeraldStack extends Stack {
       httpApi,
       functions: heraldFunctions,
       smsMonthlySpendLimitUsd: smsLimit,
-      metaChannels: (['facebook', 'instagram'] as const).map((channel) => ({
+      metaChannels: channelsWhere((c) => c.alarmOnRejectedCredentials === true).map((channel) => ({
         channel,
         fn: channelFunctions[channel],
         secretName: `${secretsPrefix}${channel}`,

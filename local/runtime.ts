@@ -18,6 +18,7 @@ import { handleInboundSms } from '../functions/api/inbound-sms';
 import { tipIntakeFor } from '../functions/api/tips';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
+import { CHANNEL } from '../functions/channels/list';
 import { isSubscriberChannel } from '../functions/core/fanout';
 import { seededZones, type ZoneCatalog } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
@@ -246,7 +247,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
           ...services,
           provider: providerChoices[channel].provider,
           sandbox: sandboxes[channel],
-          ...(channel === 'instagram' ? { cardImage } : {}),
+          ...(CHANNEL[channel].needsImage ? { cardImage } : {}),
         }),
         // The SMS senders share the account's messages per second, each pacing itself at its share, so there are
         // exactly as many as the configuration says. Every subscriber sender takes one job at a time (as the stack

@@ -2,7 +2,11 @@
  * The API's fixed vocabularies as plain lists, with no zod: the schemas build their enums from them, and the
  * console (web/) imports them without pulling a validation library into a phone's first load.
  */
-export const CHANNELS = ['x', 'facebook', 'instagram', 'sms', 'email', 'webhook'] as const;
+/**
+ * The channels come from their list, where each is defined once (functions/channels/<name>/channel.ts): data only,
+ * so the console gets their labels and budgets without any channel's code.
+ */
+export { CHANNEL, CHANNEL_LIST, CHANNELS } from '../functions/channels/list';
 /** CAP `status`, less System and Draft which are not for the public channels Herald feeds. */
 export const ALERT_STATUSES = ['Actual', 'Exercise', 'Test'] as const;
 /** CAP `category`, in the order of the CAP 1.2 specification. */

@@ -12,6 +12,7 @@
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
 import { drawCard } from '../channel/card-image';
+import { channelsWhere } from '../channels/list';
 import { newAlert } from '../core/alerts';
 import { audienceKindOf, rosterZonesOf } from '../core/fanout';
 import type { StoredVersion } from '../core/model';
@@ -197,7 +198,9 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
         : {}),
     };
   }
-  await previewCards(channels.instagram, version, deps.config.agencyName);
+  // The channels that cannot post without an image show the alert card they would carry.
+  for (const channel of channelsWhere((c) => c.needsImage === true))
+    await previewCards(channels[channel], version, deps.config.agencyName);
   // The rosters are read once for both counts: who the SMS reaches, and who of them is in quiet hours then.
   const rosters = rosterReader(deps.subscribers);
   if (channels.sms)

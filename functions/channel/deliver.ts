@@ -6,6 +6,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { FINAL_STATUSES } from '../../schemas/delivery';
 import type { ChannelJob } from '../../schemas/messages';
+import { CHANNEL } from '../channels/list';
 import { type CapOptions, toCapXml, zoneNamesFrom } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
 import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
@@ -141,8 +142,8 @@ async function render(
   channel: ReceiptKey['channel'],
 ): Promise<Rendered> {
   let image: PublicImage | undefined;
-  if (channel === 'instagram' && !version.content.image) {
-    if (!deps.cardImage) throw new ProviderError('permanent', 'instagram needs an image');
+  if (CHANNEL[channel].needsImage && !version.content.image) {
+    if (!deps.cardImage) throw new ProviderError('permanent', `${channel} needs an image`);
     try {
       image = await deps.cardImage(version);
     } catch (error) {
@@ -156,7 +157,7 @@ async function render(
   try {
     const rendered = renderContent(channel, version, deps.config, {
       image,
-      ...(channel === 'email' || channel === 'webhook' ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
+      ...(CHANNEL[channel].carriesCap ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
     });
     return { text: rendered.text, content: rendered.content, image };
   } catch (error) {

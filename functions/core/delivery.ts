@@ -3,6 +3,8 @@
  * means per channel. Kept apart from the handler so every branch is tested without a queue or a store.
  */
 import type { Channel } from '../../schemas/alert';
+import type { UnknownOutcomePolicy } from '../channels/definition';
+import { CHANNEL_LIST } from '../channels/list';
 import { ProviderError } from '../ports';
 
 /** SQS caps a message's visibility at 12 hours; a retry further out than 15 minutes helps nobody at 3 a.m. */
@@ -23,22 +25,12 @@ export function retryDelayMs(
   return Math.max(jittered, options.retryAfterMs ?? 0);
 }
 
-/**
- * What to do when an earlier attempt's outcome was lost and the provider cannot be asked:
- * - `retry`: post again (at-least-once) — for channels where a rare duplicate beats a silent gap;
- * - `mark-unknown`: record `unknown` and stop (at-most-once) — for public posts, where a duplicate on the
- *   agency's timeline costs trust. The count of unknowns shows in the delivery totals for a person to check.
- */
-export type UnknownOutcomePolicy = 'retry' | 'mark-unknown';
+export type { UnknownOutcomePolicy };
 
-export const UNKNOWN_OUTCOME_POLICY: Record<Channel, UnknownOutcomePolicy> = {
-  x: 'mark-unknown',
-  facebook: 'mark-unknown',
-  instagram: 'mark-unknown',
-  sms: 'retry',
-  email: 'retry',
-  webhook: 'retry',
-};
+/** Each channel's answer to an unknown outcome: its definition's (functions/channels/definition.ts says why). */
+export const UNKNOWN_OUTCOME_POLICY = Object.fromEntries(
+  CHANNEL_LIST.map((c) => [c.name, c.unknownOutcome]),
+) as Record<Channel, UnknownOutcomePolicy>;
 
 /** Anything a provider throws that is not a classified ProviderError is treated as an unknown outcome. */
 export function classifyFailure(error: unknown): ProviderError {

@@ -7,6 +7,7 @@
 import type { Channel } from '../../schemas/alert';
 import type { ChannelJob } from '../../schemas/messages';
 import { MAX_RECIPIENTS_PER_JOB } from '../../schemas/messages';
+import { channelsWhere } from '../channels/list';
 import {
   ALL_ZONES,
   type Audience as AudienceKind,
@@ -17,7 +18,7 @@ import {
   type SubscriberChannel,
 } from './model';
 
-export const SOCIAL_CHANNELS: ReadonlySet<Channel> = new Set(['x', 'facebook', 'instagram']);
+export const SOCIAL_CHANNELS: ReadonlySet<Channel> = new Set(channelsWhere((c) => c.audience === 'social'));
 
 const SUBSCRIBER_SET: ReadonlySet<Channel> = new Set(SUBSCRIBER_CHANNELS);
 export const isSubscriberChannel = (channel: Channel): channel is SubscriberChannel =>

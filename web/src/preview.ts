@@ -3,7 +3,7 @@
  * HTML (escaped by the server) is shown in an iframe with an empty sandbox, so nothing in it can run.
  */
 import { h, safeUrl } from './dom';
-import { CHANNEL_NAMES, type Channel } from './types';
+import { CHANNEL, CHANNEL_NAMES, type Channel } from './types';
 
 type Entry = Record<string, unknown> & { warnings?: string[]; languages?: Record<string, Entry> };
 
@@ -72,13 +72,17 @@ function budget(...parts: (string | HTMLElement)[]): HTMLElement {
   );
 }
 
+/** The limit the server counted against, else the channel's own budget (functions/channels/<name>/channel.ts). */
+const limitOf = (channel: Channel, entry: Entry): number =>
+  num(entry.limit) || (CHANNEL[channel]?.budget?.limit ?? 0);
+
 const pre = (text: string) => h('p', { class: 'message' }, text);
 
 function body(channel: Channel, entry: Entry): HTMLElement[] {
   switch (channel) {
     case 'x':
       return [
-        budget(`${num(entry.weightedLength)} / ${num(entry.limit) || 280} weighted characters`, fits(entry)),
+        budget(`${num(entry.weightedLength)} / ${limitOf(channel, entry)} weighted characters`, fits(entry)),
         pre(str(entry.text)),
       ];
     case 'facebook':
@@ -87,7 +91,7 @@ function body(channel: Channel, entry: Entry): HTMLElement[] {
       const image = (entry.image ?? {}) as { url?: string; alt?: string; source?: string };
       const src = image.url?.startsWith('data:image/') ? image.url : safeUrl(image.url);
       return [
-        budget(`caption ${num(entry.characters)} / ${num(entry.limit) || 2200} characters`, fits(entry)),
+        budget(`caption ${num(entry.characters)} / ${limitOf(channel, entry)} characters`, fits(entry)),
         src
           ? h('img', {
               class: 'card-image',
@@ -107,7 +111,7 @@ function body(channel: Channel, entry: Entry): HTMLElement[] {
         budget(
           `${str(entry.encoding)}`,
           `${num(entry.characters)} characters`,
-          `${num(entry.segments)} of at most ${num(entry.maxSegments) || 2} segments`,
+          `${num(entry.segments)} of at most ${num(entry.maxSegments) || limitOf(channel, entry)} segments`,
           fits(entry),
         ),
         pre(str(entry.text)),
@@ -144,7 +148,25 @@ function body(channel: Channel, entry: Entry): HTMLElement[] {
           JSON.stringify(entry.payload, null, 2),
         ),
       ];
+    default:
+      return textBody(channel, entry);
   }
+}
+
+/**
+ * A channel with no view of its own above: its text, counted against its budget when its definition has one. A
+ * channel whose preview entry carries `text` and `length` (or `characters`) shows without a change here.
+ */
+function textBody(channel: Channel, entry: Entry): HTMLElement[] {
+  const budgetOf = CHANNEL[channel]?.budget;
+  const length = num(entry.length ?? entry.characters);
+  return [
+    budget(
+      budgetOf ? `${length} / ${limitOf(channel, entry)} ${budgetOf.unit}` : `${length} characters`,
+      fits(entry),
+    ),
+    pre(str(entry.text)),
+  ];
 }
 
 export function renderChannelPreview(channel: Channel, entry: Entry, language: string): HTMLElement {

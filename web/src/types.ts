@@ -4,22 +4,21 @@ import {
   ALERT_STATUSES,
   type CATEGORIES as CAP_CATEGORIES,
   CERTAINTIES,
+  CHANNEL,
+  CHANNEL_LIST,
   CHANNELS,
   DELIVERY_STATUSES,
   SEVERITIES,
   URGENCIES,
 } from '../../schemas/vocabulary';
 
-export { ALERT_STATES, CERTAINTIES, CHANNELS, DELIVERY_STATUSES, SEVERITIES, URGENCIES };
+export { ALERT_STATES, CERTAINTIES, CHANNEL, CHANNELS, DELIVERY_STATUSES, SEVERITIES, URGENCIES };
 export type Channel = (typeof CHANNELS)[number];
-export const CHANNEL_NAMES: Record<Channel, string> = {
-  x: 'X',
-  facebook: 'Facebook',
-  instagram: 'Instagram',
-  sms: 'SMS',
-  email: 'Email',
-  webhook: 'Webhooks',
-};
+/** Each channel's label, from its definition. */
+export const CHANNEL_NAMES = Object.fromEntries(CHANNEL_LIST.map((c) => [c.name, c.label])) as Record<
+  Channel,
+  string
+>;
 export const STATUSES = ALERT_STATUSES;
 /** The form lists the categories a police agency uses most first; `satisfies` keeps them CAP's own. */
 export const CATEGORIES = [

@@ -3,6 +3,7 @@
  * post at 63,206 characters, which no alert the schema accepts reaches, but the cap is kept anyway);
  * Instagram takes a caption of at most 2,200 characters, where links are not clickable, and needs an image.
  */
+import { instagram } from '../../channels/instagram/channel';
 import type { PublicImage } from '../../ports';
 import { type Fitted, fitPieces } from './text';
 import {
@@ -15,7 +16,8 @@ import {
 } from './version';
 
 export const FACEBOOK_MAX = 63_206;
-export const INSTAGRAM_CAPTION_MAX = 2_200;
+/** The channel's budget (functions/channels/instagram/channel.ts): the preview and the console read the same number. */
+export const INSTAGRAM_CAPTION_MAX = instagram.budget.limit;
 
 /** UTF-16 units: never fewer than the characters Meta counts, so a text within it is within Meta's cap. */
 const units = (s: string) => s.length;

@@ -4,11 +4,13 @@
  * and ends with the link to the full alert.
  */
 import type { AlertContent, Channel, MsgType } from '../../../schemas/alert';
+import { instagram } from '../../channels/instagram/channel';
+import { x } from '../../channels/x/channel';
 
 /** Plain character budgets per channel; the X and SMS renderers refine what a "character" costs. */
 export const CHARACTER_BUDGET: Partial<Record<Channel, number>> = {
-  x: 280,
-  instagram: 2200,
+  x: x.budget.limit,
+  instagram: instagram.budget.limit,
 };
 
 const MARK: Record<MsgType, string> = { Alert: '', Update: 'UPDATE: ', Cancel: 'CANCELLED: ' };

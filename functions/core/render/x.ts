@@ -3,12 +3,14 @@
  * length, an emoji 2, CJK 2). Headline and link stay whole; the description gives way first.
  */
 import twitterText from 'twitter-text';
+import { x as xChannel } from '../../channels/x/channel';
 import type { PublicImage } from '../../ports';
 import { fitShortPost } from './short-post';
 import type { Fitted } from './text';
 import { alertImage, type RenderConfig, type RenderVersion } from './version';
 
-export const X_MAX_WEIGHTED = 280;
+/** The channel's budget (functions/channels/x/channel.ts): the preview and the console read the same number. */
+export const X_MAX_WEIGHTED = xChannel.budget.limit;
 
 export const weightedLength = (text: string): number => twitterText.parseTweet(text).weightedLength;
 

@@ -3,6 +3,7 @@
  * what goes where, and the alert is sent once (one Idempotency-Key per submission, reused when it is retried).
  */
 import { ApiError, call, newIdempotencyKey } from '../api';
+import { channelChoices, checkedByDefault } from '../channels';
 import type { Context } from '../context';
 import { h, show } from '../dom';
 import {
@@ -25,7 +26,6 @@ import {
   CATEGORIES,
   CERTAINTIES,
   CHANNEL_NAMES,
-  CHANNELS,
   type Channel,
   type Draft,
   SEVERITIES,
@@ -509,13 +509,7 @@ export function composeView(main: HTMLElement, ctx: Context): () => void {
     h('h2', null, 'Where and how'),
     zonesBox,
     field('Other area (optional description)', input('f-areaDesc', { maxlength: '500' })),
-    choiceGroup(
-      'f-channels',
-      'Channels',
-      'checkbox',
-      CHANNELS.map((c) => ({ value: c, label: CHANNEL_NAMES[c] })),
-      (c) => ['x', 'facebook', 'instagram'].includes(c),
-    ),
+    choiceGroup('f-channels', 'Channels', 'checkbox', channelChoices(), checkedByDefault),
     field('Image URL (optional)', input('f-image', { type: 'url', inputmode: 'url' })),
     field(
       'Image description (alt text)',
