@@ -18,6 +18,7 @@ import { handleInboundSms } from '../functions/api/inbound-sms';
 import { tipIntakeFor } from '../functions/api/tips';
 import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
+import type { ProviderBaseUrls } from '../functions/channel/providers/options';
 import { CHANNEL } from '../functions/channels/list';
 import { isSubscriberChannel } from '../functions/core/fanout';
 import { seededZones, type ZoneCatalog } from '../functions/core/zones';
@@ -72,7 +73,7 @@ export interface EmbeddedOptions {
   /** How often the sweeper runs (on AWS: every minute). */
   sweepIntervalMs?: number;
   /** Provider API origins, for tests of real providers against local fakes. */
-  providerBaseUrls?: { x?: string; graph?: string };
+  providerBaseUrls?: ProviderBaseUrls;
   /** Simulated latency of the sandbox providers. */
   sandboxDelayMs?: number;
   /** Count AWS requests at the adapters (benchmarks). */

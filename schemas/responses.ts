@@ -66,7 +66,7 @@ const channelPreview = z
   })
   .meta({
     description:
-      "The channel's rendering in the alert's own language: x and facebook text and weighted length, instagram caption and image (or the alert card as a data: URL), sms text, segments, wea90/wea360 and reach, email subject, text and html, webhook payload",
+      "The channel's rendering in the alert's own language: x and facebook text and weighted length, instagram caption and image (or the alert card as a data: URL), mastodon, bluesky, threads and telegram text, link, length, limit and fits (bluesky with its bytes and link facets), sms text, segments, wea90/wea360 and reach, email subject, text and html, webhook payload",
   });
 
 const previewTime = z.object({

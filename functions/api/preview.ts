@@ -12,7 +12,11 @@
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
 import { drawCard } from '../channel/card-image';
+import { renderBluesky } from '../channels/bluesky/render';
 import { channelsWhere } from '../channels/list';
+import { renderMastodon } from '../channels/mastodon/render';
+import { renderTelegram } from '../channels/telegram/render';
+import { renderThreads } from '../channels/threads/render';
 import { newAlert } from '../core/alerts';
 import { audienceKindOf, rosterZonesOf } from '../core/fanout';
 import type { StoredVersion } from '../core/model';
@@ -76,6 +80,25 @@ function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, lan
               `the alert has no image: Instagram gets this alert card (${CARD.width}×${CARD.height} JPEG)`,
             ],
       };
+    }
+    // Each with its own count and limit (`length` of `limit`): the console shows them as they come.
+    case 'mastodon': {
+      // Its `language` is the status's ISO 639-1 code, not the entry's language tag, which it must not replace.
+      const { shortened: _s, language: _l, ...r } = renderMastodon(v, config, language);
+      return r;
+    }
+    case 'bluesky': {
+      const { shortened: _s, ...r } = renderBluesky(v, config, language);
+      return r;
+    }
+    case 'threads': {
+      const { shortened: _s, ...r } = renderThreads(v, config, language);
+      return r;
+    }
+    case 'telegram': {
+      // `limit` says which budget it was fitted to: the photo caption's or the message's.
+      const { shortened: _s, ...r } = renderTelegram(v, config, language);
+      return r;
     }
     case 'sms': {
       const { shortened: _s, link: _l, ...r } = renderSms(v, config, language);

@@ -4,15 +4,31 @@
  * the API's vocabulary (schemas/vocabulary.ts), the console, the preview, the delivery policy, the embedded runtime
  * and the CDK app. Data only, so the console and the CDK app import it without any channel's code.
  */
+
+import { bluesky } from './bluesky/channel';
 import type { ChannelDefinition } from './definition';
 import { email } from './email/channel';
 import { facebook } from './facebook/channel';
 import { instagram } from './instagram/channel';
+import { mastodon } from './mastodon/channel';
 import { sms } from './sms/channel';
+import { telegram } from './telegram/channel';
+import { threads } from './threads/channel';
 import { webhook } from './webhook/channel';
 import { x } from './x/channel';
 
-export const CHANNEL_LIST = [x, facebook, instagram, sms, email, webhook] as const;
+export const CHANNEL_LIST = [
+  x,
+  facebook,
+  instagram,
+  mastodon,
+  bluesky,
+  threads,
+  telegram,
+  sms,
+  email,
+  webhook,
+] as const;
 
 type Names<L extends readonly ChannelDefinition[]> = { -readonly [K in keyof L]: L[K]['name'] };
 

@@ -20,11 +20,30 @@ export interface EmailAttachment {
   content: string;
 }
 
+/**
+ * The networks whose clients speak SocialClient (functions/channels/social.ts), through the one adapter
+ * functions/channels/social-provider.ts: they all carry the same thing, a text with its link, so they share a shape.
+ */
+export type SocialPostChannel = 'mastodon' | 'bluesky' | 'threads' | 'telegram';
+
+/** A short post on a SocialClient network, rendered within that network's budget (functions/channels/<name>/render.ts). */
+export interface SocialPostContent {
+  channel: SocialPostChannel;
+  /** Ends with `link`. */
+  text: string;
+  /** The alert's link: Bluesky marks it with a facet; Telegram previews it. */
+  link: string;
+  image?: PublicImage | undefined;
+  /** The language `text` is written in (BCP 47), for networks that tag posts by language. */
+  language: string;
+}
+
 /** What one channel carries, already rendered within that channel's budget (functions/core/render). */
 export type ChannelContent =
   | { channel: 'x'; text: string; image?: PublicImage | undefined }
   | { channel: 'facebook'; text: string; link?: string | undefined; image?: PublicImage | undefined }
   | { channel: 'instagram'; caption: string; image: PublicImage }
+  | SocialPostContent
   | { channel: 'sms'; text: string }
   | {
       channel: 'email';

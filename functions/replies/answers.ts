@@ -28,6 +28,10 @@
  * caller's deadline. The channels run side by side, each oldest first.
  */
 import type { Channel } from '../../schemas/alert';
+import { withinBudget } from '../channels/bluesky/render';
+import { MASTODON_MAX_CHARACTERS, mastodonLength } from '../channels/mastodon/render';
+import { TELEGRAM_TEXT_MAX, telegramLength } from '../channels/telegram/render';
+import { THREADS_MAX_CHARS, threadsLength } from '../channels/threads/render';
 import { longestFitting } from '../core/render/text';
 import { weightedLength, X_MAX_WEIGHTED } from '../core/render/x';
 import {
@@ -45,12 +49,19 @@ export type AnswerKey = Pick<SocialAnswer, 'tipId' | 'messageId'>;
 /** What the thread says when the provider may or may not have posted, and cannot be asked. */
 export const OUTCOME_UNKNOWN = 'outcome unknown: check the post before answering again';
 
-/** The longest public reply per channel: X in weighted characters (twitter-text), the others in characters. */
-export const ANSWER_LIMITS: Record<AnswerChannel, number> = {
-  x: X_MAX_WEIGHTED,
+/**
+ * Whether a public reply fits on the channel: X in weighted characters (twitter-text), Facebook and Instagram in
+ * characters, and issue 15's networks as each counts its posts (functions/channels/<name>/render.ts).
+ */
+const ANSWER_FITS: Record<AnswerChannel, (text: string) => boolean> = {
+  x: (t) => weightedLength(t) <= X_MAX_WEIGHTED,
   // A Facebook comment takes 8,000 characters, an Instagram comment 2,200.
-  facebook: 8000,
-  instagram: 2200,
+  facebook: (t) => [...t].length <= 8000,
+  instagram: (t) => [...t].length <= 2200,
+  mastodon: (t) => mastodonLength(t) <= MASTODON_MAX_CHARACTERS,
+  bluesky: withinBudget,
+  threads: (t) => threadsLength(t) <= THREADS_MAX_CHARS,
+  telegram: (t) => telegramLength(t) <= TELEGRAM_TEXT_MAX,
 };
 
 export interface AnswerPostConfig {
@@ -154,6 +165,10 @@ export interface AnswerRunOutcome {
   deferred: number;
 }
 
+/**
+ * The channels whose residents' replies are read (functions/replies/): only they can have answers queued. Issue 15's
+ * networks have their readers (functions/channels/<name>/replies.ts) but are not wired here yet.
+ */
 const ANSWER_CHANNELS: readonly AnswerChannel[] = ['x', 'facebook', 'instagram'];
 /** Room left after the last call for its settle. */
 const SETTLE_MARGIN_MS = 3000;
@@ -163,8 +178,7 @@ const ACTOR = 'system:replies';
 export const sandboxNote = (channel: Channel) =>
   `sandbox: recorded in the outbox, not posted to ${channel} (no credentials)`;
 
-const fitsOn = (channel: AnswerChannel) => (text: string) =>
-  channel === 'x' ? weightedLength(text) <= ANSWER_LIMITS.x : [...text].length <= ANSWER_LIMITS[channel];
+const fitsOn = (channel: AnswerChannel) => ANSWER_FITS[channel];
 
 /**
  * The reply as posted: the officer's text with the tip's reference after it when that fits whole, so the resident can

@@ -19,6 +19,7 @@ import { createXReplySource } from '../adapters/providers/x-replies';
 import { tipIntakeFor, tipStoreOf } from '../api/tips';
 import { REQUIRED_KEYS as FACEBOOK_KEYS } from '../channel/providers/facebook';
 import { REQUIRED_KEYS as INSTAGRAM_KEYS } from '../channel/providers/instagram';
+import type { ProviderBaseUrls } from '../channel/providers/options';
 import { REQUIRED_KEYS as X_KEYS } from '../channel/providers/x';
 import type { AlertStore, BulkStore, ChannelProvider, Clock, SecretSource, TipIntake } from '../ports';
 import { systemClock } from '../ports';
@@ -86,7 +87,7 @@ export interface AnswerPosterComposition {
   /** The agency's account per channel (HeraldConfig.socialAccounts): the sandbox outbox's recipient. */
   accounts?: Partial<Record<Channel, string>> | undefined;
   /** Provider origins: a test's or the embedded mode's fakes when set. */
-  baseUrls?: { x?: string | undefined; graph?: string | undefined } | undefined;
+  baseUrls?: ProviderBaseUrls | undefined;
   clock?: Clock | undefined;
   logger?: LoggerLike | undefined;
   config?: Partial<AnswerPostConfig> | undefined;
@@ -97,7 +98,8 @@ export interface AnswerPoster {
   postOnce(options?: { deadline?: number | undefined }): Promise<AnswerRunOutcome>;
 }
 
-const ANSWER_SECRET_KEYS: Record<AnswerChannel, readonly string[]> = {
+/** The channels whose public answers have a real poster; issue 15's networks have none yet (./answers.ts). */
+const ANSWER_SECRET_KEYS: Partial<Record<AnswerChannel, readonly string[]>> = {
   x: X_KEYS,
   facebook: FACEBOOK_KEYS,
   instagram: INSTAGRAM_KEYS,
@@ -113,12 +115,17 @@ export function composeAnswerPoster(c: AnswerPosterComposition): AnswerPoster {
   const tips = tipStoreOf(c.store);
   const clock = c.clock ?? systemClock;
   const log = c.logger ?? logger;
-  const real: Record<AnswerChannel, PublicReplyPoster> = {
+  const real: Partial<Record<AnswerChannel, PublicReplyPoster>> = {
     x: createXReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.x, clock }),
     facebook: createFacebookReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.graph, logger: log }),
     instagram: createInstagramReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.graph, logger: log }),
   };
   const posterFor = async (channel: AnswerChannel): Promise<PosterChoice> => {
+    const poster = real[channel];
+    const keys = ANSWER_SECRET_KEYS[channel];
+    // Said rather than sandboxed: an officer must not read `sent` for an answer no network could have taken.
+    if (!poster || !keys)
+      return { unavailable: `public answers on ${channel} are not supported yet: the answer was not posted` };
     let secret: Record<string, string> | undefined;
     try {
       secret = await c.secrets.get(channel);
@@ -127,8 +134,8 @@ export function composeAnswerPoster(c: AnswerPosterComposition): AnswerPoster {
       return { unavailable: `could not read the ${channel} credentials`, transient: true };
     }
     const present = (key: string) => typeof secret?.[key] === 'string' && secret[key].trim() !== '';
-    const missing = ANSWER_SECRET_KEYS[channel].filter((key) => !present(key));
-    if (missing.length === 0) return { poster: real[channel] };
+    const missing = keys.filter((key) => !present(key));
+    if (missing.length === 0) return { poster };
     if (c.sandbox)
       return { poster: sandboxReplyPoster(channel, c.sandbox(channel), c.accounts?.[channel] ?? channel) };
     const why =

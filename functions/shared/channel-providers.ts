@@ -4,11 +4,15 @@
  * (functions/channel/entries/), so each bundles only the provider it uses.
  */
 import type { Channel } from '../../schemas/alert';
+import { REQUIRED_KEYS as BLUESKY_KEYS, blueskyFactory } from '../channel/providers/bluesky';
 import { REQUIRED_KEYS as EMAIL_KEYS, emailFactory } from '../channel/providers/email';
 import { REQUIRED_KEYS as FACEBOOK_KEYS, facebookFactory } from '../channel/providers/facebook';
 import { REQUIRED_KEYS as INSTAGRAM_KEYS, instagramFactory } from '../channel/providers/instagram';
+import { REQUIRED_KEYS as MASTODON_KEYS, mastodonFactory } from '../channel/providers/mastodon';
 import type { RealProviderOptions } from '../channel/providers/options';
 import { REQUIRED_KEYS as SMS_KEYS, smsFactory } from '../channel/providers/sms';
+import { REQUIRED_KEYS as TELEGRAM_KEYS, telegramFactory } from '../channel/providers/telegram';
+import { REQUIRED_KEYS as THREADS_KEYS, threadsFactory } from '../channel/providers/threads';
 import { REQUIRED_KEYS as WEBHOOK_KEYS, webhookFactory } from '../channel/providers/webhook';
 import { REQUIRED_KEYS as X_KEYS, xFactory } from '../channel/providers/x';
 import type { ProviderFactory } from './providers';
@@ -20,6 +24,10 @@ export const REQUIRED_SECRET_KEYS: Record<Channel, readonly string[]> = {
   x: X_KEYS,
   facebook: FACEBOOK_KEYS,
   instagram: INSTAGRAM_KEYS,
+  mastodon: MASTODON_KEYS,
+  bluesky: BLUESKY_KEYS,
+  threads: THREADS_KEYS,
+  telegram: TELEGRAM_KEYS,
   webhook: WEBHOOK_KEYS,
   sms: SMS_KEYS,
   email: EMAIL_KEYS,
@@ -30,6 +38,10 @@ export function realProviderFactories(options: RealProviderOptions): Record<Chan
     x: xFactory(options),
     facebook: facebookFactory(options),
     instagram: instagramFactory(options),
+    mastodon: mastodonFactory(options),
+    bluesky: blueskyFactory(options),
+    threads: threadsFactory(options),
+    telegram: telegramFactory(options),
     webhook: webhookFactory(options),
     sms: smsFactory(options),
     email: emailFactory(options),

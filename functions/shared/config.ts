@@ -96,7 +96,7 @@ export interface HeraldConfig {
   publicBaseUrl: string;
   /** Severities that need a second person's approval; empty for none. */
   approvalSeverities: ReadonlySet<Severity>;
-  /** The agency's account on each social channel: the one recipient of x, facebook and instagram. */
+  /** The agency's account on each social channel: the one recipient of its post (a channel without one gets none). */
   socialAccounts: Partial<Record<Channel, string>>;
   /** Receives before a channel job goes to its dead-letter queue (the SQS redrive policy says the same). */
   maxReceives: number;
@@ -211,6 +211,11 @@ const DEFAULT_ACCOUNTS: Partial<Record<Channel, string>> = {
   x: '@agency',
   facebook: 'agency-page',
   instagram: 'agency',
+  // The receipt's recipient only: the account posted as is the one in the channel's credentials.
+  mastodon: '@agency',
+  bluesky: 'agency.bsky.social',
+  threads: '@agency',
+  telegram: '@agency',
 };
 
 /** An IANA time zone the runtime knows, in its canonical spelling; a mistyped one stops the start-up. */

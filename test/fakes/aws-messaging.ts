@@ -18,6 +18,8 @@ export interface Accepted {
   recipient: string;
   /** For webhooks: the `webhook-id` header, the same on every resend of one delivery. */
   messageId?: string;
+  /** For email: the raw MIME message, so a test can read its threading headers. */
+  raw?: string;
   at: number;
 }
 
@@ -81,10 +83,15 @@ export async function startFakeMessaging(options: { latencyMs?: number } = {}): 
         return;
       }
       if (req.method === 'POST' && req.url === '/v2/email/outbound-emails') {
-        const request = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } };
+        const request = JSON.parse(body.toString('utf8')) as {
+          Destination?: { ToAddresses?: string[] };
+          Content?: { Raw?: { Data?: string } };
+        };
+        const raw = request.Content?.Raw?.Data;
         accepted.push({
           channel: 'email',
           recipient: request.Destination?.ToAddresses?.[0] ?? '',
+          ...(raw ? { raw: Buffer.from(raw, 'base64').toString('utf8') } : {}),
           at: Date.now(),
         });
         res.setHeader('content-type', 'application/json');

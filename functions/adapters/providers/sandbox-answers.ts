@@ -15,7 +15,8 @@ const NO_ALERT = 'tip';
 /** What the sandbox is handed: it records `text` and the message's own fields, never the content's image. */
 function contentOf(channel: AnswerChannel, text: string): ChannelContent {
   if (channel === 'instagram') return { channel, caption: text, image: { url: '', alt: '' } };
-  return { channel, text };
+  if (channel === 'x' || channel === 'facebook') return { channel, text };
+  return { channel, text, link: '', language: '' };
 }
 
 export function sandboxReplyPoster(

@@ -14,8 +14,16 @@ export interface RealProviderOptions {
   /** Guarded fetches (webhooks, images) to this machine: the embedded mode only, a receiver or image under test. */
   allowLoopback: boolean;
   /** Provider API origins, for tests against local fakes. */
-  baseUrls?: { x?: string | undefined; graph?: string | undefined } | undefined;
+  baseUrls?: ProviderBaseUrls | undefined;
 }
+
+/**
+ * Where each provider's API is, when not the real one: `graph` serves Facebook and Instagram; the others are named
+ * after their channel. Mastodon's replaces the secret's `instanceUrl` as the requests' origin only.
+ */
+export type ProviderBaseUrls = {
+  [K in 'x' | 'graph' | 'mastodon' | 'bluesky' | 'threads' | 'telegram']?: string | undefined;
+};
 
 export type FactoryMaker = (options: RealProviderOptions) => ProviderFactory;
 

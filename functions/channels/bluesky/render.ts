@@ -14,8 +14,10 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
+import { bluesky } from './channel';
 
-export const BLUESKY_MAX_GRAPHEMES = 300;
+/** The channel's budget (./channel.ts): the preview and the console read the same number. */
+export const BLUESKY_MAX_GRAPHEMES = bluesky.budget.limit;
 export const BLUESKY_MAX_BYTES = 3000;
 
 export interface LinkFacet {

@@ -9,8 +9,10 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
+import { mastodon } from './channel';
 
-export const MASTODON_MAX_CHARACTERS = 500;
+/** The channel's budget (./channel.ts): the preview and the console read the same number. */
+export const MASTODON_MAX_CHARACTERS = mastodon.budget.limit;
 /** `characters_reserved_per_url`: what a link costs, however long it is. */
 export const MASTODON_URL_CHARACTERS = 23;
 

@@ -15,9 +15,10 @@ import { fitShortPost } from '../../core/render/short-post';
 import type { Fitted } from '../../core/render/text';
 import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
+import { telegram } from './channel';
 
-/** sendMessage's `text`: 1-4096 characters. */
-export const TELEGRAM_TEXT_MAX = 4_096;
+/** sendMessage's `text`: 1-4096 characters; the channel's budget (./channel.ts). */
+export const TELEGRAM_TEXT_MAX = telegram.budget.limit;
 /** sendPhoto's `caption`: 0-1024 characters. */
 export const TELEGRAM_CAPTION_MAX = 1_024;
 

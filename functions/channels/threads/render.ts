@@ -15,8 +15,10 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
+import { threads } from './channel';
 
-export const THREADS_MAX_CHARS = 500;
+/** The channel's budget (./channel.ts): the preview and the console read the same number. */
+export const THREADS_MAX_CHARS = threads.budget.limit;
 /** Posts with more links fail at container creation (THREADS_API__LINK_LIMIT_EXCEEDED). */
 export const THREADS_MAX_LINKS = 5;
 

@@ -3,7 +3,11 @@
  * carries, within that channel's budget. The preview shows these; the channel handlers send them.
  */
 import type { Channel } from '../../../schemas/alert';
-import type { ChannelContent, PublicImage } from '../../ports';
+import { renderBluesky } from '../../channels/bluesky/render';
+import { renderMastodon } from '../../channels/mastodon/render';
+import { renderTelegram } from '../../channels/telegram/render';
+import { renderThreads } from '../../channels/threads/render';
+import type { ChannelContent, PublicImage, SocialPostChannel } from '../../ports';
 import type { StoredVersion } from '../model';
 import { alertPlainText, renderEmail } from './email';
 import { renderFacebook, renderInstagram } from './facebook';
@@ -60,6 +64,20 @@ export function renderContent(
       const r = renderInstagram(version, config, image, language);
       return { content: { channel, caption: r.caption, image: r.image }, text: r.caption };
     }
+    case 'mastodon':
+    case 'bluesky':
+    case 'threads':
+    case 'telegram': {
+      const r = SOCIAL_POST_RENDERERS[channel](version, config, language);
+      const content = {
+        channel,
+        text: r.text,
+        link: r.link,
+        language: inLanguage(version.content, language).language,
+        ...(r.image ? { image: r.image } : {}),
+      };
+      return { content, text: r.text };
+    }
     case 'sms': {
       const r = renderSms(version, config, language);
       return { content: { channel, text: r.text }, text: r.text };
@@ -75,6 +93,21 @@ export function renderContent(
       };
   }
 }
+
+/** The networks that share one content shape, each with its own renderer and budget. */
+const SOCIAL_POST_RENDERERS: Record<
+  SocialPostChannel,
+  (
+    version: StoredVersion,
+    config: RenderConfig,
+    language: string | undefined,
+  ) => { text: string; link: string; image?: PublicImage | undefined }
+> = {
+  mastodon: renderMastodon,
+  bluesky: renderBluesky,
+  threads: renderThreads,
+  telegram: renderTelegram,
+};
 
 export class MissingImage extends Error {
   constructor() {
