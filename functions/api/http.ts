@@ -62,6 +62,14 @@ export const header = (event: APIGatewayProxyEventV2, name: string): string | un
  * names it, as CloudFront and feed readers ask), and open to pages on other sites (aggregators, news desks) that
  * fetch it from a browser: it carries nothing private, so `Access-Control-Allow-Origin: *`.
  */
+/** Whether the request's If-None-Match names `etag` (weakly, as GET allows) or is `*`: the answer is then 304. */
+export function ifNoneMatchHits(event: APIGatewayProxyEventV2, etag: string): boolean {
+  const ifNoneMatch = header(event, 'if-none-match');
+  return (
+    ifNoneMatch?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === etag) ?? false
+  );
+}
+
 export function publicRead(
   event: APIGatewayProxyEventV2,
   read: { body: string; etag: string; contentType: string; cacheControl: string },
@@ -73,9 +81,7 @@ export function publicRead(
     'access-control-allow-origin': '*',
     etag: read.etag,
   };
-  const ifNoneMatch = header(event, 'if-none-match');
-  if (ifNoneMatch?.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === read.etag))
-    return { statusCode: 304, headers, body: '' };
+  if (ifNoneMatchHits(event, read.etag)) return { statusCode: 304, headers, body: '' };
   return { statusCode: 200, headers, body: read.body };
 }
 

@@ -43,7 +43,7 @@ import type { Zone } from '../ports';
 import { maskPhone } from '../shared/mask';
 import type { ApiDeps, OperationInput } from './alerts';
 import { type ApiResult, fieldErrors, json, MAX_BODY_BYTES } from './http';
-import { audit, type ResidentDeps, unionZones, updateSubscriber } from './residents';
+import { audit, type ResidentDeps, stopAt, unionZones, updateSubscriber } from './residents';
 import { getFromSns, isSnsUrl, type SnsVerifier } from './sns-signature';
 import { tipIntakeDeps } from './tips';
 
@@ -125,13 +125,11 @@ export async function handleInboundSms(deps: InboundSmsDeps, sms: InboundSms): P
   switch (command.kind) {
     case 'stop': {
       if (!existing) return reply(stopReply(ctx));
-      const stopped = await updateSubscriber(
-        deps,
-        existing,
-        (s) =>
-          s.status === 'stopped' ? undefined : { ...s, status: 'stopped', stoppedAt: now, updatedAt: now },
-        { action: 'stopped', actor: ACTOR, method: 'sms-keyword' },
-      );
+      const stopped = await updateSubscriber(deps, existing, stopAt(now), {
+        action: 'stopped',
+        actor: ACTOR,
+        method: 'sms-keyword',
+      });
       audit(deps, 'subscription.stopped', { actor: ACTOR, subscriber: stopped, keyword: command.keyword });
       return reply(stopReply(ctx), stopped.id);
     }

@@ -23,7 +23,7 @@ import { type QuietWindow, withQuietHours } from '../core/quiet-hours';
 import type { SubscriptionChange } from '../ports';
 import { maskRecipient } from '../shared/mask';
 import { parseWith } from './http';
-import { audit, type ResidentDeps, updateSubscriber } from './residents';
+import { audit, type ResidentDeps, stopAt, updateSubscriber } from './residents';
 import {
   CODE_TTL_MINUTES,
   checkCode,
@@ -339,8 +339,9 @@ export async function endSubscription(
     deps,
     subscriber,
     (s) => {
-      stoppedNow = s.status !== 'stopped';
-      return stoppedNow ? { ...s, status: 'stopped', stoppedAt: at, updatedAt: at } : undefined;
+      const next = stopAt(at)(s);
+      stoppedNow = next !== undefined;
+      return next;
     },
     { action: 'stopped', actor: ACTOR, method: 'web' },
   );

@@ -136,6 +136,15 @@ export const EDGE_SECRET_KEY = 'value';
  * direct caller of the execute-api URL cannot pick the address its requests count against. Without `edgeSecret` (the
  * embedded mode, which has no CDN) it is never believed.
  */
+/**
+ * STOP, by text or on the web: the subscriber stopped from `at`, or no change for one already stopped. The rosters
+ * follow the status in the store.
+ */
+export const stopAt =
+  (at: string) =>
+  (s: Subscriber): Subscriber | undefined =>
+    s.status === 'stopped' ? undefined : { ...s, status: 'stopped', stoppedAt: at, updatedAt: at };
+
 export async function clientKey(deps: Pick<ApiDeps, 'pii' | 'edgeSecret'>, event: APIGatewayProxyEventV2) {
   return deps.pii.hash(`client:${rateLimitAddress(await clientAddress(deps, event))}`);
 }

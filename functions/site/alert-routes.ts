@@ -4,7 +4,7 @@
  */
 import type { ApiDeps, OperationInput } from '../api/alerts';
 import { feedEntries } from '../api/feeds';
-import { type ApiResult, header } from '../api/http';
+import { type ApiResult, ifNoneMatchHits } from '../api/http';
 import { submitTip } from '../api/tips';
 import { drawCard } from '../channel/card-image';
 import { channelOfAddress } from '../core/addresses';
@@ -79,8 +79,7 @@ export async function alertCard(deps: ApiDeps, input: OperationInput): Promise<A
     etag: `"card-${current.version}-${language}"`,
     ...(ctx.langInUrl ? {} : { vary: 'Accept-Language' }),
   };
-  if (header(input.event, 'if-none-match')?.includes(headers.etag))
-    return { statusCode: 304, headers, body: '' };
+  if (ifNoneMatchHits(input.event, headers.etag)) return { statusCode: 304, headers, body: '' };
   const card = await drawCard(current, deps.config.agencyName, language);
   return {
     statusCode: 200,

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ApiDeps, OperationInput } from '../api/alerts';
 import { bodyEtag } from '../api/cap';
-import { type ApiResult, header } from '../api/http';
+import { type ApiResult, header, ifNoneMatchHits } from '../api/http';
 import { HttpProblem } from '../core/errors';
 import { escapeHtml } from '../core/render';
 import { errorMessage, type FormState } from './components';
@@ -39,9 +39,7 @@ export function withEtag(event: APIGatewayProxyEventV2, result: ApiResult): ApiR
   if (result.statusCode !== 200 || !result.body) return result;
   const tag = bodyEtag(result.body);
   const headers = { ...result.headers, etag: tag };
-  const ifNoneMatch = header(event, 'if-none-match');
-  if (ifNoneMatch?.split(',').some((t) => t.trim().replace(/^W\//, '') === tag))
-    return { statusCode: 304, headers, body: '' };
+  if (ifNoneMatchHits(event, tag)) return { statusCode: 304, headers, body: '' };
   return { ...result, headers };
 }
 
@@ -137,6 +135,3 @@ export function refusalState(
   if (errors.size === 0) errors.set('', problem.detail || ctx.text.errors.server);
   return { values, errors };
 }
-
-/** The status a refused form's page answers with: the API's own. */
-export const refusalStatus = (problem: HttpProblem) => problem.status;
