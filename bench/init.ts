@@ -69,7 +69,7 @@ const BUNDLES: Bundle[] = [
   // Every channel in the list (functions/channels/list.ts): a channel added there is measured here too.
   ...CHANNELS.map((channel) => ({
     name: `channel-${channel}`,
-    entry: { path: `functions/channel/entries/${channel}.ts` },
+    entry: { path: `functions/channels/${channel}/entry.ts` },
     what: `${channel} channel`,
   })),
   {

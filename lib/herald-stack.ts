@@ -329,7 +329,7 @@ export class HeraldStack extends Stack {
         description: `Herald: delivers alerts on the ${channel} channel`,
         // One entry per channel, so each bundle carries only its own provider (the card renderer only the channels
         // that need an image).
-        entry: entryPath(`functions/channel/entries/${channel}.ts`),
+        entry: entryPath(`functions/channels/${channel}/entry.ts`),
         serviceName: `herald-channel-${channel}`,
         // Others: room for a batch of jobs whose provider calls each time out after ENV.providerTimeoutMs (10 s).
         // SMS: a job's recipients at the sender's share of the account's rate.

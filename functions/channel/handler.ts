@@ -1,6 +1,6 @@
 /**
  * A channel's Lambda: the same handler for every channel, given its provider. Each channel has its own entry
- * point (functions/channel/entries/) so that its bundle carries only its own provider's code.
+ * point (functions/channels/<name>/entry.ts) so that its bundle carries only its own provider's code.
  */
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { Channel } from '../../schemas/alert';

@@ -33,7 +33,7 @@ export type UnknownOutcomePolicy = 'retry' | 'mark-unknown';
 export interface ChannelDefinition<Name extends string = string> {
   /**
    * The channel's name everywhere: the API's `channels`, the queue `channel-<name>`, the Lambda entry
-   * functions/channel/entries/<name>.ts, the secret `<prefix><name>`, the log's `channel`.
+   * functions/channels/<name>/entry.ts, the secret `<prefix><name>`, the log's `channel`.
    */
   name: Name;
   /** How the console names it. */

@@ -32,8 +32,8 @@ import { withinBudget } from '../channels/bluesky/render';
 import { MASTODON_MAX_CHARACTERS, mastodonLength } from '../channels/mastodon/render';
 import { TELEGRAM_TEXT_MAX, telegramLength } from '../channels/telegram/render';
 import { THREADS_MAX_CHARS, threadsLength } from '../channels/threads/render';
+import { weightedLength, X_MAX_WEIGHTED } from '../channels/x/render';
 import { longestFitting } from '../core/render/text';
-import { weightedLength, X_MAX_WEIGHTED } from '../core/render/x';
 import {
   type Clock,
   ProviderError,

@@ -1,20 +1,20 @@
 /**
  * Every channel's real provider, for the embedded mode, which chooses per channel between the real provider and
  * the sandbox (functions/shared/providers.ts). Channel functions on AWS import only their own factory
- * (functions/channel/entries/), so each bundles only the provider it uses.
+ * (functions/channels/<name>/entry.ts), so each bundles only the provider it uses.
  */
 import type { Channel } from '../../schemas/alert';
-import { REQUIRED_KEYS as BLUESKY_KEYS, blueskyFactory } from '../channel/providers/bluesky';
-import { REQUIRED_KEYS as EMAIL_KEYS, emailFactory } from '../channel/providers/email';
-import { REQUIRED_KEYS as FACEBOOK_KEYS, facebookFactory } from '../channel/providers/facebook';
-import { REQUIRED_KEYS as INSTAGRAM_KEYS, instagramFactory } from '../channel/providers/instagram';
-import { REQUIRED_KEYS as MASTODON_KEYS, mastodonFactory } from '../channel/providers/mastodon';
-import type { RealProviderOptions } from '../channel/providers/options';
-import { REQUIRED_KEYS as SMS_KEYS, smsFactory } from '../channel/providers/sms';
-import { REQUIRED_KEYS as TELEGRAM_KEYS, telegramFactory } from '../channel/providers/telegram';
-import { REQUIRED_KEYS as THREADS_KEYS, threadsFactory } from '../channel/providers/threads';
-import { REQUIRED_KEYS as WEBHOOK_KEYS, webhookFactory } from '../channel/providers/webhook';
-import { REQUIRED_KEYS as X_KEYS, xFactory } from '../channel/providers/x';
+import { REQUIRED_KEYS as BLUESKY_KEYS, blueskyFactory } from '../channels/bluesky/provider';
+import { REQUIRED_KEYS as EMAIL_KEYS, emailFactory } from '../channels/email/provider';
+import { REQUIRED_KEYS as FACEBOOK_KEYS, facebookFactory } from '../channels/facebook/provider';
+import { REQUIRED_KEYS as INSTAGRAM_KEYS, instagramFactory } from '../channels/instagram/provider';
+import { REQUIRED_KEYS as MASTODON_KEYS, mastodonFactory } from '../channels/mastodon/provider';
+import type { RealProviderOptions } from '../channels/provider-options';
+import { REQUIRED_KEYS as SMS_KEYS, smsFactory } from '../channels/sms/provider';
+import { REQUIRED_KEYS as TELEGRAM_KEYS, telegramFactory } from '../channels/telegram/provider';
+import { REQUIRED_KEYS as THREADS_KEYS, threadsFactory } from '../channels/threads/provider';
+import { REQUIRED_KEYS as WEBHOOK_KEYS, webhookFactory } from '../channels/webhook/provider';
+import { REQUIRED_KEYS as X_KEYS, xFactory } from '../channels/x/provider';
 import type { ProviderFactory } from './providers';
 
 /** HERALD_FETCH_ALLOW_LOOPBACK (or the older HERALD_WEBHOOK_ALLOW_LOOPBACK), read by the embedded runtime. */

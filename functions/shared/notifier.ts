@@ -6,9 +6,9 @@
  * idempotency key of its own, and leaves no receipt (the audit log line of the change it answers is its record).
  */
 import { randomUUID } from 'node:crypto';
-import { emailFactory } from '../channel/providers/email';
-import { smsFactory } from '../channel/providers/sms';
-import { escapeHtml } from '../core/render/email';
+import { emailFactory } from '../channels/email/provider';
+import { escapeHtml } from '../channels/email/render';
+import { smsFactory } from '../channels/sms/provider';
 import type {
   ChannelContent,
   ChannelProvider,
@@ -78,7 +78,7 @@ function lazily(make: () => Promise<ChannelProvider>): () => Promise<ChannelProv
 
 /**
  * The api function's notifier on AWS: SNS for SMS and SES for email, built by the same factories as the sms and
- * email channel functions (functions/channel/entries), with the function's role, on the first notice of each.
+ * email channel functions (functions/channels/<name>/entry.ts), with the function's role, on the first notice of each.
  */
 export function awsNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
   const options = { logger, env, awsAccess: 'role' as const, allowLoopback: false };

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFacebookProvider } from '../../functions/adapters/providers/facebook';
 import { CREDENTIALS_REJECTED_MESSAGE, GRAPH_API_VERSION } from '../../functions/adapters/providers/graph';
+import { createFacebookProvider } from '../../functions/channels/facebook/client';
 import { type ChannelContent, type OutboundMessage, ProviderError } from '../../functions/ports';
 import { FakeGraphApi, FakeSecrets } from '../fakes/graph-api';
 import { RecordingLogger } from '../helpers/fakes';

@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIALS_REJECTED_MESSAGE, GRAPH_API_VERSION } from '../../functions/adapters/providers/graph';
-import {
-  createInstagramProvider,
-  QUOTA_FALLBACK_RETRY_MS,
-} from '../../functions/adapters/providers/instagram';
+import { createInstagramProvider, QUOTA_FALLBACK_RETRY_MS } from '../../functions/channels/instagram/client';
 import { type OutboundMessage, ProviderError } from '../../functions/ports';
 import { FakeGraphApi, FakeSecrets } from '../fakes/graph-api';
 import { ManualClock, RecordingLogger } from '../helpers/fakes';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import selfsigned from 'selfsigned';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPinnedTransport, type PinnedTransport } from '../../functions/adapters/net/guarded-fetch';
-import { createXProvider, type XProviderOptions } from '../../functions/adapters/providers/x';
+import { createXProvider, type XProviderOptions } from '../../functions/channels/x/client';
 import { type OutboundMessage, ProviderError, type SecretSource } from '../../functions/ports';
 import { XApiFake, type XFakeCredentials } from '../fakes/x-api';
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createXProvider, XConfigurationError } from '../../functions/adapters/providers/x';
+import { createXProvider, XConfigurationError } from '../../functions/channels/x/client';
 import { type OutboundMessage, ProviderError, type SecretSource } from '../../functions/ports';
 import {
   problem,

@@ -12,7 +12,7 @@ import { DynamoStore } from '../../functions/adapters/dynamo/store';
 import { createFacebookReplyPoster } from '../../functions/adapters/providers/meta-answers';
 import { InMemoryFaults, SandboxProvider } from '../../functions/adapters/providers/sandbox';
 import { tipStoreOf } from '../../functions/api/tips';
-import { weightedLength } from '../../functions/core/render/x';
+import { weightedLength } from '../../functions/channels/x/render';
 import type { SocialAnswer, StoredTip, TipSource } from '../../functions/ports';
 import { answerText, OUTCOME_UNKNOWN, sandboxNote } from '../../functions/replies/answers';
 import { type AnswerPosterComposition, composeAnswerPoster } from '../../functions/replies/handler';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/adapters/dynamo/client';
 import { DynamoReplyPollStore, repliesPk } from '../../functions/adapters/dynamo/reply-poll-store';
 import { DynamoStore } from '../../functions/adapters/dynamo/store';
-import { createXProvider } from '../../functions/adapters/providers/x';
+import { createXProvider } from '../../functions/channels/x/client';
 import type { Receipt } from '../../functions/core/model';
 import type { SocialReply, TipIntake } from '../../functions/ports';
 import { composeReplyPoller } from '../../functions/replies/handler';

@@ -5,11 +5,11 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFacebookProvider } from '../../functions/adapters/providers/facebook';
-import { createInstagramProvider } from '../../functions/adapters/providers/instagram';
 import type { ApiDeps } from '../../functions/api/alerts';
 import { type ApiResult, problemResult } from '../../functions/api/http';
 import { META_WEBHOOK_PATH, metaWebhookOperations } from '../../functions/api/meta-webhook';
+import { createFacebookProvider } from '../../functions/channels/facebook/client';
+import { createInstagramProvider } from '../../functions/channels/instagram/client';
 import { HttpProblem } from '../../functions/core/errors';
 import type { OutboundMessage, SocialReply, TipIntake } from '../../functions/ports';
 import { MetaWebhookAck } from '../../schemas/replies';

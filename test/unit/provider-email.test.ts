@@ -18,7 +18,7 @@ import {
   buildMimeMessage,
   createEmailProvider,
   encodeHeaderValue,
-} from '../../functions/adapters/providers/email';
+} from '../../functions/channels/email/client';
 import { type ChannelContent, type OutboundMessage, ProviderError } from '../../functions/ports';
 import { RecordingLogger } from '../helpers/fakes';
 

@@ -12,12 +12,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  classifySnsError,
-  createSmsProvider,
-  OPTED_OUT,
-  toE164,
-} from '../../functions/adapters/providers/sms';
+import { classifySnsError, createSmsProvider, OPTED_OUT, toE164 } from '../../functions/channels/sms/client';
 import { type OutboundMessage, ProviderError } from '../../functions/ports';
 import { RecordingLogger } from '../helpers/fakes';
 

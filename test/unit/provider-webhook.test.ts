@@ -18,7 +18,7 @@ import {
   parseRetryAfter,
   type WebhookProviderOptions,
   type WebhookTransport,
-} from '../../functions/adapters/providers/webhook';
+} from '../../functions/channels/webhook/client';
 import { type OutboundMessage, ProviderError, type SecretSource } from '../../functions/ports';
 import { RecordingLogger } from '../helpers/fakes';
 

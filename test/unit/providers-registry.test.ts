@@ -3,7 +3,7 @@
  * and a reason for the banner either way.
  */
 import { describe, expect, it } from 'vitest';
-import { createWebhookProvider } from '../../functions/adapters/providers/webhook';
+import { createWebhookProvider } from '../../functions/channels/webhook/client';
 import type { ChannelProvider, SecretSource } from '../../functions/ports';
 import { REQUIRED_SECRET_KEYS } from '../../functions/shared/channel-providers';
 import { describeProviders, selectProviders } from '../../functions/shared/providers';

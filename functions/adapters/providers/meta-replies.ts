@@ -2,7 +2,7 @@
  * Meta's side of the replies path: checking that a webhook delivery really comes from Meta, and reading the
  * comments out of it. Facebook Page comments arrive as `feed` changes (item `comment`), Instagram comments as
  * `comments` changes; each becomes one SocialReply whose `inReplyTo` is the id Herald stored as the post's
- * providerMessageId (functions/adapters/providers/facebook.ts and instagram.ts), so the tip finds its alert.
+ * providerMessageId (functions/channels/facebook/client.ts and ../instagram/client.ts), so the tip finds its alert.
  *
  * Why webhooks and not polling for Meta: Meta pushes every comment within seconds, retries a delivery the
  * endpoint did not accept, and polling `/{post}/comments` per live post would spend the Page's Graph rate limit

@@ -4,28 +4,28 @@
  */
 import type { Channel } from '../../../schemas/alert';
 import { renderBluesky } from '../../channels/bluesky/render';
+import { alertPlainText, renderEmail } from '../../channels/email/render';
+import { renderFacebook, renderInstagram } from '../../channels/facebook/render';
 import { renderMastodon } from '../../channels/mastodon/render';
+import { renderSms } from '../../channels/sms/render';
 import { renderTelegram } from '../../channels/telegram/render';
 import { renderThreads } from '../../channels/threads/render';
+import { renderWebhook } from '../../channels/webhook/render';
+import { renderX } from '../../channels/x/render';
 import type { ChannelContent, PublicImage, SocialPostChannel } from '../../ports';
 import type { StoredVersion } from '../model';
-import { alertPlainText, renderEmail } from './email';
-import { renderFacebook, renderInstagram } from './facebook';
-import { renderSms } from './sms';
 import { alertImage, inLanguage, localise, type RenderConfig } from './version';
-import { renderWebhook } from './webhook';
-import { renderX } from './x';
 
-export * from './email';
-export * from './facebook';
+export * from '../../channels/email/render';
+export * from '../../channels/facebook/render';
+export * from '../../channels/sms/render';
+export * from '../../channels/webhook/render';
+export * from '../../channels/x/render';
 export * from './marks';
 export * from './plain';
-export * from './sms';
 export * from './text';
 export * from './times';
 export * from './version';
-export * from './webhook';
-export * from './x';
 
 export interface ContentOptions {
   language?: string | undefined;
