@@ -412,6 +412,37 @@ if (process.argv[2] === 'crash') {
   process.exit(0);
 }
 
+// ---------------------------------------------------------------- 8. accept → all ten channels (alone with `-- all-channels`)
+const ALL_CHANNELS_ALERTS = 30;
+
+async function allChannelsRun() {
+  progress(
+    `accept → all ten channels sent, ${ALL_CHANNELS_ALERTS} alerts and as many naming the three social channels`,
+  );
+  const { allChannelsSection, measureAllChannels } = await import('./all-channels');
+  const result = await measureAllChannels({ alerts: ALL_CHANNELS_ALERTS });
+  out(allChannelsSection(result));
+  return result;
+}
+
+if (process.argv[2] === 'all-channels') {
+  const allChannels = await allChannelsRun();
+  await mkdir('.bench', { recursive: true });
+  await writeFile(
+    '.bench/all-channels.json',
+    `${JSON.stringify({ at: new Date().toISOString(), allChannels }, null, 2)}\n`,
+  );
+  out('\nwrote .bench/all-channels.json');
+  process.exit(0);
+}
+
+if (process.argv[2] === 'init') {
+  // `npm run bench -- init`: section 4 alone.
+  const { initSection, measureInit } = await import('./init');
+  out(initSection(await measureInit({ runs: 15 })));
+  process.exit(0);
+}
+
 if (process.argv[2] === 'fanout') {
   if (!process.execArgv.some((a) => a.startsWith('--max-old-space-size='))) {
     // `npm run bench -- fanout`: the same child process the whole run uses.
@@ -692,6 +723,9 @@ const fanout = await fanoutInOwnProcess();
 const crash = await crashSection();
 const scheduled = await scheduledSection();
 
+// ---------------------------------------------------------------- 8. accept → all ten channels
+const allChannels = await allChannelsRun();
+
 // ---------------------------------------------------------------- results
 const { sampleVersion: _sample, ...apiFigures } = api;
 const { sampleVersion: _sampleAlone, ...apiAloneFigures } = apiAlone;
@@ -725,6 +759,7 @@ const results = {
   fanout,
   crash,
   scheduled,
+  allChannels,
   durationSeconds: Math.round((Date.now() - started) / 100) / 10,
 };
 await mkdir('.bench', { recursive: true });

@@ -1,8 +1,10 @@
 /**
  * Residents' replies to the agency's posts, on AWS (functions/replies, functions/api/meta-webhook.ts):
  *
- * - the X replies poller, a function on a two-minute schedule that may read the `x` secret and the table (the
- *   alerts and receipts it finds live posts in, and its own cursors), nothing else, with an alarm when its runs keep
+ * - the replies function, on a two-minute schedule: it posts the officers' public answers, then polls the replies to
+ *   the agency's live posts on X, Mastodon, Bluesky, Threads and Telegram (functions/replies/compose.ts). It may read
+ *   those networks' secrets, Facebook's and Instagram's (to answer there), and the table (the alerts and receipts it
+ *   finds live posts in, its own cursors, the tips it hands over), nothing else, with an alarm when its runs keep
  *   failing;
  * - the api function's right to read the `facebook` and `instagram` secrets, where the Meta webhook route finds
  *   the app secret its deliveries are signed with and the verify token of the handshake. The route itself comes
@@ -17,15 +19,21 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { META_WEBHOOK_PATH } from '../functions/api/meta-webhook';
+import { REPLY_SECRET_CHANNELS } from '../functions/replies/compose';
 import { ENV } from '../functions/shared/config';
+import type { Channel } from '../schemas/alert';
 import { entryPath, HeraldFunction } from './herald-function';
 import type { NamedSecret } from './named-resources';
 
-export { META_WEBHOOK_PATH };
+export { META_WEBHOOK_PATH, REPLY_SECRET_CHANNELS };
 
 /** How often the poller runs: functions/replies/poller.ts sizes a run's requests against X's limit for this. */
 export const REPLY_POLL_RATE = Duration.minutes(2);
-/** Under the schedule's period, so one run ends before the next starts. */
+/**
+ * Under the schedule's period, so one run ends before the next starts. The handler stops starting requests 15 s
+ * before it (each is limited to 10 s): answers take at most 25 s, then the networks are polled side by side, not one
+ * after another, in what is left (20 s at least).
+ */
 export const REPLY_POLL_TIMEOUT = Duration.seconds(60);
 /** Failed runs in ten minutes (of five) that raise the alarm: a blip fails one, a broken token fails them all. */
 export const REPLY_POLL_FAILED_RUNS = 3;
@@ -37,8 +45,11 @@ export interface RepliesProps {
   table: ITableV2;
   /** The api function, which serves the Meta webhook route. */
   api: HeraldFunction;
-  /** The channels' secrets (`ChannelSecret-<channel>` in the stack), by channel. */
-  secrets: { x: NamedSecret; facebook: NamedSecret; instagram: NamedSecret };
+  /**
+   * The channels' secrets (`ChannelSecret-<channel>` in the stack), by channel: REPLY_SECRET_CHANNELS' (the networks
+   * polled and answered on) and Facebook's and Instagram's, which the api reads for the Meta webhook.
+   */
+  secrets: Partial<Record<Channel, NamedSecret>> & { facebook: NamedSecret; instagram: NamedSecret };
   secretsPrefix: string;
   alarmTopic: ITopic;
 }
@@ -50,9 +61,10 @@ export class Replies extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
 
-    // ------------------------------------------------------------ the X replies poller
+    // ------------------------------------------------------------ the replies poller
     this.poller = new HeraldFunction(stack, 'RepliesPollerFunction', {
-      description: "Herald: finds replies to the agency's live X posts and hands each over as a tip, once",
+      description:
+        "Herald: finds replies to the agency's live social posts and hands each over as a tip, once",
       entry: entryPath('functions/replies/handler.ts'),
       serviceName: 'herald-replies-poller',
       memorySize: 512,
@@ -62,20 +74,21 @@ export class Replies extends Construct {
       maxEventAge: Duration.minutes(2),
       environment: { [ENV.secretsPrefix]: props.secretsPrefix },
     })
-      // listAlerts (GSI1 Query, then BatchGetItem of the latest versions), receipts of a version on x (Query on a key
-      // prefix), its own partition (Query), and its cursors (PutItem). No update, no delete, no scan.
+      // listAlerts (GSI1 Query, then BatchGetItem of the latest versions), receipts of a version on a channel (Query on
+      // a key prefix), its own partitions (Query), and its cursors (PutItem). No delete, no scan.
       // The poller's cursors and the tips it hands over (the intake reads the post's receipt and locks the reply).
       .bindTable(props.table, ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem']);
-    // The social channels' credentials: X's to search as the agency's account, and X's, Facebook's and Instagram's
-    // to post the officers' public answers under residents' replies. Those secrets and no other.
+    // The social channels' credentials: to read replies as the agency's account (X, Mastodon, Threads, Telegram's bot;
+    // Bluesky's only say the agency posts there), and to post the officers' public answers under residents' replies
+    // (those and Facebook's and Instagram's). Those secrets and no other.
     this.poller.addToRolePolicy(
       new PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [
-          props.secrets.x.secretArnPattern,
-          props.secrets.facebook.secretArnPattern,
-          props.secrets.instagram.secretArnPattern,
-        ],
+        resources: REPLY_SECRET_CHANNELS.map((channel) => {
+          const secret = props.secrets[channel];
+          if (!secret) throw new Error(`the replies function needs the ${channel} secret`);
+          return secret.secretArnPattern;
+        }),
       }),
     );
 
@@ -92,7 +105,7 @@ export class Replies extends Construct {
     );
     const poller = this.poller;
     new Schedule(this, 'Schedule', {
-      description: 'Runs the Herald X replies poller every two minutes',
+      description: 'Runs the Herald replies poller every two minutes',
       schedule: ScheduleExpression.rate(REPLY_POLL_RATE),
       target: {
         bind: () => ({
@@ -106,7 +119,7 @@ export class Replies extends Construct {
     // The stack alarms on every function's errors at five in five minutes, which a run every two minutes never
     // reaches: this one counts failed runs over ten minutes.
     const alarm = new Alarm(this, 'FailingAlarm', {
-      alarmDescription: `Herald replies poller: ${REPLY_POLL_FAILED_RUNS} or more of its runs failed in ten minutes, so replies to the agency's X posts are not becoming tips. Its log group says why (most often the x secret's credentials).`,
+      alarmDescription: `Herald replies poller: ${REPLY_POLL_FAILED_RUNS} or more of its runs failed in ten minutes, so replies to the agency's social posts are not becoming tips. Its log group says why (most often a network secret's credentials).`,
       metric: this.poller.metricErrors({ period: Duration.minutes(10), statistic: 'Sum' }),
       threshold: REPLY_POLL_FAILED_RUNS,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -5,22 +5,20 @@
  */
 import * as z from 'zod';
 import { timeProblems } from '../functions/core/cap-times';
+import { Channel } from './channel';
 import { refuseBidiControls, refuseUnsafe, text, title } from './text';
 import {
   ALERT_STATES,
   ALERT_STATUSES,
   CATEGORIES,
   CERTAINTIES,
-  CHANNELS,
   MSG_TYPES,
   SEVERITIES,
   URGENCIES,
 } from './vocabulary';
 
+export { Channel } from './channel';
 export { CHANNELS } from './vocabulary';
-
-export const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
-export type Channel = z.infer<typeof Channel>;
 
 export const AlertStatus = z.enum(ALERT_STATUSES);
 export const Category = z.enum(CATEGORIES);
@@ -155,7 +153,7 @@ export const PublishAt = dateTimeWithOffset.meta({
   description:
     'when this version goes out (ISO 8601 with an offset, from now to 90 days ahead); until then it is `scheduled`: sent nowhere, in no feed',
 });
-export const PUBLISH_AT_MAX_DAYS = 90;
+export { PUBLISH_AT_MAX_DAYS } from './vocabulary';
 
 const draftFields = {
   status: AlertStatus,

@@ -1,6 +1,6 @@
 /** Delivery receipts: one per (alert, version, channel, recipient). */
 import * as z from 'zod';
-import { Channel } from './alert';
+import { Channel } from './channel';
 import { DELIVERY_STATUSES } from './vocabulary';
 
 export { DELIVERY_STATUSES } from './vocabulary';

@@ -3,7 +3,7 @@
  * batch item failure (and eventually one dead letter), never a failed batch.
  */
 import * as z from 'zod';
-import { Channel } from './alert';
+import { Channel } from './channel';
 
 /** dispatch queue: "version n of alert id was accepted; plan its fan-out". */
 export const DispatchMessage = z.strictObject({

@@ -49,3 +49,6 @@ export const DELIVERY_STATUSES = [
   /** Never sent, on purpose: a newer version or the cancel reached the resident while this one was deferred. */
   'superseded',
 ] as const;
+
+/** How far ahead a version may be scheduled (`publishAt`), in days: schemas/alert.ts and functions/core/schedule.ts. */
+export const PUBLISH_AT_MAX_DAYS = 90;

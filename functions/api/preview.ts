@@ -12,30 +12,12 @@
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
 import { drawCard } from '../channel/card-image';
-import { renderBluesky } from '../channels/bluesky/render';
 import { channelsWhere } from '../channels/list';
-import { renderMastodon } from '../channels/mastodon/render';
-import { renderTelegram } from '../channels/telegram/render';
-import { renderThreads } from '../channels/threads/render';
+import { rendererOf } from '../channels/renderers';
 import { newAlert } from '../core/alerts';
 import { audienceKindOf, rosterZonesOf } from '../core/fanout';
 import type { StoredVersion } from '../core/model';
-import {
-  alertImage,
-  alertLink,
-  INSTAGRAM_CAPTION_MAX,
-  inLanguage,
-  languagesOf,
-  type RenderConfig,
-  renderEmail,
-  renderFacebook,
-  renderInstagram,
-  renderSms,
-  renderWea,
-  renderWebhook,
-  renderX,
-  X_MAX_WEIGHTED,
-} from '../core/render';
+import { alertLink, languagesOf } from '../core/render';
 import { publishAtFrom } from '../core/schedule';
 import { previewTimes } from '../core/times-preview';
 import type { SubscriberStore } from '../ports';
@@ -46,78 +28,7 @@ import { quietHoursPreview, rosterReader } from './preview-quiet';
 /** A draft has no id yet: its links are shown with one of the same length, so every count is exact. */
 export const PREVIEW_ALERT_ID = '0'.repeat(26);
 
-/** The alert card's size (functions/adapters/card): Instagram's portrait format. */
-const CARD = { width: 1080, height: 1350 } as const;
-
 type Entry = Record<string, unknown>;
-
-function renderFor(channel: Channel, v: StoredVersion, config: RenderConfig, language: string): Entry {
-  switch (channel) {
-    case 'x': {
-      const { shortened: _s, ...r } = renderX(v, config, language);
-      return { ...r, limit: X_MAX_WEIGHTED };
-    }
-    case 'facebook': {
-      const { shortened: _s, ...r } = renderFacebook(v, config, language);
-      return r;
-    }
-    case 'instagram': {
-      const own = alertImage(inLanguage(v.content, language));
-      // The card is drawn when the post is sent; its size is fixed, its URL is not known yet.
-      const image = own ?? { url: '', alt: '' };
-      const { shortened: _s, image: _i, ...r } = renderInstagram(v, config, image, language);
-      return {
-        ...r,
-        limit: INSTAGRAM_CAPTION_MAX,
-        // Without an image of its own the post carries the alert card, drawn below (previewCards).
-        image: own
-          ? { source: 'alert', url: own.url, alt: own.alt }
-          : { source: 'card', width: CARD.width, height: CARD.height },
-        warnings: own
-          ? r.warnings
-          : [
-              ...r.warnings,
-              `the alert has no image: Instagram gets this alert card (${CARD.width}×${CARD.height} JPEG)`,
-            ],
-      };
-    }
-    // Each with its own count and limit (`length` of `limit`): the console shows them as they come.
-    case 'mastodon': {
-      // Its `language` is the status's ISO 639-1 code, not the entry's language tag, which it must not replace.
-      const { shortened: _s, language: _l, ...r } = renderMastodon(v, config, language);
-      return r;
-    }
-    case 'bluesky': {
-      const { shortened: _s, ...r } = renderBluesky(v, config, language);
-      return r;
-    }
-    case 'threads': {
-      const { shortened: _s, ...r } = renderThreads(v, config, language);
-      return r;
-    }
-    case 'telegram': {
-      // `limit` says which budget it was fitted to: the photo caption's or the message's.
-      const { shortened: _s, ...r } = renderTelegram(v, config, language);
-      return r;
-    }
-    case 'sms': {
-      const { shortened: _s, link: _l, ...r } = renderSms(v, config, language);
-      return { ...r, wea90: renderWea(v, config, 90, language), wea360: renderWea(v, config, 360, language) };
-    }
-    case 'email': {
-      const r = renderEmail(v, config, { language });
-      return {
-        subject: r.subject,
-        text: r.text,
-        html: r.html,
-        messageId: r.messageId,
-        warnings: [...r.warnings, 'the CAP XML of the alert is attached when it is sent'],
-      };
-    }
-    case 'webhook':
-      return { payload: renderWebhook(v, config), warnings: [] };
-  }
-}
 
 /**
  * The alert card Instagram would carry, per language, as a data: URL: the preview shows exactly the image that
@@ -211,11 +122,14 @@ export async function previewAlert(deps: ApiDeps, { event, actor }: OperationInp
     const perLanguage = channel === 'webhook' ? [] : others;
     channels[channel] = {
       language: primary,
-      ...renderFor(channel, version, deps.config, primary),
+      ...rendererOf(channel).preview(version, { ...deps.config, channel }, primary),
       ...(perLanguage.length
         ? {
             languages: Object.fromEntries(
-              perLanguage.map((l) => [l, { language: l, ...renderFor(channel, version, deps.config, l) }]),
+              perLanguage.map((l) => [
+                l,
+                { language: l, ...rendererOf(channel).preview(version, { ...deps.config, channel }, l) },
+              ]),
             ),
           }
         : {}),

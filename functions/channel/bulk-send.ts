@@ -3,13 +3,13 @@
  * in memory, paced, sent with a couple of quick retries for retryable failures, and every try recorded with its
  * time and reason, so the receipt tells an auditor each attempt that was made.
  */
+import { CHANNEL } from '../channels/list';
 import { toCapXml } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
 import type { StoredVersion, Subscriber, SubscriberChannel } from '../core/model';
-import { renderContent } from '../core/render';
 import type { ChannelProvider, OutboundMessage, PiiCipher, ProviderError, SubscriberStore } from '../ports';
 import { untilAborted } from '../shared/abort';
-import { boundedMemo, type ChannelDeps, capOptionsOf } from './deliver';
+import { boundedMemo, type ChannelDeps, capOptionsOf, rendererFor } from './deliver';
 import { type Pacer, TokenBucket, UNPACED } from './rate';
 
 export interface BulkDeps extends ChannelDeps {
@@ -36,10 +36,14 @@ const renderings = boundedMemo<Rendered>(200);
 
 function renderFor(deps: BulkDeps, version: StoredVersion, channel: SubscriberChannel, language: string) {
   return renderings(`${version.alertId}#${version.version}#${channel}#${language}`, async () => {
-    const rendered = renderContent(channel, version, deps.config, {
-      language,
-      ...(channel === 'email' || channel === 'webhook' ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
-    });
+    const rendered = rendererFor(deps, channel).content(
+      version,
+      { ...deps.config, channel },
+      {
+        language,
+        ...(CHANNEL[channel].carriesCap ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
+      },
+    );
     return { text: rendered.text, content: rendered.content };
   });
 }

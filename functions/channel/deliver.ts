@@ -7,10 +7,10 @@ import type { SQSRecord } from 'aws-lambda';
 import { FINAL_STATUSES } from '../../schemas/delivery';
 import type { ChannelJob } from '../../schemas/messages';
 import { CHANNEL } from '../channels/list';
+import { type ChannelRenderer, type ChannelRenderers, MissingImage } from '../channels/renderer';
 import { type CapOptions, toCapXml, zoneNamesFrom } from '../core/cap';
 import { classifyFailure, retryDelayMs, UNKNOWN_OUTCOME_POLICY } from '../core/delivery';
 import type { Receipt, ReceiptKey, StoredVersion } from '../core/model';
-import { MissingImage, renderContent } from '../core/render';
 import type { ZoneCatalog } from '../core/zones';
 import type {
   AlertStore,
@@ -38,6 +38,11 @@ export interface ChannelDeps {
   queue: QueuePort;
   /** Reaches the public (or the sandbox, where no credentials are configured). */
   provider: ChannelProvider;
+  /**
+   * What each channel sends, from its folder's render.ts: a channel function holds its own channel's only, so its
+   * bundle carries no other renderer; the embedded runtime and the tests hold them all (functions/channels/renderers.ts).
+   */
+  renderers: ChannelRenderers;
   /** Where Test and Exercise alerts go, whatever `provider` is (invariant 4). */
   sandbox: ChannelProvider;
   config: HeraldConfig;
@@ -58,6 +63,16 @@ export const capOptionsOf = (deps: Pick<ChannelDeps, 'config' | 'zones'>): CapOp
   agencyName: deps.config.agencyName,
   ...(deps.zones ? { zoneName: zoneNamesFrom(deps.zones) } : {}),
 });
+
+/** The renderer of a job's channel; a function wired without it is a deployment's mistake, not the alert's. */
+export function rendererFor(
+  deps: Pick<ChannelDeps, 'renderers'>,
+  channel: ReceiptKey['channel'],
+): ChannelRenderer {
+  const renderer = deps.renderers[channel] as ChannelRenderer | undefined;
+  if (!renderer) throw new Error(`the ${channel} channel was wired without its renderer`);
+  return renderer;
+}
 
 /** The record must come back later: SQS redelivers it after `seconds`; the batch reports it as failed. */
 export class RetryLater extends Error {
@@ -155,10 +170,14 @@ async function render(
     }
   }
   try {
-    const rendered = renderContent(channel, version, deps.config, {
-      image,
-      ...(CHANNEL[channel].carriesCap ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
-    });
+    const rendered = rendererFor(deps, channel).content(
+      version,
+      { ...deps.config, channel },
+      {
+        image,
+        ...(CHANNEL[channel].carriesCap ? { cap: toCapXml(version, capOptionsOf(deps)) } : {}),
+      },
+    );
     return { text: rendered.text, content: rendered.content, image };
   } catch (error) {
     if (error instanceof MissingImage) throw new ProviderError('permanent', error.message);

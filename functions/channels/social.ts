@@ -26,6 +26,12 @@ export interface SocialPost {
   idempotencyKey: string;
   /** Exercise and Test alerts must never reach the public: a client refuses them. */
   test: boolean;
+  /**
+   * An officer's public answer to a resident's reply (functions/replies/social-answers.ts), not an alert's post: it
+   * threads under `inReplyTo` or does not go out (a client refuses, permanently, where it would post an update on
+   * its own), and it goes where that reply is (Telegram: the channel's discussion group, not the channel).
+   */
+  answer?: boolean | undefined;
 }
 
 export interface SocialClient {

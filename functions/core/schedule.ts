@@ -8,7 +8,7 @@
  * update is merged over the version the public will be reading at its time), so a step reads the same whatever
  * happens to the others before it goes out.
  */
-import { PUBLISH_AT_MAX_DAYS } from '../../schemas/alert';
+import { PUBLISH_AT_MAX_DAYS } from '../../schemas/vocabulary';
 import { conflict, validationFailed } from './errors';
 import { isReleased, isWaiting, type StoredVersion } from './model';
 

@@ -45,8 +45,11 @@ const RECEIPT_READS_AT_ONCE = 8;
 export const MAX_ANSWERS = 50;
 /** The longest text or social reply kept whole (SMS carries 1,600 at most; web tips are refused above 2,000). */
 const MAX_STORED_TEXT = 8000;
-/** Provider ids and handles Herald keeps as they come, bounded. */
-const MAX_PROVIDER_ID = 256;
+/**
+ * Provider ids and handles Herald keeps as they come, bounded. A Bluesky reply's id names it and its thread's root
+ * (`<uri>|<cid>|<root uri>|<root cid>`, functions/channels/bluesky/client.ts): about 261 characters with a did:plc.
+ */
+const MAX_PROVIDER_ID = 512;
 const MAX_HANDLE = 100;
 /** The `from` of a web tip that left no contact: nothing links it to any other tip. */
 export const ANONYMOUS = 'Anonymous';

@@ -38,7 +38,7 @@ export interface SocialPostContent {
   language: string;
 }
 
-/** What one channel carries, already rendered within that channel's budget (functions/core/render). */
+/** What one channel carries, already rendered within that channel's budget (functions/channels/<name>/render.ts). */
 export type ChannelContent =
   | { channel: 'x'; text: string; image?: PublicImage | undefined }
   | { channel: 'facebook'; text: string; link?: string | undefined; image?: PublicImage | undefined }

@@ -7,6 +7,8 @@
  *   X          POST /2/tweets { text, reply: { in_reply_to_tweet_id: <the resident's post> } }
  *   Facebook   POST /{comment-id}/comments { message }            with the Page token
  *   Instagram  POST /{ig-comment-id}/replies { message }          with the Instagram token
+ *   Mastodon, Bluesky, Threads, Telegram: each network's own client, replying to the resident's reply
+ *              (./social-answers.ts; Telegram in the channel's discussion group, where the comment is)
  *   sandbox    the outbox (embedded mode, a channel without credentials), `inReplyTo` the resident's reply
  *
  * A public reply must never go out twice, and nothing here can ask X whether a post of ours exists (no lookup by our
@@ -18,10 +20,11 @@
  *   queued for a later run; after a 429 nothing more goes to that channel until the provider's reset time;
  * - the provider refused for good (a duplicate, the resident's post deleted, a bad token): `failed` with its reason;
  * - the outcome is lost (a timeout after the request left, a crash between the call and the settle): where the
- *   provider can be asked (Graph lists the replies under a comment, the sandbox its outbox), the claim is left to run
- *   out, and the run that finds it unsettled looks for the reply: `sent` when found, posted when the sandbox has no
- *   record of it, and otherwise — and always on X — `failed` with "outcome unknown: check the post before answering
- *   again": a person looks, rather than Herald posting twice;
+ *   provider can be asked (Graph lists the replies under a comment, Threads under a reply, Bluesky reads the record
+ *   key back, Mastodon answers a repeated Idempotency-Key within the hour, the sandbox its outbox), the claim is left
+ *   to run out, and the run that finds it unsettled looks for the reply: `sent` when found, posted when the sandbox or
+ *   Bluesky proves there is none, and otherwise — and always on X and Telegram — `failed` with "outcome unknown: check
+ *   the post before answering again": a person looks, rather than Herald posting twice;
  * - a settle cut short between the thread and the queue (the thread already says `sent` or `failed`) is finished.
  *
  * A run is bounded: `perRun` answers (20) across the channels, each call `timeoutMs` (10 s), none started past the
@@ -91,6 +94,8 @@ export interface ReplyRequest {
   /** Unique per answer: `tip-answer:<tipId>:<messageId>` (the sandbox's outbox keeps it). */
   key: string;
   alertId?: string | undefined;
+  /** When an earlier claim on this answer ran out unsettled (its outcome lost): set only for `find`. */
+  lostAttemptAt?: string | undefined;
 }
 
 /**
@@ -165,11 +170,16 @@ export interface AnswerRunOutcome {
   deferred: number;
 }
 
-/**
- * The channels whose residents' replies are read (functions/replies/): only they can have answers queued. Issue 15's
- * networks have their readers (functions/channels/<name>/replies.ts) but are not wired here yet.
- */
-const ANSWER_CHANNELS: readonly AnswerChannel[] = ['x', 'facebook', 'instagram'];
+/** The channels whose residents' replies are read (functions/replies/): only they can have answers queued. */
+const ANSWER_CHANNELS: readonly AnswerChannel[] = [
+  'x',
+  'facebook',
+  'instagram',
+  'mastodon',
+  'bluesky',
+  'threads',
+  'telegram',
+];
 /** Room left after the last call for its settle. */
 const SETTLE_MARGIN_MS = 3000;
 const ACTOR = 'system:replies';
@@ -325,6 +335,7 @@ async function answerOne(
     text: answerText(answer.channel, answer.text, tip.reference),
     key: answerKey(answer),
     alertId: answer.alertId,
+    ...(claim.lostAttemptAt !== undefined ? { lostAttemptAt: claim.lostAttemptAt } : {}),
   };
   const sent = (providerMessageId: string) =>
     settle(deps, answer, {

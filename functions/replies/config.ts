@@ -4,7 +4,7 @@ import { DEFAULT_REPLY_POLL_CONFIG, type ReplyPollConfig } from './poller';
 export const REPLY_ENV = {
   /** Requests to X per run (default 20: see functions/replies/poller.ts for the arithmetic against X's limit). */
   requestsPerRun: 'HERALD_REPLY_REQUESTS_PER_RUN',
-  /** Hours an alert's X posts are watched after its newest one went out (default 48). */
+  /** Hours an alert's posts are watched after its newest one went out, on every polled network (default 48). */
   watchHours: 'HERALD_REPLY_WATCH_HOURS',
 } as const;
 

@@ -1,8 +1,8 @@
 /**
- * Lambda entry point of the X replies poller, run every two minutes by an EventBridge schedule (lib/replies.ts),
- * and the one composition both runtimes use: `composeReplyPoller` is what the embedded mode calls too, with its own
- * store, secrets and timer. The same run first posts the officers' public answers queued since the last one
- * (`composeAnswerPoster`, functions/replies/answers.ts), which the embedded mode runs on a timer of its own.
+ * Lambda entry point of the replies function, run every two minutes by an EventBridge schedule (lib/replies.ts): it
+ * first posts the officers' public answers queued since the last run (`composeAnswerPoster`, ./answers.ts), then polls
+ * every network whose replies must be read, side by side, X, Mastodon, Bluesky, Threads and Telegram
+ * (`composeRepliesPollers`, ./compose.ts). The embedded mode composes the same two, each on a timer of its own.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -11,7 +11,6 @@ import type { Channel } from '../../schemas/alert';
 import { DynamoAnswerAttempts } from '../adapters/dynamo/answer-attempts';
 import { createDocumentClient } from '../adapters/dynamo/client';
 import type { DynamoContext } from '../adapters/dynamo/context';
-import { DynamoReplyPollStore } from '../adapters/dynamo/reply-poll-store';
 import { createFacebookReplyPoster, createInstagramReplyPoster } from '../adapters/providers/meta-answers';
 import { sandboxReplyPoster } from '../adapters/providers/sandbox-answers';
 import { tipIntakeFor, tipStoreOf } from '../api/tips';
@@ -20,10 +19,10 @@ import { REQUIRED_KEYS as INSTAGRAM_KEYS } from '../channels/instagram/provider'
 import type { ProviderBaseUrls } from '../channels/provider-options';
 import { createXReplyPoster } from '../channels/x/answers';
 import { REQUIRED_KEYS as X_KEYS } from '../channels/x/provider';
-import { createXReplySource } from '../channels/x/replies';
-import type { AlertStore, BulkStore, ChannelProvider, Clock, SecretSource, TipIntake } from '../ports';
+import type { ChannelProvider, Clock, SecretSource } from '../ports';
 import { systemClock } from '../ports';
 import { awsSecrets, awsServices } from '../shared/aws';
+import { lockAuditHeadsInS3 } from '../shared/aws-audit-heads';
 import { ENV } from '../shared/config';
 import { type LoggerLike, logger } from '../shared/logger';
 import {
@@ -34,50 +33,26 @@ import {
   type PublicReplyPoster,
   postQueuedAnswers,
 } from './answers';
-import { replyPollConfigFrom } from './config';
-import { createReplyPoller, type PollOutcome, type ReplyPollConfig, type ReplyPoller } from './poller';
+import {
+  composeRepliesPollers,
+  NETWORK_ANSWER_POSTERS,
+  type RepliesPoller,
+  type RepliesRunOutcome,
+} from './compose';
 
-export interface ReplyPollerComposition {
-  /** Alerts and receipts: where the live posts are found. */
-  store: Pick<AlertStore, 'listAlerts'> & Pick<BulkStore, 'listReceiptsPage'>;
-  /** The table the poller keeps its cursors in (the same table). */
-  table: DynamoContext;
-  /** Where the `x` secret is read (the credentials the X provider posts with). */
-  secrets: SecretSource;
-  intake: TipIntake;
-  /** The X API's origin; a test's or the embedded mode's fake when set. */
-  xBaseUrl?: string | undefined;
-  clock?: Clock | undefined;
-  logger?: LoggerLike | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
-  /** Settings over those the environment gives (tests: smaller pages). */
-  config?: Partial<ReplyPollConfig> | undefined;
-}
-
-/** The X replies poller over the given adapters; call `pollOnce()` on a schedule. */
-export function composeReplyPoller(c: ReplyPollerComposition): ReplyPoller {
-  const x = createXReplySource({ secrets: c.secrets, baseUrl: c.xBaseUrl, clock: c.clock });
-  return createReplyPoller({
-    store: c.store,
-    polls: new DynamoReplyPollStore(c.table),
-    // No X credentials: nothing is read or searched (the embedded mode's sandboxed X has no replies to find).
-    source: async () => {
-      const unavailable = await x.unavailable();
-      return unavailable ? { unavailable } : { ready: x };
-    },
-    intake: c.intake,
-    clock: c.clock ?? systemClock,
-    logger: c.logger ?? logger,
-    config: { ...replyPollConfigFrom(c.env ?? process.env), ...c.config },
-  });
-}
+export {
+  composeRepliesPollers,
+  composeReplyPoller,
+  type RepliesPoller,
+  type ReplyPollerComposition,
+} from './compose';
 
 export interface AnswerPosterComposition {
   /** The table's store, which keeps the tips and their queue of public answers (DynamoStore's `tips`). */
   store: object;
   /** The same table: the claims on queued answers are kept on their queue items. */
   table: DynamoContext;
-  /** The `x`, `facebook` and `instagram` secrets the providers post with. */
+  /** The social channels' secrets the providers post with (x, facebook, instagram and issue 15's four). */
   secrets: SecretSource;
   /**
    * Embedded mode: each channel's sandbox provider, which a channel without (complete) credentials answers through,
@@ -98,11 +73,12 @@ export interface AnswerPoster {
   postOnce(options?: { deadline?: number | undefined }): Promise<AnswerRunOutcome>;
 }
 
-/** The channels whose public answers have a real poster; issue 15's networks have none yet (./answers.ts). */
+/** The channels whose public answers have a real poster, and the keys their secret must hold for it. */
 const ANSWER_SECRET_KEYS: Partial<Record<AnswerChannel, readonly string[]>> = {
   x: X_KEYS,
   facebook: FACEBOOK_KEYS,
   instagram: INSTAGRAM_KEYS,
+  ...Object.fromEntries(Object.entries(NETWORK_ANSWER_POSTERS).map(([channel, n]) => [channel, n.keys])),
 };
 
 /**
@@ -119,6 +95,17 @@ export function composeAnswerPoster(c: AnswerPosterComposition): AnswerPoster {
     x: createXReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.x, clock }),
     facebook: createFacebookReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.graph, logger: log }),
     instagram: createInstagramReplyPoster({ secrets: c.secrets, baseUrl: c.baseUrls?.graph, logger: log }),
+    ...Object.fromEntries(
+      Object.entries(NETWORK_ANSWER_POSTERS).map(([channel, n]) => [
+        channel,
+        n.make({
+          secrets: c.secrets,
+          baseUrl: n.baseUrl ? c.baseUrls?.[n.baseUrl] : undefined,
+          clock,
+          logger: log,
+        }),
+      ]),
+    ),
   };
   const posterFor = async (channel: AnswerChannel): Promise<PosterChoice> => {
     const poster = real[channel];
@@ -168,8 +155,8 @@ const DEADLINE_MARGIN_MS = 15_000;
 /** The most of a run the answers may take before the poll: each is one request, rarely more than a second. */
 const ANSWERS_SHARE_MS = 25_000;
 
-export const createReplyPollerHandler = (poller: ReplyPoller, answers?: AnswerPoster) =>
-  middy<unknown, PollOutcome & { answers?: AnswerRunOutcome }, Error, Context>(
+export const createReplyPollerHandler = (poller: RepliesPoller, answers?: AnswerPoster) =>
+  middy<unknown, RepliesRunOutcome & { answers?: AnswerRunOutcome }, Error, Context>(
     async (_event: unknown, context: Context) => {
       const deadline = Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
       // Answers first: an officer is waiting for each, and the poll resumes from its saved cursors in what is left.
@@ -186,13 +173,16 @@ export const createReplyPollerHandler = (poller: ReplyPoller, answers?: AnswerPo
     },
   ).use(injectLambdaContext(logger, { resetKeys: true }));
 
+// The tips it takes in and the answers it posts are audited: their chains' heads go to S3 as well.
+lockAuditHeadsInS3();
+
 let wired: ReturnType<typeof createReplyPollerHandler> | undefined;
 
 export const handler = (event: unknown, context: Context) => {
   if (!wired) {
     const table = { client: createDocumentClient({}), tableName: process.env[ENV.tableName] ?? '' };
     wired = createReplyPollerHandler(
-      composeReplyPoller({
+      composeRepliesPollers({
         store: awsServices().store,
         table,
         secrets: awsSecrets(),

@@ -1,8 +1,9 @@
 /**
- * The replies poller's own ports and records: what it keeps between runs (which posts it watches, where each
- * conversation's search stopped, when the rate limit frees) and what it asks of a channel that must be polled.
- * X is the one such channel today; another channel without webhooks implements `ReplySource` and reuses the
- * store and the poller's budget unchanged. (They sit here, beside their only user, rather than in
+ * The replies pollers' own ports and records: what they keep between runs (which posts they watch, where each
+ * conversation's read stopped, when the rate limit frees) and what they ask of a channel that must be polled.
+ * X is searched by conversation (`ReplySource`, ./poller.ts); Mastodon, Bluesky and Threads are read post by post
+ * (./thread-poller.ts), Telegram as one queue of updates (./telegram-poller.ts); all keep their memory in the same
+ * store. (They sit here, beside their only user, rather than in
  * functions/ports.ts, which other work is changing at the same time; they can move there as they are.)
  */
 import type { Channel } from '../../schemas/alert';
@@ -12,7 +13,8 @@ export interface WatchedPost {
   channel: Channel;
   /** The post's id at the provider: a receipt's providerMessageId. */
   postId: string;
-  alertId: string;
+  /** Absent for a Telegram channel post learned from its forward, before any alert is known to own it. */
+  alertId?: string | undefined;
   /** The conversation's root (the post itself, or the post it threads under); absent when the post is gone. */
   conversationId?: string | undefined;
   resolvedAt: string;
@@ -22,7 +24,8 @@ export interface WatchedPost {
 export interface ConversationCursor {
   channel: Channel;
   conversationId: string;
-  alertId: string;
+  /** The alert whose post it is (absent for Telegram's queue position, which is no post's). */
+  alertId?: string | undefined;
   /** The newest reply handed over: the next search asks only for newer ones (`since_id`). */
   sinceId?: string | undefined;
   /**
@@ -30,6 +33,14 @@ export interface ConversationCursor {
    * once the last page is read, and the next run resumes from `nextToken` (or starts again if X refuses it).
    */
   pending?: { nextToken: string; newestId?: string | undefined } | undefined;
+  /**
+   * Networks read post by post (./thread-poller.ts): where the next read goes on from, in the network's own terms
+   * (Mastodon: the newest status id handed over; Threads: the list's `after` cursor; Bluesky: the newest `indexedAt`
+   * seen); Telegram's queue: the next getUpdates offset.
+   */
+  position?: string | undefined;
+  /** The post is deleted or hidden: it is not read again. */
+  gone?: boolean | undefined;
   /** When it was last searched; the least recently searched go first when the budget is short. */
   lastPolledAt?: string | undefined;
   createdAt: string;

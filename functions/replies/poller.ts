@@ -2,7 +2,8 @@
  * The replies poller: every two minutes (an EventBridge schedule on AWS, a timer in the embedded mode) it searches
  * the conversations of the agency's live X posts for replies newer than the last one it handed over, and hands each
  * new reply to TipIntake once. Meta's channels need none of this: their comments arrive by webhook
- * (functions/api/meta-webhook.ts). A channel added later without webhooks gives the poller a `ReplySource`.
+ * (functions/api/meta-webhook.ts). Networks that cannot be searched by conversation are read post by post
+ * (./thread-poller.ts: Mastodon, Bluesky, Threads) or as a queue (./telegram-poller.ts); ./compose.ts runs them all.
  *
  * What one run costs is bounded, whatever the number of live alerts. X's limit for GET /2/tweets/search/recent is
  * 300 requests per 15 minutes per user (OAuth 1.0a user context, which Herald uses; 450 per app with a bearer
@@ -79,6 +80,10 @@ export interface PollOutcome {
   ownSkipped: number;
   /** Why the run ended before every live conversation was searched. */
   stoppedBy?: 'budget' | 'rate-limit' | 'deadline' | undefined;
+  /** Replies read but not handed over: Telegram comments under a post whose thread is not known. */
+  dropped?: number | undefined;
+  /** Posts whose read failed this run (./thread-poller.ts); they wait for their next turn. */
+  failed?: number | undefined;
 }
 
 const LOOKUP_BATCH = 100;

@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { emailFactory } from '../channels/email/provider';
-import { escapeHtml } from '../channels/email/render';
 import { smsFactory } from '../channels/sms/provider';
+import { escapeHtml } from '../core/render/article';
 import type {
   ChannelContent,
   ChannelProvider,

@@ -8,7 +8,7 @@
  * the site's CSP has no 'unsafe-inline', which covers style attributes too.
  */
 import type { Area } from '../../schemas/alert';
-import { escapeHtml } from '../channels/email/render';
+import { escapeHtml } from '../core/render/article';
 import type { Zone } from '../ports';
 import type { MapTiles } from '../shared/config';
 import { placeTiles } from './tiles';

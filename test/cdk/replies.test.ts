@@ -1,5 +1,6 @@
 /**
- * The replies path in the synthesized stack (lib/replies.ts): the X poller on its schedule with only what it needs,
+ * The replies path in the synthesized stack (lib/replies.ts): the replies poller (X, Mastodon, Bluesky, Threads,
+ * Telegram, and the officers' public answers) on its schedule with only what it needs,
  * its alarm, the Meta webhook route deployed public, and the api's right to read the Meta secrets and no other.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/shared/config';
 import { DEFAULT_SECRETS_PREFIX, HeraldStack } from '../../lib/herald-stack';
-import { META_WEBHOOK_PATH, REPLY_POLL_FAILED_RUNS } from '../../lib/replies';
+import { META_WEBHOOK_PATH, REPLY_POLL_FAILED_RUNS, REPLY_SECRET_CHANNELS } from '../../lib/replies';
 import { asList, type CfnResource, idOf, type Statement, text } from '../helpers/cfn';
 
 let template: Template;
@@ -57,9 +58,12 @@ beforeAll(() => {
   apiFn = byService('herald-api');
 }, 180_000);
 
-describe('the X replies poller', () => {
+describe('the replies poller', () => {
   it('runs every two minutes from an EventBridge schedule, without retries, under its one-minute timeout', () => {
-    const schedules = ofType('AWS::Scheduler::Schedule');
+    // Other functions run on schedules of their own (the engagement poller): this one is the schedule that invokes it.
+    const schedules = ofType('AWS::Scheduler::Schedule').filter(
+      ([, s]) => idOf((s.Properties.Target as { Arn: unknown }).Arn) === pollerFn,
+    );
     expect(schedules).toHaveLength(1);
     const [, schedule] = schedules[0]!;
     expect(schedule.Properties).toMatchObject({
@@ -78,7 +82,9 @@ describe('the X replies poller', () => {
   });
 
   it('is invoked through a role that only the scheduler of this account may assume, and that invokes only it', () => {
-    const [, schedule] = ofType('AWS::Scheduler::Schedule')[0]!;
+    const [, schedule] = ofType('AWS::Scheduler::Schedule').find(
+      ([, s]) => idOf((s.Properties.Target as { Arn: unknown }).Arn) === pollerFn,
+    )!;
     const roleId = idOf((schedule.Properties.Target as { RoleArn: unknown }).RoleArn);
     const trust = resources[roleId]!.Properties.AssumeRolePolicyDocument as {
       Statement: { Principal: unknown; Condition: unknown }[];
@@ -94,10 +100,13 @@ describe('the X replies poller', () => {
     ]);
   });
 
-  it("reads the social channels' secrets (to search X, and to post answers) and no other, and is told the prefix", () => {
-    expect(secretsReadBy(pollerFn).sort()).toEqual(
-      [secretArn('facebook'), secretArn('instagram'), secretArn('x')].sort(),
-    );
+  it("reads the social channels' secrets (to read replies, and to post answers) and no other, and is told the prefix", () => {
+    const social = ['x', 'facebook', 'instagram', 'mastodon', 'bluesky', 'threads', 'telegram'];
+    expect([...REPLY_SECRET_CHANNELS].sort()).toEqual([...social].sort());
+    expect(secretsReadBy(pollerFn).sort()).toEqual(social.map(secretArn).sort());
+    // Never a channel that neither posts publicly nor takes answers.
+    for (const other of ['sms', 'email', 'webhook'])
+      expect(secretsReadBy(pollerFn)).not.toContain(secretArn(other));
     expect(actionsOf(pollerFn, 'secretsmanager:')).toEqual(['secretsmanager:GetSecretValue']);
     expect(envOf(pollerFn)[ENV.secretsPrefix]).toBe(DEFAULT_SECRETS_PREFIX);
     expect(envOf(pollerFn)[ENV.tableName]).toBeDefined();
@@ -114,7 +123,9 @@ describe('the X replies poller', () => {
     const services = new Set(
       statementsOf(pollerFn).flatMap((s) => asList(s.Action).map((a) => a.split(':')[0])),
     );
-    expect([...services].sort()).toEqual(['dynamodb', 'logs', 'secretsmanager', 'xray']);
+    // s3: only the audit trail's heads, appended when a tip is audited (lib/audit-heads.ts).
+    expect([...services].sort()).toEqual(['dynamodb', 'logs', 's3', 'secretsmanager', 'xray']);
+    expect(actionsOf(pollerFn, 's3:')).toEqual(['s3:PutObject']);
   });
 
   it('alarms to the alarm topic when its runs keep failing', () => {

@@ -359,7 +359,17 @@ export class TelegramApiFake {
     }
     const content = field === 'text' ? { text } : { caption: text, photo: photo as RecordedFile };
     const linkPreview = json(p.link_preview_options, 'link preview options');
-    const message = this.store({ chatId: chat.id, ...content, replyTo, linkPreview });
+    // In a discussion group a reply joins the thread of the message it answers (a comment, or the post's forward).
+    const answered =
+      chat.type === 'channel' || replyTo === undefined ? undefined : this.message(chat.id, replyTo);
+    const threadId = answered?.threadId ?? (answered?.forwardOf ? answered.message_id : undefined);
+    const message = this.store({
+      chatId: chat.id,
+      ...content,
+      replyTo,
+      linkPreview,
+      ...(threadId !== undefined ? { threadId } : {}),
+    });
     const group = chat.linkedChatId === undefined ? undefined : this.chats.get(chat.linkedChatId);
     if (chat.type === 'channel' && group) {
       const forwardOf = { chatId: chat.id, messageId: message.message_id };

@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import type { BulkDeps } from '../../functions/channel/bulk';
 import { UNPACED } from '../../functions/channel/rate';
+import { RENDERERS } from '../../functions/channels/renderers';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion, Subscriber } from '../../functions/core/model';
 import type { QuietWindow } from '../../functions/core/quiet-hours';
@@ -144,6 +145,7 @@ export class BulkRig {
       pii: this.residents.pii,
       queue,
       provider,
+      renderers: RENDERERS,
       sandbox: new ScriptedProvider('sms', 'sandbox'),
       config: testConfig({ providerTimeoutMs: 1000, maxReceives: 5, retryBaseMs: 2000, ...config }),
       clock,

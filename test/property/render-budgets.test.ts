@@ -5,21 +5,20 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { StoredVersion } from '../../functions/core/model';
+import { renderEmail } from '../../functions/channels/email/render';
+import { renderFacebook } from '../../functions/channels/facebook/render';
+import { renderInstagram } from '../../functions/channels/instagram/render';
 import {
   measureSms,
-  renderEmail,
-  renderFacebook,
-  renderInstagram,
   renderSms,
   renderWea,
-  renderX,
   smsPartRoom,
   smsParts,
   smsUnits,
-  weightedLength,
-  wordsFor,
-} from '../../functions/core/render';
+} from '../../functions/channels/sms/render';
+import { renderX, weightedLength } from '../../functions/channels/x/render';
+import type { StoredVersion } from '../../functions/core/model';
+import { wordsFor } from '../../functions/core/render';
 import type { AlertContent, MsgType } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
 

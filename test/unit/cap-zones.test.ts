@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { deliverBulkJob } from '../../functions/channel/bulk';
 import { type ChannelDeps, deliverJob } from '../../functions/channel/deliver';
+import { RENDERERS } from '../../functions/channels/renderers';
 import { newAlert } from '../../functions/core/alerts';
 import { toCapXml, zoneNamesFrom } from '../../functions/core/cap';
 import { importCap } from '../../functions/core/cap-import';
@@ -137,6 +138,7 @@ describe('CAP areas from zones', () => {
       store: db.store,
       queue: new RecordingQueue(),
       provider,
+      renderers: RENDERERS,
       sandbox: new ScriptedProvider('email', 'sandbox'),
       config: testConfig({ providerTimeoutMs: 500 }),
       clock: new ManualClock(T0),
@@ -209,6 +211,7 @@ describe('CAP areas from zones', () => {
         zones,
         queue,
         provider: webhook,
+        renderers: RENDERERS,
         sandbox: new ScriptedProvider('webhook', 'sandbox'),
         config: testConfig(),
         clock,

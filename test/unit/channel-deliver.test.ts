@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChannelDeps, deliverJob, RetryLater } from '../../functions/channel/deliver';
 import { createChannelHandler } from '../../functions/channel/handler';
+import { RENDERERS } from '../../functions/channels/renderers';
 import { newAlert, updateAlert } from '../../functions/core/alerts';
 import type { ReceiptKey, StoredVersion } from '../../functions/core/model';
 import { AlertDraft, type Channel, UpdatePatch } from '../../schemas/alert';
@@ -49,6 +50,7 @@ function harness(channel: Channel, options: { lookup?: Map<string, string> } = {
     store: db.store,
     queue,
     provider,
+    renderers: RENDERERS,
     sandbox,
     config: testConfig({ providerTimeoutMs: PROVIDER_TIMEOUT_MS, maxReceives: 5, retryBaseMs: 2000 }),
     clock,

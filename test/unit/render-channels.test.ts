@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { renderFacebook } from '../../functions/channels/facebook/render';
+import { renderInstagram } from '../../functions/channels/instagram/render';
+import { MissingImage } from '../../functions/channels/renderer';
+import { RENDERERS, rendererOf } from '../../functions/channels/renderers';
+import { renderWebhook } from '../../functions/channels/webhook/render';
 import { newAlert } from '../../functions/core/alerts';
 import { toCapXml } from '../../functions/core/cap';
 import type { StoredVersion } from '../../functions/core/model';
-import {
-  MissingImage,
-  renderContent,
-  renderFacebook,
-  renderInstagram,
-  renderWebhook,
-  wordsFor,
-} from '../../functions/core/render';
+import { wordsFor } from '../../functions/core/render';
 import type { ChannelContent } from '../../functions/ports';
 import { AlertDraft } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
@@ -112,14 +110,14 @@ describe('renderWebhook', () => {
     expect(JSON.parse(JSON.stringify(payload))).toEqual(payload);
   });
 
-  it('carries the version as CAP: its public URL always, and the XML through renderContent', () => {
+  it('carries the version as CAP: its public URL always, and the XML through its renderer', () => {
     // Arrange
     const v = version();
     const xml = toCapXml(v, { agencyName: 'Herald Police Department' });
 
     // Act
     const bare = renderWebhook(v, testConfig());
-    const rendered = renderContent('webhook', v, testConfig(), { cap: xml });
+    const rendered = RENDERERS.webhook.content(v, testConfig(), { cap: xml });
 
     // Assess
     expect(bare.data.cap).toEqual({
@@ -132,13 +130,13 @@ describe('renderWebhook', () => {
   });
 });
 
-describe('renderContent', () => {
+describe('the channel renderers', () => {
   it('gives Instagram the alert image over a card, and the card when there is none', () => {
     // Act
-    const own = renderContent('instagram', version({ image: 'https://img.example/a.jpg' }), testConfig(), {
+    const own = RENDERERS.instagram.content(version({ image: 'https://img.example/a.jpg' }), testConfig(), {
       image: CARD,
     });
-    const card = renderContent('instagram', version(), testConfig(), { image: CARD });
+    const card = RENDERERS.instagram.content(version(), testConfig(), { image: CARD });
 
     // Assess
     expect(own.content).toMatchObject({ channel: 'instagram', image: { url: 'https://img.example/a.jpg' } });
@@ -148,13 +146,13 @@ describe('renderContent', () => {
 
   it('refuses Instagram without any image', () => {
     // Act and Assess
-    expect(() => renderContent('instagram', version(), testConfig())).toThrow(MissingImage);
+    expect(() => RENDERERS.instagram.content(version(), testConfig(), {})).toThrow(MissingImage);
   });
 
   it('renders every channel into its own content shape', () => {
     // Act
     const shapes = (['x', 'facebook', 'sms', 'email', 'webhook'] as const).map(
-      (channel) => renderContent(channel, version(), testConfig(), { cap: '<alert/>' }).content,
+      (channel) => rendererOf(channel).content(version(), testConfig(), { cap: '<alert/>' }).content,
     );
 
     // Assess

@@ -4,9 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChannelDeps, deliverJob, RetryLater } from '../../functions/channel/deliver';
+import { RENDERERS } from '../../functions/channels/renderers';
+import { renderSms } from '../../functions/channels/sms/render';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion } from '../../functions/core/model';
-import { renderSms } from '../../functions/core/render';
 import type { PublicImage } from '../../functions/ports';
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import type { ChannelJob } from '../../schemas/messages';
@@ -44,6 +45,7 @@ function harness(channel: Channel, cardImage?: ChannelDeps['cardImage']) {
     store: db.store,
     queue: new RecordingQueue(),
     provider,
+    renderers: RENDERERS,
     sandbox: new ScriptedProvider(channel, 'sandbox'),
     config: testConfig({ providerTimeoutMs: 200 }),
     clock: new ManualClock(T0),
@@ -148,7 +150,11 @@ describe('deliverJob, rendering', () => {
 
     // Assess
     const smsContent = sms.provider.calls[0]?.message.content;
-    expect(smsContent).toEqual({ channel: 'sms', text: renderSms(s.v1, sms.deps.config).text });
+    // Rendered for its channel: the SMS carries the SMS's own link (functions/core/links.ts).
+    expect(smsContent).toEqual({
+      channel: 'sms',
+      text: renderSms(s.v1, { ...sms.deps.config, channel: 'sms' }).text,
+    });
     const mail = email.provider.calls[0]?.message.content;
     expect(mail).toMatchObject({
       channel: 'email',

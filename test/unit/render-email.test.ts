@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { messageIdDomain, renderEmail } from '../../functions/channels/email/render';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion } from '../../functions/core/model';
-import { escapeHtml, messageIdDomain, renderEmail } from '../../functions/core/render';
+import { escapeHtml } from '../../functions/core/render';
 import { AlertDraft } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
 import { testConfig } from '../helpers/fakes';

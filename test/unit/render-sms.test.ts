@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { gsmSeptets, measureSms, renderSms, renderWea } from '../../functions/channels/sms/render';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion } from '../../functions/core/model';
-import { gsmSeptets, measureSms, renderSms, renderWea } from '../../functions/core/render';
 import { AlertDraft } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
 import { testConfig } from '../helpers/fakes';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { renderX, weightedLength } from '../../functions/channels/x/render';
 import { newAlert } from '../../functions/core/alerts';
 import type { StoredVersion } from '../../functions/core/model';
-import { renderX, weightedLength } from '../../functions/core/render';
 import { AlertDraft } from '../../schemas/alert';
 import draftFixture from '../fixtures/alert-draft.json';
 import { testConfig } from '../helpers/fakes';

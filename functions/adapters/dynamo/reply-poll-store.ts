@@ -1,11 +1,14 @@
 /**
- * The replies poller's memory on the single table: one partition per polled channel, read whole by one Query per
+ * The replies pollers' memory on the single table: one partition per polled channel, read whole by one Query per
  * run. It stays small on its own: every item expires (TTL) a little after the provider's search window, and an
  * item is written again only while its alert is live, so a partition holds the posts and conversations of the
  * last week or so, and the rate-limit hold.
  *
- *   REPLIES#<channel> / POST#<post id>   a post of a live alert, resolved to its conversation (or to none: gone)
- *   REPLIES#<channel> / CONV#<id>        where the search of one conversation stands (since id, page token)
+ *   REPLIES#<channel> / POST#<post id>   a post of a live alert, resolved to its conversation (or to none: gone);
+ *                                        Telegram: a channel post and its thread in the discussion group
+ *   REPLIES#<channel> / CONV#<id>        where the search of one conversation stands (since id, page token), or
+ *                                        the read of one post (its position; functions/replies/thread-poller.ts);
+ *                                        Telegram: CONV#updates, the bot's getUpdates offset
  *   REPLIES#<channel> / HOLD             no search before `until` (the rate limit is spent)
  *
  * Plain puts: one poller runs per channel at a time (a two-minute schedule, a one-minute timeout, no retries), and

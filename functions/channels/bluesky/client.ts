@@ -373,6 +373,8 @@ class Bluesky implements BlueskyClient {
   private replyTo(post: SocialPost): { root: StrongRef; parent: StrongRef } | undefined {
     if (!post.inReplyTo) return undefined;
     const refs = decodePostId(post.inReplyTo);
+    if (!refs && post.answer)
+      throw new ProviderError('permanent', 'the reply to answer is not a Bluesky post id');
     // Not a Bluesky post id (a bug, or a receipt from before this client): the update matters more than the thread.
     if (!refs)
       this.warn('the post to reply to is not a Bluesky post id; posting the update on its own', post);

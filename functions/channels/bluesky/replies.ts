@@ -33,6 +33,8 @@ export interface BlueskyReply {
   text: string;
   /** When its author says it was written (the record's createdAt), else when the AppView saw it. */
   at: string;
+  /** When the AppView indexed it (its own clock, unlike `at`): where a poller's next read may start. */
+  indexedAt?: string | undefined;
 }
 
 export interface ThreadReplies {
@@ -94,6 +96,7 @@ function collect(node: ThreadNode, agency: string, above: string | undefined, ou
       authorDid: did,
       text,
       at,
+      ...(str(post.indexedAt) ? { indexedAt: str(post.indexedAt) } : {}),
     });
   }
   if (Array.isArray(node.replies))

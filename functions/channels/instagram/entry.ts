@@ -1,29 +1,47 @@
-/** Lambda entry point of the instagram channel: with alert cards, stored in S3 behind the CDN. */
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3ImageStore } from '../../adapters/images/s3';
+/**
+ * Lambda entry point of the instagram channel: its credentials read from Secrets Manager, and alert cards stored in
+ * S3 behind the CDN. The S3 client loads when the first card is stored, not when the function starts: most alerts
+ * carry an image of their own.
+ */
+
+import { requiredEnv } from '../../channel/aws';
+import { channelSecrets } from '../../channel/aws-secrets';
 import { cardImageMaker } from '../../channel/card-image';
 import { channelLambda } from '../../channel/handler';
+import type { ImageStore } from '../../ports';
 import { ENV } from '../../shared/config';
 import { instagramFactory } from './provider';
+import { instagramRenderer } from './render';
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
+/** The card store in S3, made on the first card. */
+function s3Images(): ImageStore {
+  const bucket = requiredEnv(ENV.imageBucket);
+  const publicBaseUrl = requiredEnv(ENV.imageBaseUrl);
+  let store: Promise<ImageStore> | undefined;
+  const open = async (): Promise<ImageStore> => {
+    const [{ S3Client }, { S3ImageStore }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('../../adapters/images/s3'),
+    ]);
+    return new S3ImageStore({ client: new S3Client({}), bucket, publicBaseUrl });
+  };
+  return {
+    put: async (key, bytes, contentType) => {
+      store ??= open().catch((error: unknown) => {
+        store = undefined;
+        throw error;
+      });
+      return (await store).put(key, bytes, contentType);
+    },
+  };
 }
 
 export const handler = channelLambda(
   'instagram',
+  instagramRenderer,
   (o) => instagramFactory({ ...o, awsAccess: 'role', allowLoopback: false }),
   {
-    cardImage: (services) =>
-      cardImageMaker(
-        new S3ImageStore({
-          client: new S3Client({}),
-          bucket: required(ENV.imageBucket),
-          publicBaseUrl: required(ENV.imageBaseUrl),
-        }),
-        services.config.agencyName,
-      ),
+    secrets: channelSecrets,
+    cardImage: (services) => cardImageMaker(s3Images(), services.config.agencyName),
   },
 );

@@ -265,7 +265,10 @@ class MastodonApiClient implements MastodonClient {
         // 404 with Mastodon's JSON error on a reply: the status being updated was deleted (agencies remove mistaken
         // posts). The update must still reach the public; the thread is a convenience. Mastodon refused it before
         // posting anything, so the same Idempotency-Key is free for the unthreaded status.
-        if (!(replyTo && error instanceof MastodonHttpError && error.status === 404 && error.json))
+        if (
+          !(replyTo && error instanceof MastodonHttpError && error.status === 404 && error.json) ||
+          post.answer
+        )
           throw error;
         this.options.logger?.warn('the Mastodon status to reply to is gone; posting the update on its own', {
           channel: 'mastodon',
@@ -291,6 +294,8 @@ class MastodonApiClient implements MastodonClient {
     if (!post.inReplyTo) return undefined;
     const parsed = parseMastodonMessageId(post.inReplyTo);
     if (parsed && (parsed.host === undefined || parsed.host === host.toLowerCase())) return parsed.statusId;
+    if (post.answer)
+      throw new ProviderError('permanent', 'the reply to answer is not a status on this Mastodon instance');
     this.options.logger?.warn(
       'the post to reply to is not a status on this Mastodon instance; posting on its own',
       {

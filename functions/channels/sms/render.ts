@@ -9,7 +9,13 @@
  * agencies that also hand alerts to a cell-broadcast gateway; they are counted in code points.
  */
 import { type Fitted, fitPieces, longestFitting } from '../../core/render/text';
-import { localise, publicPageUrl, type RenderConfig, type RenderVersion } from '../../core/render/version';
+import {
+  localise,
+  type RenderConfig,
+  type RenderVersion,
+  shortestAlertLink,
+} from '../../core/render/version';
+import type { ChannelRenderer } from '../renderer';
 
 export type SmsEncoding = 'GSM-7' | 'UCS-2';
 
@@ -132,8 +138,8 @@ export function renderSms(version: RenderVersion, config: RenderConfig, language
   const warnings: string[] = [];
   // A long link of the officer's own cannot be shortened: the alert's page on Herald carries the same text.
   let link = l.link;
-  if (!fits(composeSms(head, [], link)) && link !== publicPageUrl(config, version.alertId)) {
-    link = publicPageUrl(config, version.alertId);
+  if (!fits(composeSms(head, [], link)) && link !== shortestAlertLink(config, version.alertId)) {
+    link = shortestAlertLink(config, version.alertId);
     warnings.push("the alert's link is too long for SMS; the SMS links to the alert's page instead");
   }
   const pieces = {
@@ -211,3 +217,19 @@ export function renderWea(
   }
   return { text, characters: codePoints(text), limit, fits: fits(text) };
 }
+
+export const smsRenderer: ChannelRenderer<'sms'> = {
+  channel: 'sms',
+  content(version, config, { language }) {
+    const r = renderSms(version, config, language);
+    return { content: { channel: 'sms', text: r.text }, text: r.text };
+  },
+  preview(version, config, language) {
+    const { shortened: _s, link: _l, ...r } = renderSms(version, config, language);
+    return {
+      ...r,
+      wea90: renderWea(version, config, 90, language),
+      wea360: renderWea(version, config, 360, language),
+    };
+  },
+};

@@ -241,7 +241,9 @@ class TelegramClient implements SocialClient {
 
     let credentials = readTelegramCredentials(await this.secret(false));
     const photo = post.image ? await this.photo(post.image, signal) : undefined;
-    if (post.inReplyTo && !replyParameters(post.inReplyTo, credentials.chatId))
+    if (post.answer && !answerTarget(post))
+      throw new ProviderError('permanent', 'Telegram: the comment to answer is not a message id');
+    if (!post.answer && post.inReplyTo && !replyParameters(post.inReplyTo, credentials.chatId))
       // The channel was changed since (or the id is not ours): a message id means nothing in another chat.
       this.options.logger?.warn(
         'the Telegram message to reply to is not in the configured chat; posting alone',
@@ -301,8 +303,13 @@ class TelegramClient implements SocialClient {
     photo: Photo | undefined,
     signal: AbortSignal,
   ): Promise<{ accepted: ProviderAccepted } | HttpAnswer> {
-    const { chatId, botToken } = credentials;
-    const reply = replyParameters(post.inReplyTo, chatId);
+    const { botToken } = credentials;
+    // An answer goes to the chat of the comment it answers (the channel's discussion group), and only as a reply.
+    const target = post.answer ? answerTarget(post) : undefined;
+    const chatId = target?.chatId ?? credentials.chatId;
+    const reply = target
+      ? { message_id: target.messageId, allow_sending_without_reply: false }
+      : replyParameters(post.inReplyTo, chatId);
     let method: string;
     let body: FormData | string;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -367,6 +374,10 @@ class TelegramClient implements SocialClient {
     return { status: response.status, body: parsed, retryAfter: response.headers.get('retry-after') };
   }
 }
+
+/** The comment an officer's answer replies to: a group message, which the bot read with getUpdates (./replies.ts). */
+const answerTarget = (post: SocialPost) =>
+  post.inReplyTo ? parseTelegramMessageId(post.inReplyTo) : undefined;
 
 /** The reply to the previous version's message, when it is in the chat this message goes to. */
 function replyParameters(inReplyTo: string | undefined, chatId: string) {

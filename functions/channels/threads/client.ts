@@ -244,7 +244,8 @@ export function createThreadsClient(options: ThreadsClientOptions): SocialClient
     try {
       created = await create(replyTo);
     } catch (error) {
-      if (!replyTo || !isReplyTargetGone(error)) throw error;
+      // An officer's answer is never posted on its own: without the resident's reply it answers nobody.
+      if (!replyTo || !isReplyTargetGone(error) || post.answer) throw error;
       // The update must still reach the public; its text is marked as an update, so it stands on its own.
       options.logger?.warn('threads reply target gone; posting on its own', { alertId: post.alertId });
       replyTo = undefined;
@@ -427,6 +428,8 @@ export function createThreadsClient(options: ThreadsClientOptions): SocialClient
         throw new ProviderError('permanent', 'a Test or Exercise alert must not reach the public account');
       if (!post.text.trim() && !post.image)
         throw new ProviderError('permanent', 'a Threads post needs text or an image');
+      if (post.answer && !post.inReplyTo)
+        throw new ProviderError('permanent', 'a Threads answer needs the reply it answers');
       const length = threadsLength(post.text);
       if (length > THREADS_MAX_CHARS)
         throw new ProviderError(

@@ -145,5 +145,24 @@ export function createThreadsReplyReader(options: ThreadsReplyReaderOptions) {
         return { replies, complete: read.complete, ...(read.after ? { after: read.after } : {}) };
       });
     },
+
+    /**
+     * The agency's own replies directly under `mediaId`, newest first, from the first page (one request): where a
+     * public answer whose outcome was lost is looked for (functions/replies/social-answers.ts).
+     */
+    ownReplies(mediaId: string, signal: AbortSignal): Promise<{ id: string; text: string }[]> {
+      return withCredentials(credentials, async (c) => {
+        const read = await readPages<ReplyItem>(
+          graph,
+          `${mediaId}/replies`,
+          { fields: 'id,text,is_reply_owned_by_me', reverse: 'true' },
+          { token: c.accessToken, signal },
+          1,
+        );
+        return read.items
+          .filter((r): r is ReplyItem & { id: string } => Boolean(r.id) && r.is_reply_owned_by_me === true)
+          .map((r) => ({ id: r.id, text: r.text ?? '' }));
+      });
+    },
   };
 }

@@ -6,7 +6,9 @@
 import type { MsgType } from '../../../schemas/alert';
 import { toApiVersion } from '../../core/alerts';
 import type { StoredVersion } from '../../core/model';
-import { alertLink, type RenderConfig } from '../../core/render/version';
+import { alertPlainText } from '../../core/render/article';
+import { alertLink, localise, type RenderConfig } from '../../core/render/version';
+import type { ChannelRenderer } from '../renderer';
 
 export type WebhookEventType = 'alert.created' | 'alert.updated' | 'alert.cancelled';
 
@@ -39,3 +41,14 @@ export function renderWebhook(
     },
   } satisfies Record<string, unknown>;
 }
+
+export const webhookRenderer: ChannelRenderer<'webhook'> = {
+  channel: 'webhook',
+  content(version, config, { language, cap }) {
+    return {
+      content: { channel: 'webhook', payload: renderWebhook(version, config, cap) },
+      text: alertPlainText(localise(version, config, language), config.agencyName),
+    };
+  },
+  preview: (version, config) => ({ payload: renderWebhook(version, config), warnings: [] }),
+};

@@ -7,6 +7,7 @@ import { fitShortPost } from '../../core/render/short-post';
 import type { Fitted } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
+import type { ChannelRenderer } from '../renderer';
 import { x as xChannel } from './channel';
 
 /** The channel's budget (functions/channels/x/channel.ts): the preview and the console read the same number. */
@@ -45,3 +46,15 @@ export function renderX(version: RenderVersion, config: RenderConfig, language?:
     warnings,
   };
 }
+
+export const xRenderer: ChannelRenderer<'x'> = {
+  channel: 'x',
+  content(version, config, { language }) {
+    const r = renderX(version, config, language);
+    return { content: { channel: 'x', text: r.text, ...(r.image ? { image: r.image } : {}) }, text: r.text };
+  },
+  preview(version, config, language) {
+    const { shortened: _s, ...r } = renderX(version, config, language);
+    return { ...r, limit: X_MAX_WEIGHTED };
+  },
+};
