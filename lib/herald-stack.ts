@@ -57,9 +57,11 @@ import { CHANNELS, type Channel } from '../schemas/alert';
 import { MAX_RECIPIENTS_PER_JOB } from '../schemas/messages';
 import { ROUTES, type RouteSpec } from '../schemas/routes';
 import { DEFAULT_SMS_MONTHLY_SPEND_LIMIT_USD, OperationalAlarms } from './alarms';
+import { AuditHeads } from './audit-heads';
 import { cardAssetCommands, xmllintAssetCommands } from './bundling';
 import { Console } from './console';
 import { EmailEvents } from './email-events';
+import { ENGAGEMENT_SECRET_CHANNELS, Engagement } from './engagement';
 import { agencyLanguages, entryPath, HeraldFunction } from './herald-function';
 import { ImageCdn } from './image-cdn';
 import { INBOUND_SMS_PATH, InboundSms } from './inbound-sms';
@@ -68,7 +70,7 @@ import { PiiKey } from './pii-key';
 import { PublicReads } from './public-reads';
 import { isSiteRoute, PublicSite } from './public-site';
 import { PublishSchedules } from './publish-schedules';
-import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, Replies } from './replies';
+import { META_WEBHOOK_NAG_REASON, META_WEBHOOK_PATH, REPLY_SECRET_CHANNELS, Replies } from './replies';
 import { SmsDeliveryStatus } from './sms-delivery-status';
 import { alarmWhenNotEmpty, WorkQueue } from './work-queue';
 
@@ -562,20 +564,41 @@ export class HeraldStack extends Stack {
     });
 
     // ---------------------------------------------------------------- replies (lib/replies.ts)
-    // Replies to the agency's live X posts, polled into tips; the api reads the Meta secrets for the webhook route.
-    const channelSecret = (channel: 'x' | 'facebook' | 'instagram') =>
+    // Replies to the agency's live social posts, polled into tips; the api reads the Meta secrets for the webhook route.
+    const channelSecret = (channel: Channel) =>
       this.node.findChild(`ChannelSecret-${channel}`) as NamedSecret;
-    new Replies(this, 'Replies', {
+    const replies = new Replies(this, 'Replies', {
       table,
       api,
       secrets: {
-        x: channelSecret('x'),
+        ...Object.fromEntries(REPLY_SECRET_CHANNELS.map((channel) => [channel, channelSecret(channel)])),
         facebook: channelSecret('facebook'),
         instagram: channelSecret('instagram'),
       },
       secretsPrefix,
       alarmTopic,
     });
+
+    // ---------------------------------------------------------------- social engagement (lib/engagement.ts)
+    // Likes, reposts, replies and views of the agency's posts, read from each network for 7 days after posting.
+    new Engagement(this, 'Engagement', {
+      table,
+      secrets: Object.fromEntries(
+        ENGAGEMENT_SECRET_CHANNELS.map((channel) => [channel, channelSecret(channel)]),
+      ) as Record<(typeof ENGAGEMENT_SECRET_CHANNELS)[number], NamedSecret>,
+      secretsPrefix,
+      alarmTopic,
+    });
+
+    // ---------------------------------------------------------------- audit heads (lib/audit-heads.ts)
+    // Each function that appends audit entries (alert events, tips' and subscribers' audit) locks the chain's head in
+    // S3 as it appends (its entry calls lockAuditHeadsInS3); the api's verifier compares the table's chains with them.
+    // The replies poller appends tips' entries too: the tips it takes in and the public answers it posts.
+    const auditHeads = new AuditHeads(this, 'AuditHeads', {
+      mode: this.node.tryGetContext('auditHeadLockMode') === 'COMPLIANCE' ? 'COMPLIANCE' : 'GOVERNANCE',
+    });
+    for (const fn of [api, dispatch, sweeper, replies.poller]) auditHeads.grantAppend(fn);
+    auditHeads.grantVerify(api);
 
     // ---------------------------------------------------------------- identity
 

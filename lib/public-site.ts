@@ -26,6 +26,13 @@
  * functions/api/residents.ts). The header reaches the origin only where an origin request policy forwards it (the
  * forms), and every such behaviour runs the function.
  *
+ * Counting without tracking (functions/site/counters.ts). A channel's link `/a/{id}/{code}` and the alert page's view
+ * image `/alerts/{id}/seen.gif` count one click or view per request, so they are never cached (`count` behaviours, the
+ * image's pattern before `/alerts/*`); they get only the User-Agent (to leave link-preview robots out, never stored) and
+ * `from`, no cookie and no viewer address. The page itself stays cached, keyed on `lang` and `from`: the function keeps
+ * `from` on `/alerts/{id}` only, and only when it is a channel's code, so an alert page has at most (codes + 1) copies
+ * per language, and the image it carries says which channel brought the reader.
+ *
  * Response headers: the pages send their own Content-Security-Policy, which the site's policy leaves alone (it sets
  * none); it adds HSTS, nosniff and X-Frame-Options DENY over whatever the origin says (the strictest values there are),
  * and a same-origin Referrer-Policy where the page sends none (a page may choose a stricter one).
@@ -55,12 +62,24 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
 import { VIEWER_IP_HEADER } from '../functions/api/residents';
+import { LINK_CODES } from '../functions/core/links';
 import { MANAGE_COOKIE } from '../functions/site/forms';
 import type { RouteSpec } from '../schemas/routes';
 import { originCachePolicy } from './public-reads';
 
-/** The query parameters a cached page is keyed on: `?lang=`, which the edge always sets. */
-export const PAGE_QUERY_PARAMETERS = ['lang'] as const;
+/**
+ * The query parameters a cached page is keyed on: `?lang=`, which the edge always sets, and `?from=`, the channel code
+ * an alert page was reached from, which the edge keeps on `/alerts/{id}` only and only when it is a channel's code:
+ * at most (channels + 1) copies of an alert page per language.
+ */
+export const PAGE_QUERY_PARAMETERS = ['lang', 'from'] as const;
+
+/**
+ * What a counting request needs (`count` behaviours): the User-Agent, read only to leave link-preview robots (X's,
+ * Facebook's, Telegram's… fetching a posted link to draw its card) out of the clicks, never stored; and `from`.
+ */
+export const COUNT_HEADERS = ['user-agent'] as const;
+export const COUNT_QUERY_PARAMETERS = ['from'] as const;
 
 /**
  * What a form's POST needs besides its body: the headers the api checks a cross-site post by (Origin, Sec-Fetch-Site),
@@ -76,8 +95,11 @@ export const FORM_HEADERS = ['origin', 'sec-fetch-site', 'content-type', VIEWER_
  * - `form`: any method, never cached; FORM_HEADERS and every query string forwarded, no cookie.
  * - `session`: as `form`, plus the MANAGE_COOKIE cookie.
  * - `asset`: GET and HEAD of content-hashed files, cached as the origin says (a year), keyed on the path alone.
+ * - `count`: GET and HEAD that count a click or a page view (functions/site/counters.ts), never cached, so each one
+ *   reaches the origin; only COUNT_HEADERS and COUNT_QUERY_PARAMETERS are forwarded: no cookie, and not the viewer's
+ *   address (the site function, which writes it, does not run here).
  */
-export type SiteBehaviourKind = 'page' | 'page-and-form' | 'form' | 'session' | 'asset';
+export type SiteBehaviourKind = 'page' | 'page-and-form' | 'form' | 'session' | 'asset' | 'count';
 
 /**
  * The site's CloudFront path patterns, in the order CloudFront tries them (after PUBLIC_READ_BEHAVIOURS): the one list
@@ -87,7 +109,9 @@ export type SiteBehaviourKind = 'page' | 'page-and-form' | 'form' | 'session' | 
 export const SITE_BEHAVIOURS = [
   { pathPattern: '/alerts', kind: 'page' },
   { pathPattern: '/alerts/*/tips', kind: 'form' },
+  { pathPattern: '/alerts/*/seen.gif', kind: 'count' },
   { pathPattern: '/alerts/*', kind: 'page' },
+  { pathPattern: '/a/*', kind: 'count' },
   { pathPattern: '/subscribe', kind: 'page-and-form' },
   { pathPattern: '/subscribe/*', kind: 'form' },
   { pathPattern: '/manage*', kind: 'session' },
@@ -105,11 +129,17 @@ export const isSiteRoute = (route: RouteSpec): boolean => route.site === true;
  * first listed of equal weights), else the default. Any other `lang` is replaced, so a made-up value can neither add a
  * cache entry nor skip the cache. And it sets VIEWER_IP_HEADER to the address CloudFront received the request from.
  */
-export function siteRequestFunctionCode(languages: readonly string[]): string {
+export function siteRequestFunctionCode(
+  languages: readonly string[],
+  linkCodes: readonly string[] = LINK_CODES,
+): string {
   if (languages.length === 0) throw new Error('the site needs at least one language');
   return [
     `var LANGUAGES = ${JSON.stringify(languages)};`,
     `var VIEWER_IP = ${JSON.stringify(VIEWER_IP_HEADER)};`,
+    `var LINK_CODES = ${JSON.stringify(linkCodes)};`,
+    // An alert's page, not its card or tip form: the one page whose key holds `from`.
+    'var ALERT_PAGE = /^\\/alerts\\/[^\\/]+$/;',
     'function known(tag) {',
     "  var primary = tag.toLowerCase().split('-')[0];",
     '  return LANGUAGES.indexOf(primary) >= 0 ? primary : undefined;',
@@ -144,6 +174,10 @@ export function siteRequestFunctionCode(languages: readonly string[]): string {
     '  var language =',
     '    (asked && known(asked.value)) || (accepted && fromAcceptLanguage(accepted.value)) || LANGUAGES[0];',
     '  request.querystring.lang = { value: language };',
+    '  var from = request.querystring.from;',
+    '  if (from && ALERT_PAGE.test(request.uri) && !from.multiValue && LINK_CODES.indexOf(from.value) >= 0)',
+    '    request.querystring.from = { value: from.value };',
+    '  else delete request.querystring.from;',
     '  request.headers[VIEWER_IP] = { value: event.viewer.ip };',
     '  return request;',
     '}',
@@ -190,6 +224,13 @@ export class PublicSite extends Construct {
         queryStringBehavior: queryStrings,
       });
     const originRequests: Record<Exclude<SiteBehaviourKind, 'page' | 'asset'>, IOriginRequestPolicy> = {
+      // A click or a view: the robot check's User-Agent and the channel code, nothing else of the viewer.
+      count: new OriginRequestPolicy(this, 'CountRequests', {
+        comment: 'Herald link clicks and page views: user-agent (robots are not counted) and from; no cookie',
+        headerBehavior: OriginRequestHeaderBehavior.allowList(...COUNT_HEADERS),
+        cookieBehavior: OriginRequestCookieBehavior.none(),
+        queryStringBehavior: OriginRequestQueryStringBehavior.allowList(...COUNT_QUERY_PARAMETERS),
+      }),
       // No query string beyond the cache key's `lang`: the GET answered from this behaviour is cached by that key.
       'page-and-form': formRequests(
         'SignUpRequests',
@@ -239,7 +280,9 @@ export class PublicSite extends Construct {
       props.distribution.addBehavior(pathPattern, props.origin, {
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods:
-          kind === 'page' || kind === 'asset' ? AllowedMethods.ALLOW_GET_HEAD : AllowedMethods.ALLOW_ALL,
+          kind === 'page' || kind === 'asset' || kind === 'count'
+            ? AllowedMethods.ALLOW_GET_HEAD
+            : AllowedMethods.ALLOW_ALL,
         cachedMethods: CachedMethods.CACHE_GET_HEAD,
         compress: true,
         cachePolicy:
@@ -252,8 +295,8 @@ export class PublicSite extends Construct {
         // headers, never a cookie or Authorization.
         ...(kind === 'page' || kind === 'asset' ? {} : { originRequestPolicy: originRequests[kind] }),
         responseHeadersPolicy: this.responseHeadersPolicy,
-        // Assets are the same for everyone and in every language.
-        ...(kind === 'asset'
+        // Assets are the same for everyone and in every language; a count needs neither a language nor an address.
+        ...(kind === 'asset' || kind === 'count'
           ? {}
           : {
               functionAssociations: [

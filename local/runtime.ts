@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { FileAuditHeadStore } from '../functions/adapters/audit-heads/file';
 import { createDocumentClient } from '../functions/adapters/dynamo/client';
 import { DynamoStore } from '../functions/adapters/dynamo/store';
 import { DynamoSubscriberStore } from '../functions/adapters/dynamo/subscriber-store';
@@ -20,9 +21,11 @@ import { cardImageMaker } from '../functions/channel/card-image';
 import { createChannelHandler } from '../functions/channel/handler';
 import { CHANNEL } from '../functions/channels/list';
 import type { ProviderBaseUrls } from '../functions/channels/provider-options';
+import { RENDERERS } from '../functions/channels/renderers';
 import { isSubscriberChannel } from '../functions/core/fanout';
 import { seededZones, type ZoneCatalog } from '../functions/core/zones';
 import { createDispatchHandler } from '../functions/dispatch/handler';
+import { composeEngagementPoller } from '../functions/impact/handler';
 import {
   type ChannelProvider,
   type Clock,
@@ -32,7 +35,7 @@ import {
   type QueueName,
   systemClock,
 } from '../functions/ports';
-import { composeAnswerPoster, composeReplyPoller } from '../functions/replies/handler';
+import { composeAnswerPoster, composeRepliesPollers } from '../functions/replies/handler';
 import { REQUIRED_SECRET_KEYS, realProviderFactories } from '../functions/shared/channel-providers';
 import { ENV, type HeraldConfig, loadConfig, loopbackAllowedBy } from '../functions/shared/config';
 import { newId } from '../functions/shared/ids';
@@ -109,6 +112,8 @@ export interface Herald {
 
 /** As the schedule on AWS runs it (lib/replies.ts). */
 const REPLY_POLL_INTERVAL_MS = 120_000;
+/** As the schedule on AWS runs it (lib/engagement.ts): the engagement schedule's finest step. */
+const ENGAGEMENT_POLL_INTERVAL_MS = 600_000;
 /**
  * Public answers are posted as soon as an officer sends one (see `postAnswersSoon`); this slower pass takes up what a
  * rate limit or an outage left queued. Listing the queue every few seconds for nothing cost a large embedded
@@ -146,7 +151,9 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     stops.push(async () => client.destroy());
     await ensureTable(client, TABLE_NAME);
     const requests = options.countRequests ? createRequestCounter(client) : undefined;
-    const store = new DynamoStore({ client, tableName: TABLE_NAME });
+    // The audit chains' heads outside the table, as the S3 bucket keeps them on AWS (adapters/audit-heads/file.ts).
+    const auditHeads = new FileAuditHeadStore(join(dataDir, 'audit-heads'), logger);
+    const store = new DynamoStore({ client, tableName: TABLE_NAME, auditHeads });
 
     // ---- queues
     const queues = await EmbeddedQueues.open(join(dataDir, 'queues'));
@@ -165,7 +172,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     // ---- handlers, composed exactly as functions/shared/aws.ts composes them on AWS, with local adapters
     const faults = new InMemoryFaults();
     // Phone numbers and emails are encrypted at rest with a key kept in the data directory (KMS on AWS).
-    const subscribers = new DynamoSubscriberStore({ client, tableName: TABLE_NAME });
+    const subscribers = new DynamoSubscriberStore({ client, tableName: TABLE_NAME }, store.auditLog);
     const pii = await LocalKeyCipher.open(dataDir);
     const zones = seededZones();
     // Scheduled versions wake the dispatcher at their time (EventBridge Scheduler on AWS); read back at start.
@@ -247,6 +254,7 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
         createChannelHandler({
           ...services,
           provider: providerChoices[channel].provider,
+          renderers: RENDERERS,
           sandbox: sandboxes[channel],
           ...(CHANNEL[channel].needsImage ? { cardImage } : {}),
         }),
@@ -284,16 +292,18 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
       await sweeping?.catch(() => undefined);
     });
 
-    // ---- replies under the agency's X posts, polled while alerts are live (on AWS: lib/replies.ts's schedule)
+    // ---- replies under the agency's posts on X, Mastodon, Bluesky, Threads and Telegram, polled while alerts are
+    // live (on AWS: lib/replies.ts's schedule); a channel without credentials (sandboxed) reads nothing
     const secrets = embeddedSecretSource(dataDir, env);
     // Residents' replies under the agency's posts, from every channel, enter here (functions/ports.ts TipIntake).
     const tipIntake = tipIntakeFor(services);
-    const replyPoller = composeReplyPoller({
+    const replyPoller = composeRepliesPollers({
       store,
       table: { client, tableName: TABLE_NAME },
       secrets,
       intake: tipIntake,
       xBaseUrl: options.providerBaseUrls?.x,
+      baseUrls: options.providerBaseUrls,
       env,
     });
     let polling: Promise<unknown> | undefined;
@@ -310,6 +320,31 @@ export async function startHerald(options: EmbeddedOptions): Promise<Herald> {
     stops.push(async () => {
       clearInterval(replyTimer);
       await polling?.catch(() => undefined);
+    });
+
+    // ---- likes, reposts, replies and views of the agency's posts for 7 days (on AWS: lib/engagement.ts's schedule);
+    // a sandboxed channel has no credentials and no real posts, so nothing is read for it
+    const engagementPoller = composeEngagementPoller({
+      store,
+      table: { client, tableName: TABLE_NAME },
+      secrets,
+      baseUrls: options.providerBaseUrls,
+      logger,
+      env,
+    });
+    let engaging: Promise<unknown> | undefined;
+    const engagementTimer = setInterval(() => {
+      engaging ??= engagementPoller
+        .pollOnce()
+        .catch((e: unknown) => logger.error('engagement poll failed', { error: String(e) }))
+        .finally(() => {
+          engaging = undefined;
+        });
+    }, ENGAGEMENT_POLL_INTERVAL_MS);
+    engagementTimer.unref();
+    stops.push(async () => {
+      clearInterval(engagementTimer);
+      await engaging;
     });
 
     // ---- officers' public answers under residents' replies: posted soon after they are queued (AWS: with the poll)

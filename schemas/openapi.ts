@@ -4,9 +4,12 @@
  */
 import * as z from 'zod';
 import { AlertDraft, ApproveBody, CancelBody, UpdatePatch } from './alert';
+import './audit';
 import './delivery';
 import './problem';
 import './replies';
+import { impactOperations } from './impact';
+import { reportOperations } from './reports';
 import './responses';
 import { type OperationId, ROUTES, type RouteSpec } from './routes';
 import { SandboxFaults, SandboxTokenRequest } from './sandbox';
@@ -263,6 +266,15 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
     },
   },
   getAudit: { responses: { '200': jsonBody('AuditLog', 'Oldest first; recipients masked') } },
+  verifyAuditLog: {
+    parameters: [
+      { name: 'alertId', in: 'query', required: false, schema: { type: 'string', maxLength: 64 } },
+    ],
+    responses: {
+      '200': jsonBody('AuditVerification', 'ok is false when any entry is broken; never cached'),
+      '404': problem('No alert with that id (with ?alertId=)'),
+    },
+  },
   ...siteOperations(),
   getAlertCap: cachedRead(
     'application/cap+xml',
@@ -442,6 +454,8 @@ const OPERATION_DETAILS: Partial<Record<OperationId, Json>> = {
   },
   deleteWebhook: { responses: { '204': { description: 'Removed' } } },
   ...tipOperations({ ref, jsonBody, problem, idempotencyKey }),
+  ...reportOperations({ ref, problem }),
+  ...impactOperations({ ref, problem }),
   sandboxOutbox: {
     parameters: [
       { name: 'channel', in: 'query', schema: ref('Channel') },

@@ -125,6 +125,24 @@ export const ROUTES = [
     summary: 'Every change to the alert: who, when, what',
   },
   {
+    operationId: 'verifyAuditLog',
+    method: 'GET',
+    path: '/v1/audit/verify',
+    auth: 'jwt',
+    roles: ['supervisor', 'auditor'],
+    summary:
+      'Checks every audit chain (or one alert’s, ?alertId=): what was edited or deleted behind Herald’s back',
+  },
+  {
+    operationId: 'getImpact',
+    method: 'GET',
+    path: '/v1/alerts/{id}/impact',
+    auth: 'jwt',
+    roles: ALL,
+    summary:
+      'What the alert achieved: per channel recipients, sent, delivered, failed, deferred, clicks, page views and engagement; tips, opt-outs within 24 h, and the delivery timeline',
+  },
+  {
     operationId: 'alertsPage',
     method: 'GET',
     path: '/alerts',
@@ -151,6 +169,26 @@ export const ROUTES = [
     site: true,
     summary:
       "Residents' site: the alert card (the image Instagram gets) of the current version, for a shared link's preview",
+  },
+  {
+    operationId: 'alertSeen',
+    method: 'GET',
+    path: '/alerts/{id}/seen.gif',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary:
+      "Residents' site: the alert page's 1×1 view image, never cached: one page view counted per load (?from= the channel code), nothing about the reader kept",
+  },
+  {
+    operationId: 'alertChannelLink',
+    method: 'GET',
+    path: '/a/{id}/{code}',
+    auth: 'public',
+    roles: [],
+    site: true,
+    summary:
+      "Residents' site: a channel's link to an alert; counts one click for the channel and redirects (302) to the alert's own web link or its page",
   },
   {
     operationId: 'alertTipForm',
@@ -416,6 +454,16 @@ export const ROUTES = [
     auth: 'jwt',
     roles: ['officer', 'supervisor'],
     summary: 'Remove a media webhook',
+  },
+  // Impact and accountability (api.md): reports per period and zone.
+  {
+    operationId: 'getReports',
+    method: 'GET',
+    path: '/v1/reports',
+    auth: 'jwt',
+    roles: ['supervisor', 'auditor'],
+    summary:
+      'Per week or month and zone: alerts sent, recipients, delivery rate, time to the last recipient, subscribers gained and lost; ?format=csv',
   },
   // Tips and replies (api.md, "Tips and replies: residents talk back").
   {

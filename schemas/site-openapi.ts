@@ -82,6 +82,35 @@ export function siteOperations(): Record<string, Json> {
         '304': { description: 'Not modified' },
       },
     },
+    alertSeen: {
+      parameters: [
+        {
+          name: 'from',
+          in: 'query',
+          required: false,
+          description:
+            "The code of the channel whose link brought the reader (the page's own ?from=); else direct",
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': {
+          description:
+            'A 1×1 transparent GIF, never cached: one page view counted (no cookie; no address or user agent kept)',
+          content: { 'image/gif': { schema: { type: 'string', format: 'binary' } } },
+        },
+        '404': html('No such public alert: nothing counted'),
+      },
+    },
+    alertChannelLink: {
+      responses: {
+        '302': {
+          description:
+            "One click counted for the channel whose code the path ends with; to the alert's own web link, or its page with ?from=<code> (no cookie; no address or user agent kept)",
+        },
+        '404': html('No such public alert: nothing counted'),
+      },
+    },
     alertTipForm: form(
       {
         text: { type: 'string', maxLength: 2000 },

@@ -1,6 +1,8 @@
 /**
  * Builds the console with esbuild: one minified ES module and one stylesheet, named by their content hash so they
- * can be cached for a year, and index.html pointing at them (never cached, so a new build is seen at once).
+ * can be cached for a year, and index.html pointing at them (never cached, so a new build is seen at once). Pages
+ * loaded with `import()` (reports, audit, an alert's impact and their charts) are split into chunks of their own,
+ * fetched when first opened, so the first load does not carry them.
  *
  * The embedded server builds in memory at start-up (local/console.ts); `tsx web/build.ts <dir>` writes the same
  * files for a static host (S3 + CloudFront).
@@ -25,6 +27,8 @@ export interface ConsoleBuild {
   files: ConsoleFile[];
   /** Bytes of what a browser downloads on first load (script + stylesheet + page), raw and gzipped. */
   size: { raw: number; gzip: number };
+  /** The paths of that first load: the page, the stylesheet, the script and the chunks it imports statically. */
+  firstLoad: string[];
 }
 
 const TYPES: Record<string, string> = {
@@ -44,6 +48,9 @@ export async function buildConsole(): Promise<ConsoleBuild> {
     format: 'esm',
     target: ['es2022', 'chrome111', 'firefox115', 'safari16'],
     entryNames: '[name]-[hash]',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    metafile: true,
     outdir,
     write: false,
     legalComments: 'none',
@@ -55,19 +62,39 @@ export async function buildConsole(): Promise<ConsoleBuild> {
     const ext = path.slice(path.lastIndexOf('.'));
     return { path, contentType: TYPES[ext] ?? 'application/octet-stream', body: f.contents, immutable: true };
   });
-  const script = files.find((f) => f.path.endsWith('.js'));
+  const script = files.find((f) => /^\/assets\/main-\w+\.js$/.test(f.path));
   const styles = files.find((f) => f.path.endsWith('.css'));
   if (!script || !styles) throw new Error('the console build made no script or no stylesheet');
+  // What main imports statically (shared chunks) loads with it; what it imports with import() waits until needed.
+  const outputs = result.metafile.outputs;
+  const staticImports = (path: string): string[] =>
+    (outputs[path]?.imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => i.path);
+  const byOutput = (p: string) => `/${relative(WEB_DIR, resolve(p)).split('\\').join('/')}`;
+  const entry = Object.keys(outputs).find((p) => byOutput(p) === script.path);
+  const loaded = new Set<string>();
+  const visit = (p: string) => {
+    if (loaded.has(p)) return;
+    loaded.add(p);
+    for (const next of staticImports(p)) visit(next);
+  };
+  if (entry) visit(entry);
+  const chunks = files.filter((f) => f !== script && [...loaded].some((p) => byOutput(p) === f.path));
   const template = await readFile(join(WEB_DIR, 'index.html'), 'utf8');
-  const html = template.replace('/%SCRIPT%', script.path).replace('/%STYLES%', styles.path);
+  // The chunks main imports are asked for with it, not one round trip after it.
+  const preloads = chunks.map((c) => `<link rel="modulepreload" href="${c.path}">\n`).join('');
+  const html = template
+    .replace('/%SCRIPT%', script.path)
+    .replace('/%STYLES%', styles.path)
+    .replace('<script type="module"', `${preloads}<script type="module"`);
   files.push({
     path: '/index.html',
     contentType: TYPES['.html']!,
     body: new TextEncoder().encode(html),
     immutable: false,
   });
-  const firstLoad = [script, styles, files.at(-1)!];
+  const firstLoad = [script, ...chunks, styles, files.at(-1)!];
   return {
+    firstLoad: firstLoad.map((f) => f.path),
     files,
     size: {
       raw: firstLoad.reduce((n, f) => n + f.body.length, 0),

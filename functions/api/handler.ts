@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { SecretsManagerSource } from '../adapters/secrets/secrets-manager';
 import type { SecretSource } from '../ports';
 import { awsSecrets, awsServices } from '../shared/aws';
+import { lockAuditHeadsInS3 } from '../shared/aws-audit-heads';
 import { ENV } from '../shared/config';
 import { logger } from '../shared/logger';
 import { awsNotifier } from '../shared/notifier';
@@ -38,6 +39,9 @@ export function edgeSecretFrom(
     return value;
   };
 }
+
+// Appends audit entries and verifies them: each chain's head is locked in S3 as it is appended (lib/audit-heads.ts).
+lockAuditHeadsInS3();
 
 let wired: ReturnType<typeof createApiHandler> | undefined;
 

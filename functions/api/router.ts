@@ -24,6 +24,7 @@ import {
   type OperationInput,
   updateAlertOp,
 } from './alerts';
+import { verifyAuditLogOp } from './audit-verify';
 import {
   capPathAlias,
   createAlertFromCap,
@@ -34,9 +35,11 @@ import {
 } from './cap';
 import { atomFeedOp, jsonFeedOp, rssFeedOp } from './feeds';
 import { type ApiResult, json, problemResult } from './http';
+import { getImpact } from './impact';
 import { confirmByGet, type InboundSmsRouteOptions, inboundSmsOperation } from './inbound-sms';
 import { type MetaWebhookOptions, metaWebhookOperations } from './meta-webhook';
 import { previewAlert } from './preview';
+import { getReports } from './reports';
 import { listZones } from './residents';
 import { createSnsVerifier } from './sns-signature';
 import { getSubscriberAudit, listSubscriptionAudit } from './subscription-audit';
@@ -80,6 +83,8 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   withdrawVersion: withdrawVersionOp,
   listDeliveries,
   getAudit,
+  getImpact,
+  verifyAuditLog: verifyAuditLogOp,
   ...SITE_OPERATIONS,
   getAlertCap,
   getVersionCap,
@@ -107,6 +112,7 @@ const OPERATIONS: Partial<Record<OperationId, Operation>> = {
   assignTip,
   closeTip,
   reopenTip,
+  getReports,
 };
 
 export interface RouterOptions {

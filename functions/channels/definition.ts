@@ -71,6 +71,12 @@ export interface ChannelDefinition<Name extends string = string> {
   alarmOnRejectedCredentials?: true | undefined;
   /** Residents' quiet hours apply: releases of deferred messages go on this channel's queue. */
   quietHours?: true | undefined;
+  /**
+   * The channel's code in the links it carries, `<publicBaseUrl>/a/<alertId>/<code>` (functions/core/links.ts): one
+   * or two lowercase letters, unique across channels, short because SMS counts every character. A click on it is
+   * counted for this channel; absent, the channel links to the alert itself and its clicks are not counted.
+   */
+  linkCode?: string | undefined;
 }
 
 /** Checks a definition and keeps its literal types, so the list can derive the `Channel` union from it. */

@@ -2,6 +2,7 @@
 import type { Context, SQSEvent } from 'aws-lambda';
 import { DispatchMessage } from '../../schemas/messages';
 import { awsServices } from '../shared/aws';
+import { lockAuditHeadsInS3 } from '../shared/aws-audit-heads';
 import { sqsBatchHandler } from '../shared/batch';
 import { type DispatchDeps, DispatchLater, dispatchVersion } from './plan';
 
@@ -16,6 +17,9 @@ export const createDispatchHandler = (deps: DispatchDeps) =>
       throw error;
     }
   });
+
+// Appends audit entries (a scheduled version released): each chain's head is locked in S3 (lib/audit-heads.ts).
+lockAuditHeadsInS3();
 
 let wired: ReturnType<typeof createDispatchHandler> | undefined;
 

@@ -18,6 +18,7 @@ import { SqsQueuePort } from '../adapters/sqs/queue';
 import { seededZones, type ZoneCatalog } from '../core/zones';
 import type { ChannelProvider, PiiCipher, PublishTimer, QueueName } from '../ports';
 import { systemClock } from '../ports';
+import type { AuditHeadStore } from '../ports/audit';
 import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from './config';
 import { newId } from './ids';
 import { logger } from './logger';
@@ -63,6 +64,15 @@ function awsPublishTimer(): PublishTimer | undefined {
   });
 }
 
+/**
+ * Where the audit chains' heads are locked outside the table: set by the entry of each function that appends audit
+ * entries (shared/aws-audit-heads.ts), so the S3 client is bundled only into those, not into every function.
+ */
+let auditHeads: (() => AuditHeadStore | undefined) | undefined;
+export function useAuditHeads(make: () => AuditHeadStore | undefined): void {
+  auditHeads = make;
+}
+
 export function awsServices(): AwsServices {
   if (services) return services;
   const urls: Partial<Record<QueueName, string>> = {};
@@ -71,9 +81,11 @@ export function awsServices(): AwsServices {
     if (url) urls[queue] = url;
   }
   const table = { client: createDocumentClient({}), tableName: required(ENV.tableName) };
+  const store = new DynamoStore({ ...table, auditHeads: auditHeads?.() });
   services = {
-    store: new DynamoStore(table),
-    subscribers: new DynamoSubscriberStore(table),
+    store,
+    // The same audit log as the store's: one head store, one S3 client.
+    subscribers: new DynamoSubscriberStore(table, store.auditLog),
     // Created on every function, used only by those that read or write addresses: no KMS call happens until then.
     pii: new KmsEnvelopeCipher({ kms: new KMSClient({}), keyId: process.env[ENV.piiKeyId] ?? '', table }),
     zones: seededZones(),

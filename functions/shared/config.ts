@@ -2,7 +2,8 @@
  * Runtime configuration, read from the environment once. On AWS the CDK stack sets these variables;
  * the embedded mode sets them before it loads the handlers. Names live here only.
  */
-import { CHANNELS, type Channel, type Severity } from '../../schemas/alert';
+import type { Channel, Severity } from '../../schemas/alert';
+import { CHANNELS } from '../../schemas/vocabulary';
 import { isLoopbackHost, normaliseHost } from '../adapters/net/addresses';
 import type { QueueName } from '../ports';
 
@@ -22,6 +23,11 @@ export const ENV = {
   sweepAfterSeconds: 'HERALD_SWEEP_AFTER_SECONDS',
   /** Secrets Manager names are this prefix plus the channel (`herald/x`, …). */
   secretsPrefix: 'HERALD_SECRETS_PREFIX',
+  /**
+   * AWS only: the S3 bucket (Object Lock) where each audit chain's head is written as it is appended, and which the
+   * verifier reads (lib/audit-heads.ts). Unset: heads are kept nowhere outside the table.
+   */
+  auditHeadBucket: 'HERALD_AUDIT_HEAD_BUCKET',
   imageBucket: 'IMAGE_BUCKET',
   /** The CDN's https origin; an image's public URL is `${base}/${key}`. */
   imageBaseUrl: 'IMAGE_BASE_URL',

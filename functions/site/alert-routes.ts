@@ -14,6 +14,7 @@ import { escapeHtml, languagesOf } from '../core/render';
 import { publishedVersions } from '../core/schedule';
 import { assetAt } from './assets';
 import { emptyForm, type FormState } from './components';
+import { viewImage } from './counters';
 import { field, foreignForm, fromThisSite, readForm } from './forms';
 import { href, page } from './layout';
 import { alertPageBody } from './pages/alert';
@@ -36,14 +37,20 @@ export async function alertsPage(deps: ApiDeps, { event }: OperationInput): Prom
 }
 
 /** The versions of an Actual alert the public has seen, or undefined: nothing else is there for the public. */
-async function publicVersions(deps: ApiDeps, id: string) {
+export async function publicVersions(deps: Pick<ApiDeps, 'store'>, id: string) {
   if (!ALERT_ID.test(id)) return undefined;
   const found = await deps.store.getAlert(id);
   const released = publishedVersions(found?.versions ?? []);
   return released.at(-1)?.content.status === 'Actual' ? released : undefined;
 }
 
-async function renderAlert(deps: ApiDeps, input: OperationInput, tip: FormState, status = 200) {
+async function renderAlert(
+  deps: ApiDeps,
+  input: OperationInput,
+  tip: FormState,
+  status = 200,
+  countsView = false,
+) {
   const ctx = contextFor(deps, input.event, tip.values.lang as string | undefined);
   const released = await publicVersions(deps, input.params.id ?? '');
   if (!released) return notFoundPage(ctx);
@@ -51,14 +58,17 @@ async function renderAlert(deps: ApiDeps, input: OperationInput, tip: FormState,
   return page(ctx, {
     title: shown.title,
     head: shown.head,
-    body: shown.body,
+    // Only the page a GET shows counts a view (./counters.ts), not the page again after a refused tip.
+    body: countsView
+      ? `${shown.body}${viewImage(released[0]!.alertId, input.event.queryStringParameters?.from)}`
+      : shown.body,
     status,
     cache: status === 200 && tip.errors.size === 0 ? 'public' : 'private',
   });
 }
 
 export async function alertPage(deps: ApiDeps, input: OperationInput): Promise<ApiResult> {
-  return withEtag(input.event, await renderAlert(deps, input, emptyForm()));
+  return withEtag(input.event, await renderAlert(deps, input, emptyForm(), 200, true));
 }
 
 /**

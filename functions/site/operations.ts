@@ -2,6 +2,7 @@
 import type { ApiDeps, OperationInput } from '../api/alerts';
 import type { ApiResult } from '../api/http';
 import { alertCard, alertPage, alertsPage, alertTipForm, privacyPage, siteAsset } from './alert-routes';
+import { alertChannelLink, alertSeen } from './counters';
 import {
   confirmForm,
   manageCodeForm,
@@ -19,6 +20,8 @@ const OPERATIONS = {
   alertsPage,
   alertPage,
   alertCard,
+  alertSeen,
+  alertChannelLink,
   alertTipForm,
   subscribePage,
   subscribeForm,

@@ -12,6 +12,7 @@ import { eraseExpiredTipContacts, tipStoreOf } from '../core/tips';
 import { type DispatchDeps, sweep } from '../dispatch/plan';
 import { releaseDueVersions } from '../dispatch/release';
 import { awsServices } from '../shared/aws';
+import { lockAuditHeadsInS3 } from '../shared/aws-audit-heads';
 import { logger } from '../shared/logger';
 
 /**
@@ -61,6 +62,9 @@ export const createSweeperHandler = (deps: DispatchDeps) =>
     const deferralsReleased = await sweepDeferrals(deps);
     return { released, swept, deferralsReleased, tipContactsErased: await sweepTipContacts(deps) };
   }).use(injectLambdaContext(logger, { resetKeys: true }));
+
+// Appends audit entries (versions released, tip contacts erased): each chain's head is locked in S3 (lib/audit-heads.ts).
+lockAuditHeadsInS3();
 
 let wired: ReturnType<typeof createSweeperHandler> | undefined;
 

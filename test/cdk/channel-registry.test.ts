@@ -145,7 +145,11 @@ describe('Every channel in the list reaches the console', () => {
 
   it('ships every label in the built console', async () => {
     const { files } = await buildConsole();
-    const script = new TextDecoder().decode(files.find((f) => f.path.endsWith('.js'))!.body);
+    // The console is split into chunks (web/build.ts): the labels may sit in any of its scripts.
+    const script = files
+      .filter((f) => f.path.endsWith('.js'))
+      .map((f) => new TextDecoder().decode(f.body))
+      .join('\n');
     for (const c of CHANNEL_LIST) expect(script, c.name).toContain(JSON.stringify(c.label));
   });
 });

@@ -150,6 +150,9 @@ function imageBucket(): [string, CfnResource] {
   const id = idOf(envOf(channelFn('instagram'))[ENV.imageBucket]);
   return [id, resource(id)];
 }
+/** The audit chains' heads bucket (lib/audit-heads.ts; its grants are tested in audit-chain.test.ts). */
+const auditHeadsBucketId = () =>
+  ofType('AWS::S3::Bucket').find(([, b]) => b.Properties.ObjectLockEnabled === true)![0];
 /** The distribution in front of the image bucket (the console has one of its own, lib/console.ts). */
 function imageDistribution(): [string, CfnResource] {
   const [bucketId] = imageBucket();
@@ -213,8 +216,8 @@ describe('Stack: Herald', () => {
   describe('functions', () => {
     it('runs every function on nodejs22.x arm64 with tracing, its own log group and source maps', () => {
       const functions = heraldFunctions();
-      // api, dispatch, sweeper, the two receipt callbacks, the replies poller, one per channel.
-      expect(functions).toHaveLength(6 + CHANNELS.length);
+      // api, dispatch, sweeper, the two receipt callbacks, the replies and engagement pollers, one per channel.
+      expect(functions).toHaveLength(7 + CHANNELS.length);
       for (const [id, fn] of functions) {
         expect(fn.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -419,7 +422,7 @@ describe('Stack: Herald', () => {
       });
     });
 
-    it('uses no resource wildcard except the table indexes, image keys, scheduled-version schedules, SMS and X-Ray, which have no resource ARN', () => {
+    it('uses no resource wildcard except the table indexes, image keys, audit heads, scheduled-version schedules, SMS and X-Ray, which have no resource ARN', () => {
       const tableId = only('AWS::DynamoDB::GlobalTable')[0];
       // The sms channel texts alerts, the api texts codes and keyword replies.
       const textsPhones = new Set([channelFn('sms'), apiFn]);
@@ -443,6 +446,8 @@ describe('Stack: Herald', () => {
                 only('AWS::Scheduler::ScheduleGroup')[1].Properties.Name,
               )}/*`;
               if (id === apiFn && text(r) === schedules) continue;
+              // One audit head per entry, keyed at run time (test/cdk/audit-chain.test.ts names who may write them).
+              if (text(r) === `<${auditHeadsBucketId()}>/heads/*`) continue;
               expect(r, id).toEqual(
                 id === instagramFn && JSON.stringify(r) === JSON.stringify(objects)
                   ? objects
@@ -905,7 +910,11 @@ describe('Stack: Herald', () => {
         'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]],
       });
       for (const [id] of heraldFunctions()) {
-        const s3 = statementsOf(id).filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+        const s3 = statementsOf(id).filter(
+          (s) =>
+            asList(s.Action).some((a) => a.startsWith('s3:')) &&
+            !asList(s.Resource).some((r) => text(r).startsWith(`<${auditHeadsBucketId()}>`)),
+        );
         if (id === instagramFn) {
           expect(s3).toEqual([
             expect.objectContaining({
@@ -962,9 +971,15 @@ describe('Stack: Herald', () => {
     });
 
     it('lets no other function read any secret', () => {
-      // Besides the channels: the api (the Meta webhook's facebook and instagram secrets) and the replies poller
-      // (the x secret), each checked to read those alone in test/cdk/replies.test.ts.
-      const readers = new Set([...SECRET_CHANNELS.map(channelFn), apiFn, byService('herald-replies-poller')]);
+      // Besides the channels: the api (the Meta webhook's facebook and instagram secrets), the replies poller and the
+      // engagement poller (the social networks' secrets), each checked to read those alone in test/cdk/replies.test.ts
+      // and test/cdk/engagement.test.ts.
+      const readers = new Set([
+        ...SECRET_CHANNELS.map(channelFn),
+        apiFn,
+        byService('herald-replies-poller'),
+        byService('herald-engagement-poller'),
+      ]);
       for (const [id] of heraldFunctions()) {
         if (readers.has(id)) continue;
         expect(

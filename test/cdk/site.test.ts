@@ -17,6 +17,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_SECRET_HEADER, EDGE_SECRET_KEY, VIEWER_IP_HEADER } from '../../functions/api/residents';
+import { LINK_CODES } from '../../functions/core/links';
 import { DEFAULT_LANGUAGES, ENV } from '../../functions/shared/config';
 import { MANAGE_COOKIE } from '../../functions/site/forms';
 import { pickLanguage } from '../../functions/site/i18n';
@@ -24,6 +25,8 @@ import { agencyLanguages } from '../../lib/herald-function';
 import { HeraldStack, PUBLIC_READ_LIMIT, SIGN_UP_LIMIT } from '../../lib/herald-stack';
 import { PUBLIC_READ_BEHAVIOURS } from '../../lib/public-reads';
 import {
+  COUNT_HEADERS,
+  COUNT_QUERY_PARAMETERS,
   FORM_HEADERS,
   isSiteRoute,
   PAGE_QUERY_PARAMETERS,
@@ -179,13 +182,27 @@ const statementsOfRole = (roleId: string): Statement[] =>
 /** The viewer-request function, run as CloudFront would run it, on one request. */
 function runSiteFunction(
   code: string,
-  request: { lang?: string; acceptLanguage?: string; headers?: Record<string, string>; ip?: string },
+  request: {
+    lang?: string;
+    acceptLanguage?: string;
+    headers?: Record<string, string>;
+    ip?: string;
+    uri?: string;
+    from?: string | string[];
+  },
 ) {
   const headers: Record<string, { value: string }> = {};
   for (const [name, value] of Object.entries(request.headers ?? {})) headers[name] = { value };
   if (request.acceptLanguage !== undefined) headers['accept-language'] = { value: request.acceptLanguage };
   const querystring: Record<string, { value: string }> = { zone: { value: 'north' } };
   if (request.lang !== undefined) querystring.lang = { value: request.lang };
+  // CloudFront gives a repeated parameter as its first value with the others in multiValue.
+  if (typeof request.from === 'string') querystring.from = { value: request.from };
+  else if (request.from?.length)
+    querystring.from = {
+      value: request.from[0]!,
+      ...(request.from.length > 1 ? { multiValue: request.from.map((value) => ({ value })) } : {}),
+    };
   const sandbox: {
     event: unknown;
     result?: { querystring: Record<string, { value: string }>; headers: Record<string, { value: string }> };
@@ -194,12 +211,17 @@ function runSiteFunction(
       version: '1.0',
       context: { eventType: 'viewer-request' },
       viewer: { ip: request.ip ?? '198.51.100.23' },
-      request: { method: 'GET', uri: '/alerts', querystring, headers, cookies: {} },
+      request: { method: 'GET', uri: request.uri ?? '/alerts', querystring, headers, cookies: {} },
     },
   };
   runInNewContext(`${code}\nresult = handler(event);`, sandbox);
   const result = sandbox.result!;
-  return { lang: result.querystring.lang?.value, query: result.querystring, headers: result.headers };
+  return {
+    lang: result.querystring.lang?.value,
+    from: result.querystring.from?.value,
+    query: result.querystring,
+    headers: result.headers,
+  };
 }
 
 describe("The residents' site behind CloudFront", () => {
@@ -246,7 +268,7 @@ describe("The residents' site behind CloudFront", () => {
     it('lets POST into the form and session behaviours and /subscribe only; pages and assets take GET and HEAD', () => {
       for (const b of siteBehaviours()) {
         const kind = kindOf(b.PathPattern);
-        if (kind === 'page' || kind === 'asset')
+        if (kind === 'page' || kind === 'asset' || kind === 'count')
           expect(b.AllowedMethods, b.PathPattern).toEqual(['GET', 'HEAD']);
         else expect(b.AllowedMethods, b.PathPattern).toContain('POST');
       }
@@ -284,6 +306,16 @@ describe("The residents' site behind CloudFront", () => {
       }
     });
 
+    it.each([
+      ['/alerts/{id}/seen.gif', '/alerts/*/seen.gif'],
+      ['/a/{id}/{code}', '/a/*'],
+    ])('never caches %s, which counts each request (%s)', (path, pattern) => {
+      const b = behaviourFor(sample(path))!;
+      expect(b.PathPattern).toBe(pattern);
+      expect(kindOf(b.PathPattern)).toBe('count');
+      expect(b.CachePolicyId).toBe(CACHING_DISABLED);
+    });
+
     it.each(ALL_SITE_ROUTES.filter(([method, path]) => method === 'POST' || path.startsWith('/manage')))(
       'never caches %s %s',
       (method, path) => {
@@ -310,6 +342,18 @@ describe("The residents' site behind CloudFront", () => {
         const policy = originRequestOf(b);
         if (kind === 'page' || kind === 'asset') {
           expect(policy, b.PathPattern).toBeUndefined();
+          continue;
+        }
+        if (kind === 'count') {
+          // A click or a view: the robot check's User-Agent and the channel code; no cookie, no viewer address.
+          expect(policy, b.PathPattern).toMatchObject({
+            HeadersConfig: { HeaderBehavior: 'whitelist', Headers: [...COUNT_HEADERS] },
+            CookiesConfig: { CookieBehavior: 'none' },
+            QueryStringsConfig: {
+              QueryStringBehavior: 'whitelist',
+              QueryStrings: [...COUNT_QUERY_PARAMETERS],
+            },
+          });
           continue;
         }
         expect(policy!.HeadersConfig.HeaderBehavior, b.PathPattern).toBe('whitelist');
@@ -339,7 +383,7 @@ describe("The residents' site behind CloudFront", () => {
         );
     });
 
-    it('runs the site function on every page and form, and none on the assets', () => {
+    it('runs the site function on every page and form, and none on the assets or the counters', () => {
       const [fnId] = ofType('AWS::CloudFront::Function').find(
         ([, f]) =>
           f.Properties.FunctionCode ===
@@ -347,7 +391,7 @@ describe("The residents' site behind CloudFront", () => {
       )!;
       for (const b of siteBehaviours())
         expect(b.FunctionAssociations, b.PathPattern).toEqual(
-          b.PathPattern === '/site/*'
+          b.PathPattern === '/site/*' || kindOf(b.PathPattern) === 'count'
             ? undefined
             : [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
         );
@@ -453,6 +497,46 @@ describe("The residents' site behind CloudFront", () => {
         }),
         { numRuns: 500 },
       );
+    });
+
+    it.each([
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', 's', 's'],
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', 'x', 'x'],
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', 'S', undefined],
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', 'made-up', undefined],
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', ['s', 'x'], undefined],
+      ['/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R/card.jpg', 's', undefined],
+      ['/alerts', 's', undefined],
+      ['/subscribe', 'e', undefined],
+    ])('keeps on %s ?from=%j only when it is one channel code: %s', (uri, from, expected) => {
+      expect(runSiteFunction(code, { uri, from }).from).toBe(expected);
+    });
+
+    it('keeps an alert page to one cached copy per language and channel code, whatever the query says', () => {
+      const uri = fc.constantFrom('/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R', '/alerts', '/privacy', '/subscribe');
+      const from = fc.option(
+        fc.oneof(
+          fc.constantFrom(...LINK_CODES, '', 'direct', 'S', 'sms', 'x ', '%73'),
+          fc.string({ maxLength: 4 }),
+          fc.array(fc.constantFrom(...LINK_CODES), { minLength: 2, maxLength: 3 }),
+        ),
+        { nil: undefined },
+      );
+      const keys = new Set<string>();
+      fc.assert(
+        fc.property(uri, from, fc.constantFrom('en', 'es', 'ca', 'fr', undefined), (path, asked, lang) => {
+          const out = runSiteFunction(code, { uri: path, from: asked, lang });
+          if (path === '/alerts/01JQ3ZB6V4TQ9Y8X7W6V5T4S3R') keys.add(`${out.lang}|${out.from ?? ''}`);
+          // Only these two reach the cache key; `from` only on the alert page, and only as a channel's code.
+          return (
+            (out.from === undefined || (path.startsWith('/alerts/') && LINK_CODES.includes(out.from))) &&
+            (out.from === undefined || asked === out.from)
+          );
+        }),
+        { numRuns: 500 },
+      );
+      expect(keys.size).toBeLessThanOrEqual(DEFAULT_LANGUAGES.length * (LINK_CODES.length + 1));
+      expect(PAGE_QUERY_PARAMETERS).toEqual(['lang', 'from']);
     });
 
     it('speaks the languages of the context, the first the default', () => {

@@ -184,7 +184,8 @@ describe('Embedded pipeline, all ten channels with real clients against local fa
     const [post, reply] = bluesky.posts;
     expect(bluesky.posts).toHaveLength(2);
     expect(post!.value.text).toContain(DRAFT.headline);
-    expect(JSON.stringify(post!.value.facets)).toContain(DRAFT.web);
+    // Bluesky's own counting link (functions/core/links.ts), which leads to DRAFT.web.
+    expect(JSON.stringify(post!.value.facets)).toContain(`/a/${alert.id}/b`);
     expect(reply!.value.reply).toEqual({
       root: { uri: post!.uri, cid: post!.cid },
       parent: { uri: post!.uri, cid: post!.cid },

@@ -12,6 +12,7 @@
  * Stricter than the PDS, so that a client bug shows here: facets must lie within the text's UTF-8 bytes, and a
  * reply's root and parent must name records it holds, with their CIDs (the PDS takes any strong ref).
  *
+ * For the engagement poller it answers app.bsky.feed.getPosts (`uris`, up to 25; counts set with `counts`).
  * For the tips path it answers app.bsky.feed.getPostThread (as the PDS proxies it to the AppView): the thread under
  * a post to `depth`, residents' replies added with `residentReply()`. Files under `/public/` stand in for the CDN
  * alert images come from. CIDs are real CIDv1 sha-256 (over the JSON, not DAG-CBOR: the shape is what matters).
@@ -40,6 +41,8 @@ export interface RecordedRequest {
   bytes?: Uint8Array;
   /** Which of the fake's tokens came with the request. */
   token?: 'access' | 'expired-access' | 'refresh' | 'unknown';
+  /** Every value of a repeated query parameter (getPosts' `uris`). */
+  repeated?: Record<string, string[]>;
 }
 
 /**
@@ -131,6 +134,12 @@ export class BlueskyApiFake {
   get baseUrl(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
+
+  /**
+   * For the engagement poller: a post's likes, reposts and quotes by AT URI, as app.bsky.feed.getPosts shows them
+   * (replyCount is counted from the replies stored); a post without an entry shows 0.
+   */
+  readonly counts = new Map<string, { likeCount?: number; repostCount?: number; quoteCount?: number }>();
 
   /** The agency's posts, oldest first. */
   get posts(): StoredRecord[] {
@@ -227,6 +236,9 @@ export class BlueskyApiFake {
       nsid,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
+      repeated: Object.fromEntries(
+        [...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k)]),
+      ),
     };
     if (bearer) {
       const access = this.accessTokens.get(bearer);
@@ -317,6 +329,8 @@ export class BlueskyApiFake {
       }
       case 'app.bsky.feed.getPostThread':
         return this.thread(r.query);
+      case 'app.bsky.feed.getPosts':
+        return this.getPosts(r.repeated?.uris ?? []);
       default:
         if (r.nsid.startsWith('/')) return fail(404, 'NotFound', 'no such file');
         return fail(501, 'MethodNotImplemented', 'Method Not Implemented');
@@ -419,6 +433,34 @@ export class BlueskyApiFake {
       }
     }
     return undefined;
+  }
+
+  /** getPosts as the AppView answers it: the posts it has, in the order asked, the missing ones left out. */
+  private getPosts(uris: string[]): Answer {
+    if (uris.length === 0 || uris.length > 25)
+      return fail(400, 'InvalidRequest', 'uris must hold 1 to 25 AT URIs');
+    const posts = uris
+      .map((uri) => this.records.get(uri))
+      .filter((r): r is StoredRecord => r !== undefined)
+      .map((r) => {
+        const counts = this.counts.get(r.uri) ?? {};
+        const replies = [...this.records.values()].filter(
+          (c) => (c.value.reply as { parent?: StrongRef } | undefined)?.parent?.uri === r.uri,
+        ).length;
+        return {
+          uri: r.uri,
+          cid: r.cid,
+          author: { did: r.did, handle: this.handles.get(r.did) ?? 'handle.invalid' },
+          record: r.value,
+          replyCount: replies,
+          repostCount: counts.repostCount ?? 0,
+          likeCount: counts.likeCount ?? 0,
+          quoteCount: counts.quoteCount ?? 0,
+          indexedAt: r.indexedAt,
+          labels: [],
+        };
+      });
+    return { status: 200, body: { posts } };
   }
 
   /** getPostThread as the AppView answers it: the anchor with its parents up to parentHeight and replies to depth. */

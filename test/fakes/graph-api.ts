@@ -118,6 +118,15 @@ export class FakeGraphApi {
   quota = { usage: 0, total: 100, durationSeconds: 86_400 };
   /** Whether GET /{ig-user-id}/media says there are more pages. */
   moreMediaPages = false;
+  /**
+   * For the engagement poller. Facebook: a Page post's shares, comment and reaction counts, as `GET /?ids=&fields=shares,
+   * comments.summary(…),reactions.summary(…)` shows them (a post without an entry has none). Insights by object id
+   * and metric name, for a post's `insights.metric(post_media_view)` and a media's `GET /{id}/insights?metric=`.
+   * `insightsAllowed` false: the token lacks read_insights, and any insights read is refused (code 10).
+   */
+  readonly postCounts = new Map<string, { shares?: number; comments?: number; reactions?: number }>();
+  readonly insights = new Map<string, Record<string, number>>();
+  insightsAllowed = true;
 
   private readonly initialToken: string;
   private readonly rules: Rule[] = [];
@@ -276,6 +285,9 @@ export class FakeGraphApi {
     this.containerOutcome = 'FINISHED';
     this.quota = { usage: 0, total: 100, durationSeconds: 86_400 };
     this.moreMediaPages = false;
+    this.postCounts.clear();
+    this.insights.clear();
+    this.insightsAllowed = true;
   }
 
   async close(): Promise<void> {
@@ -348,6 +360,9 @@ export class FakeGraphApi {
 
   private route(r: RecordedRequest, res: ServerResponse): Answered {
     const [node, edge, extra] = r.path.split('/');
+    if (r.method === 'GET' && !node && r.query.ids) return this.readIds(r, res);
+    if (r.method === 'GET' && edge === 'insights' && extra === undefined)
+      return this.mediaInsights(node ?? '', r, res);
     if (extra !== undefined || !node) return this.unsupported(r, res);
     const { pageId, igUserId } = this;
 
@@ -496,6 +511,70 @@ export class FakeGraphApi {
       });
     }
     return this.unsupported(r, res);
+  }
+
+  /** `GET /?ids=a,b&fields=…` on Page posts: one object per id, or Graph's error when one of them does not exist. */
+  private readIds(r: RecordedRequest, res: ServerResponse): Answered {
+    const ids = (r.query.ids ?? '').split(',').filter(Boolean);
+    if (ids.length > 50) return this.graphError(res, 400, 100, '(#100) Too many IDs. Maximum: 50.');
+    const missing = ids.filter((id) => !this.posts.some((p) => p.id === id && p.kind !== 'comment'));
+    if (missing.length > 0)
+      return this.graphError(
+        res,
+        404,
+        803,
+        `(#803) Some of the aliases you requested do not exist: ${missing.join(',')}`,
+      );
+    const fields = r.query.fields ?? '';
+    const wantsInsights = /\binsights\.metric\(([^)]*)\)/.exec(fields);
+    if (wantsInsights && !this.insightsAllowed)
+      return this.graphError(res, 403, 10, '(#10) This endpoint requires the read_insights permission');
+    const answer: Record<string, unknown> = {};
+    for (const id of ids) {
+      const counts = this.postCounts.get(id) ?? {};
+      const summary = (n: number | undefined) => ({ data: [], summary: { total_count: n ?? 0 } });
+      answer[id] = {
+        id,
+        ...(/\bshares\b/.test(fields) && counts.shares ? { shares: { count: counts.shares } } : {}),
+        ...(/\bcomments\b/.test(fields) ? { comments: summary(counts.comments) } : {}),
+        ...(/\breactions\b/.test(fields) ? { reactions: summary(counts.reactions) } : {}),
+        ...(wantsInsights ? { insights: { data: this.insightData(id, wantsInsights[1]!.split(',')) } } : {}),
+      };
+    }
+    return json(res, answer);
+  }
+
+  /** `GET /{media-id}/insights?metric=…` on a published Instagram media; `impressions` is refused, as since 2025. */
+  private mediaInsights(node: string, r: RecordedRequest, res: ServerResponse): Answered {
+    if (!this.media.some((m) => m.id === node)) return this.unsupported(r, res);
+    if (!this.insightsAllowed)
+      return this.graphError(res, 403, 10, '(#10) Application does not have permission for this action');
+    const metrics = (r.query.metric ?? '').split(',').filter(Boolean);
+    if (metrics.length === 0)
+      return this.graphError(res, 400, 100, '(#100) The parameter metric is required', 'OAuthException');
+    const known = new Set(['views', 'likes', 'comments', 'shares', 'saved', 'reach', 'total_interactions']);
+    const unknown = metrics.find((m) => !known.has(m));
+    if (unknown)
+      return this.graphError(
+        res,
+        400,
+        100,
+        `(#100) metric[0] must be one of the following values: ${[...known].join(', ')} (not ${unknown})`,
+      );
+    return json(res, { data: this.insightData(node, metrics) });
+  }
+
+  private insightData(id: string, metrics: string[]) {
+    const values = this.insights.get(id) ?? {};
+    return metrics
+      .filter((name) => values[name] !== undefined)
+      .map((name) => ({
+        name,
+        period: 'lifetime',
+        values: [{ value: values[name] }],
+        title: name,
+        id: `${id}/insights/${name}/lifetime`,
+      }));
   }
 
   private unsupported(r: RecordedRequest, res: ServerResponse): Answered {

@@ -10,6 +10,8 @@
  * unknown or not processed yet) and posts. `POST /api/v2/media` (multipart `file`, `description`) answers 200, or
  * 202 with `url: null` while "processing"; `GET /api/v1/media/:id` answers 206 until it is done, then 200.
  *
+ * For the engagement poller: `GET /api/v1/statuses/:id` with replies_count, reblogs_count and favourites_count (set
+ * with `counts`).
  * For the tips path: `GET /api/v1/statuses/:id/context` (ancestors, and descendants depth-first) and
  * `GET /api/v1/accounts/verify_credentials`; residents' replies are added with `residentReply()`. Files under
  * `/public/` stand in for the CDN the alert images come from.
@@ -98,6 +100,11 @@ const error = (status: number, message: string): Reply => ({ status, body: { err
 export class MastodonApiFake {
   readonly requests: RecordedRequest[] = [];
   readonly statuses = new Map<string, FakeStatus>();
+  /**
+   * For the engagement poller: a status's boosts and favourites, as `GET /api/v1/statuses/:id` shows them
+   * (`replies_count` is counted from the replies stored); a status without an entry shows 0.
+   */
+  readonly counts = new Map<string, { reblogs?: number; favourites?: number }>();
   readonly media = new Map<string, FakeMedia>();
   readonly agency: FakeAccount = { id: '109000000000000001', username: 'agency', acct: 'agency' };
   scopes = new Set(['write:statuses', 'write:media', 'read:statuses', 'read:accounts']);
@@ -281,6 +288,8 @@ export class MastodonApiFake {
       const media = /^\/api\/v1\/media\/([^/]+)$/.exec(path);
       if (method === 'GET' && media) return this.checkMedia(media[1]!);
       if (method === 'GET' && context) return this.context(context[1]!, 4096);
+      const single = /^\/api\/v1\/statuses\/([^/]+)$/.exec(path);
+      if (method === 'GET' && single) return this.showStatus(single[1]!);
       if (method === 'GET' && path === '/api/v1/accounts/verify_credentials')
         return reply(200, { ...accountEntity(this.agency), source: { privacy: 'public', language: 'en' } });
       return error(404, MESSAGES.notFound);
@@ -389,6 +398,20 @@ export class MastodonApiFake {
     return reply(200, {
       ancestors: ancestors.map((s) => this.statusEntity(s)),
       descendants: descendants.slice(0, maxDescendants).map((s) => this.statusEntity(s)),
+    });
+  }
+
+  /** A status with its counts, as the statuses controller's show answers it. */
+  private showStatus(id: string): Reply {
+    const status = this.statuses.get(id);
+    if (!status || status.deleted) return error(404, MESSAGES.notFound);
+    const counts = this.counts.get(id) ?? {};
+    const replies = [...this.statuses.values()].filter((s) => s.inReplyToId === id && !s.deleted).length;
+    return reply(200, {
+      ...this.statusEntity(status),
+      replies_count: replies,
+      reblogs_count: counts.reblogs ?? 0,
+      favourites_count: counts.favourites ?? 0,
     });
   }
 

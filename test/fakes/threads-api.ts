@@ -76,6 +76,11 @@ export class FakeThreadsApi {
   pageSize = 100;
   /** What timestamps new media get. */
   now: () => Date = () => new Date();
+  /**
+   * For the engagement poller: a post's insights by metric name (views, likes, replies, reposts, quotes, shares), as
+   * `GET /{media-id}/insights?metric=` answers them; a metric without a value is left out of the answer.
+   */
+  readonly insights = new Map<string, Record<string, number>>();
 
   private readonly initialToken: string;
   private readonly rules: Rule[] = [];
@@ -157,6 +162,7 @@ export class FakeThreadsApi {
     this.replyQuota = { usage: 0, total: 1000, durationSeconds: 86_400 };
     this.pageSize = 100;
     this.now = () => new Date();
+    this.insights.clear();
   }
 
   async close(): Promise<void> {
@@ -258,6 +264,7 @@ export class FakeThreadsApi {
         true,
       );
     const media = this.media.find((m) => m.id === node);
+    if (r.method === 'GET' && media && edge === 'insights') return this.insightsOf(media.id, r, res);
     if (r.method === 'GET' && media && edge === 'replies')
       return this.list(
         r,
@@ -388,6 +395,26 @@ export class FakeThreadsApi {
     };
     this.media.push(media);
     return media;
+  }
+
+  private insightsOf(id: string, r: RecordedRequest, res: ServerResponse): Answered {
+    const metrics = (r.query.metric ?? '').split(',').filter(Boolean);
+    const known = new Set(['views', 'likes', 'replies', 'reposts', 'quotes', 'shares']);
+    const unknown = metrics.find((m) => !known.has(m));
+    if (metrics.length === 0 || unknown)
+      return this.error(res, 100, `Param metric must be one of {${[...known].join(', ')}}`, 'THApiException');
+    const values = this.insights.get(id) ?? {};
+    return json(res, {
+      data: metrics
+        .filter((name) => values[name] !== undefined)
+        .map((name) => ({
+          name,
+          period: 'lifetime',
+          values: [{ value: values[name] }],
+          title: name,
+          id: `${id}/insights/${name}/lifetime`,
+        })),
+    });
   }
 
   private unsupported(r: RecordedRequest, res: ServerResponse): Answered {

@@ -11,7 +11,8 @@
  * For the replies poller it reads as well: `GET /2/tweets/search/recent` with a `conversation_id:<id>` query,
  * `since_id`, `max_results` (10 to 100) and `next_token` pages, newest first, the authors under `includes.users`,
  * and X's `x-rate-limit-*` headers from a window the test can set (`searchLimit`; spent, it answers 429 until its
- * reset); `GET /2/tweets?ids=` (with `conversation_id`) and `GET /2/users/me`. Residents' replies are added with
+ * reset); `GET /2/tweets?ids=` (with `conversation_id`, and `public_metrics` for the engagement poller, set per post
+ * with `publicMetrics`) and `GET /2/users/me`. Residents' replies are added with
  * `reply()`; the agency's own posts carry its account id as author and thread into their conversation.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -132,6 +133,12 @@ export class XApiFake {
   private nextId = 1_800_000_000_000_000_000n;
   /** Usernames by user id: the agency's account and every resident who replied. */
   readonly users = new Map<string, string>();
+  /**
+   * For the engagement poller: a post's `public_metrics` as `GET /2/tweets?tweet.fields=public_metrics` shows them
+   * (retweet_count, reply_count, like_count, quote_count, bookmark_count, impression_count). A post without an entry
+   * shows every count at 0; an entry is shown as it is, so a test can leave a count out.
+   */
+  readonly publicMetrics = new Map<string, Record<string, number>>();
   /** The 300 searches per 15 minutes X allows a user; a test lowers `remaining` to reach the limit. */
   searchLimit: SearchWindow = { limit: 300, remaining: 300, resetAt: Math.floor(Date.now() / 1000) + 900 };
   private readonly pageTokens = new Map<
@@ -449,6 +456,18 @@ export class XApiFake {
       ...(fields.has('author_id') && tweet.authorId ? { author_id: tweet.authorId } : {}),
       ...(fields.has('conversation_id') ? { conversation_id: tweet.conversationId ?? tweet.id } : {}),
       ...(fields.has('created_at') && tweet.createdAt ? { created_at: tweet.createdAt } : {}),
+      ...(fields.has('public_metrics')
+        ? {
+            public_metrics: this.publicMetrics.get(tweet.id) ?? {
+              retweet_count: 0,
+              reply_count: 0,
+              like_count: 0,
+              quote_count: 0,
+              bookmark_count: 0,
+              impression_count: 0,
+            },
+          }
+        : {}),
     };
   }
 

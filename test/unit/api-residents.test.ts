@@ -697,7 +697,8 @@ describe('officers manage media subscribers and webhooks', () => {
     // Only the subscription audit, which holds no PII, still names the id (see the subscription audit tests).
     const leftovers = (await scanItems()).filter((item) => JSON.stringify(item).includes(id));
     expect(leftovers.length).toBeGreaterThan(0);
-    expect(leftovers.every((item) => String(item.PK).startsWith('SUBAUDIT#'))).toBe(true);
+    // …and its tamper-evident chain (AUDITLOG#subscriber#<id>: the same events, hashed).
+    expect(leftovers.every((item) => /^(SUBAUDIT#|AUDITLOG#subscriber#)/.test(String(item.PK)))).toBe(true);
   });
 
   it('requires the consent text, and lets auditors read but not add', async () => {
@@ -1015,8 +1016,22 @@ describe('the subscription audit', () => {
       subscriber?.addressCipher,
     ])
       expect(stored).not.toContain(pii as string);
+    // Besides the event, the zones whose public rosters it left and joined (zone ids, for the reports).
     expect(Object.keys(trail[0] ?? {}).sort()).toEqual(
-      ['GSI1PK', 'GSI1SK', 'PK', 'SK', 'action', 'actor', 'at', 'channel', 'method', 'subscriberId'].sort(),
+      [
+        'GSI1PK',
+        'GSI1SK',
+        'PK',
+        'SK',
+        'action',
+        'actor',
+        'at',
+        'channel',
+        'method',
+        'subscriberId',
+        'zonesAfter',
+        'zonesBefore',
+      ].sort(),
     );
   });
 

@@ -47,8 +47,9 @@ function gapsOf(route: (typeof ROUTES)[number]): string[] {
   if (!op) return ['not in the document'];
   const gaps: string[] = [];
   const success = Object.entries(op.responses).filter(([status]) => /^2\d\d$/.test(status));
-  // A site form may answer with post/redirect/get (303 to the page it opened) instead of a page of its own.
-  const redirects = 'site' in route && route.site && '303' in op.responses;
+  // A site form may answer with post/redirect/get (303 to the page it opened) instead of a page of its own, and a
+  // channel's link with a redirect (302) to the alert.
+  const redirects = 'site' in route && route.site && ('303' in op.responses || '302' in op.responses);
   if (success.length === 0 && !redirects) gaps.push('no 2xx response');
   for (const [status, response] of success) {
     if (status === '204') continue;

@@ -81,7 +81,12 @@ describe('POST /v1/alerts/preview', () => {
     expect(x.weightedLength).toBeGreaterThan(100);
     expect(x.languages.ca).toMatchObject({ language: 'ca', fits: true });
     expect(x.languages.ca.text.startsWith(draftFixture.translations[0]!.headline)).toBe(true);
-    expect(facebook).toMatchObject({ language: 'en', link: body.link, fits: true });
+    // Where the messages lead (body.link) is reached through each channel's own counting link.
+    expect(facebook).toMatchObject({
+      language: 'en',
+      link: `http://localhost:3000/a/${PREVIEW_ALERT_ID}/f`,
+      fits: true,
+    });
     // The alert has no image: the preview carries the very card Instagram would get, per language, as a data: URL.
     expect(instagram).toMatchObject({ fits: true, image: { source: 'card', width: 1080, height: 1350 } });
     expect(instagram.image.url).toMatch(/^data:image\/jpeg;base64,/);

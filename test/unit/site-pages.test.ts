@@ -79,7 +79,16 @@ describe('the pages', () => {
     await s.dispatch(ids[0]!, 2);
 
     // Act
-    const pages = ['/alerts', `/alerts/${ids[0]}`, `/alerts/${ids[1]}`, '/subscribe', '/manage', '/privacy'];
+    const pages = [
+      '/alerts',
+      `/alerts/${ids[0]}`,
+      // Reached through an SMS's link: the same page with its view image saying so.
+      `/alerts/${ids[0]}?from=s`,
+      `/alerts/${ids[1]}`,
+      '/subscribe',
+      '/manage',
+      '/privacy',
+    ];
     const sizes: Record<string, number> = {};
     for (const path of pages) {
       const res = await s.get(path);
@@ -166,13 +175,78 @@ describe('the pages', () => {
   });
 });
 
+describe('counting views and clicks without tracking anyone', () => {
+  it("carries a view image on the alert page, keeping ?from= only when it is a channel's code", async () => {
+    const s = await site();
+    const id = await s.published();
+    const imageOf = async (path: string) =>
+      /<img class="seen" src="([^"]+)" alt=""/.exec((await s.get(path)).text)?.[1];
+
+    expect(await imageOf(`/alerts/${id}`)).toBe(`/alerts/${id}/seen.gif`);
+    expect(await imageOf(`/alerts/${id}?from=s`)).toBe(`/alerts/${id}/seen.gif?from=s`);
+    expect(await imageOf(`/alerts/${id}?from=%22%3E%3Cscript%3E`)).toBe(`/alerts/${id}/seen.gif`);
+    expect(await imageOf(`/alerts/${id}?from=sms`)).toBe(`/alerts/${id}/seen.gif`);
+    // Only the alert page counts a view: not the list, nor the page again after a refused tip.
+    expect(await imageOf('/alerts')).toBeUndefined();
+    const refused = await s.post(`/alerts/${id}/tips`, { text: '' }, { origin: 'http://localhost:3000' });
+    expect(refused.text).not.toContain('class="seen"');
+  });
+
+  it('answers the image never cached and without a cookie, and counts it once per load', async () => {
+    const s = await site();
+    const id = await s.published();
+
+    const first = await s.get(`/alerts/${id}/seen.gif?from=f`);
+    await s.get(`/alerts/${id}/seen.gif?from=f`);
+    await s.get(`/alerts/${id}/seen.gif`);
+    await s.get(`/alerts/${id}/seen.gif`, { 'user-agent': 'facebookexternalhit/1.1' });
+
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toBe('image/gif');
+    expect(first.headers['cache-control']).toBe('no-store, max-age=0');
+    expect(first.headers['set-cookie']).toBeUndefined();
+    const impact = await s.call({ method: 'GET', path: `/v1/alerts/${id}/impact`, claims: OFFICER });
+    expect(impact.status).toBe(200);
+    expect(impact.body).toMatchObject({
+      pageViews: 3,
+      directPageViews: 1,
+      channels: { x: { pageViews: 0 } },
+    });
+  });
+
+  it("redirects a channel's link to the officer's own link only, never to one the request names", async () => {
+    const s = await site();
+    const own = await s.published({ web: 'https://police.example.org/missing' });
+    const plain = await s.published({ web: undefined });
+
+    const toWeb = await s.get(`/a/${own}/x?next=https://evil.example.com`);
+    const toPage = await s.get(`/a/${plain}/x`);
+    const traversal = await s.get(`/a/${plain}/..%2F..%2Fevil`);
+
+    expect(toWeb.status).toBe(302);
+    expect(toWeb.headers.location).toBe('https://police.example.org/missing');
+    expect(toWeb.headers['set-cookie']).toBeUndefined();
+    expect(toPage.headers.location).toBe(`http://localhost:3000/alerts/${plain}?from=x`);
+    expect(traversal.headers.location ?? '').not.toContain('evil');
+  });
+});
+
 describe('locked down', () => {
   it('sends a CSP without unsafe-inline, no inline style or script, and no third-party address', async () => {
     const s = await site();
     const id = await s.published();
-    for (const path of ['/alerts', `/alerts/${id}`, '/subscribe', '/manage', '/privacy']) {
+    for (const path of [
+      '/alerts',
+      `/alerts/${id}`,
+      `/alerts/${id}?from=x`,
+      '/subscribe',
+      '/manage',
+      '/privacy',
+    ]) {
       const res = await s.get(path);
       const csp = res.headers['content-security-policy'] ?? '';
+      // The alert page's view image (functions/site/counters.ts) is the site's own: img-src 'self' covers it.
+      expect(csp, path).toContain("img-src 'self'");
       expect(csp, path).toContain("default-src 'none'");
       expect(csp, path).toContain("form-action 'self'");
       expect(csp, path).toContain("frame-ancestors 'none'");

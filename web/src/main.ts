@@ -17,6 +17,36 @@ import { scheduledView } from './views/scheduled';
 import { signInView } from './views/signin';
 import { tipView } from './views/tip';
 
+/**
+ * A page whose code (and its charts) is fetched only when it is opened: esbuild splits it into its own chunk, so the
+ * console's first load does not carry it.
+ */
+function lazyView(load: () => Promise<View>): View {
+  return (main, ctx) => {
+    let stop: (() => void) | undefined;
+    let stopped = false;
+    show(main, h('h1', { tabindex: '-1' }, 'Loading…'));
+    load()
+      .then((view) => {
+        if (stopped) return;
+        stop = view(main, ctx);
+        main.querySelector<HTMLElement>('h1')?.focus();
+      })
+      .catch((error: unknown) => {
+        if (stopped) return;
+        show(
+          main,
+          h('h1', { tabindex: '-1' }, 'This page did not load'),
+          h('p', { class: 'error' }, `${(error as Error).message} Reload the page to try again.`),
+        );
+      });
+    return () => {
+      stopped = true;
+      stop?.();
+    };
+  };
+}
+
 interface Route {
   pattern: RegExp;
   view: View;
@@ -33,6 +63,19 @@ const ROUTES: Route[] = [
   // The inbox's filters ride in the hash after `?`.
   { pattern: /^#\/inbox(?:\?[^#]*)?$/, view: inboxView, title: 'Inbox', allowed: can.readTips },
   { pattern: /^#\/tips\/([\w%-]{1,100})$/, view: tipView, title: 'Tip', allowed: can.readTips },
+  // The report's choice rides in the hash after `?`.
+  {
+    pattern: /^#\/reports(?:\?[^#]*)?$/,
+    view: lazyView(async () => (await import('./views/reports')).reportsView),
+    title: 'Reports',
+    allowed: can.report,
+  },
+  {
+    pattern: /^#\/audit$/,
+    view: lazyView(async () => (await import('./views/audit-verify')).auditVerifyView),
+    title: 'Audit trail',
+    allowed: can.verifyAudit,
+  },
 ];
 
 const main = document.getElementById('main') as HTMLElement;
@@ -85,6 +128,8 @@ function renderChrome(current: string): void {
         ...(can.approve(session) ? ([['#/approvals', 'Approvals']] as [string, string][]) : []),
         ['#/alerts', can.audit(session) ? 'Alerts and audit' : 'Alerts'],
         ['#/scheduled', 'Scheduled'],
+        ...(can.report(session) ? ([['#/reports', 'Reports']] as [string, string][]) : []),
+        ...(can.verifyAudit(session) ? ([['#/audit', 'Audit trail']] as [string, string][]) : []),
         // A tip's thread is part of the inbox, so its link stays marked there too.
         ...(can.readTips(session)
           ? ([['#/inbox', [document.createTextNode('Inbox'), openCountBadge()]]] as [string, Node[]][])

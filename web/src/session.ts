@@ -69,6 +69,10 @@ export const can = {
   cancel: (s: Session) => s.roles.includes('officer') || s.roles.includes('supervisor'),
   approve: (s: Session) => s.roles.includes('supervisor'),
   audit: (s: Session) => s.roles.includes('supervisor') || s.roles.includes('auditor'),
+  /** GET /v1/reports: supervisors and auditors. */
+  report: (s: Session) => s.roles.includes('supervisor') || s.roles.includes('auditor'),
+  /** GET /v1/audit/verify: auditors only. */
+  verifyAudit: (s: Session) => s.roles.includes('auditor'),
   /** Every role reads residents' tips; auditors only read them. */
   readTips: (s: Session) => s.roles.length > 0,
   answerTips: (s: Session) => s.roles.includes('officer') || s.roles.includes('supervisor'),

@@ -5,6 +5,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Channel } from '../../../schemas/alert';
 import type { DeliveryStatus } from '../../../schemas/delivery';
+import {
+  versionApprovedEvent,
+  versionCreatedEvents,
+  versionReleasedEvent,
+  versionWithdrawnEvent,
+} from '../../core/audit-events';
 import type {
   AlertHead,
   IdempotencyRecord,
@@ -36,12 +42,16 @@ import type {
   SendJobKey,
   SendWindow,
 } from '../../ports';
+import type { AuditHeadStore } from '../../ports/audit';
 import { DynamoAlertStore } from './alert-store';
+import { DynamoAuditLog } from './audit-log';
 import { DynamoBulkStore } from './bulk-store';
 import { DynamoDeferralStore } from './deferral-store';
 import { DynamoIdempotencyStore } from './idempotency-store';
+import { DynamoImpactStore } from './impact-store';
 import { DynamoOutboxStore } from './outbox-store';
 import { DynamoReceiptStore } from './receipt-store';
+import { DynamoReportStore } from './report-store';
 import { DynamoTipStore } from './tip-store';
 
 export { InvalidCursorError } from './keys';
@@ -49,6 +59,8 @@ export { InvalidCursorError } from './keys';
 export interface DynamoStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** Where each audit chain's head is also kept (S3 Object Lock on AWS, files in the embedded mode); none if unset. */
+  auditHeads?: AuditHeadStore | undefined;
 }
 
 export class DynamoStore
@@ -61,6 +73,15 @@ export class DynamoStore
    * through the store it already hands the handlers.
    */
   readonly tips: DynamoTipStore;
+  /** The reports' reads (report-store.ts): alerts by time, receipts counted per version, subscription changes. */
+  readonly reports: DynamoReportStore;
+  /** Clicks and page views (the site counts them) and the impact route's other reads (impact-store.ts). */
+  readonly impact: DynamoImpactStore;
+  /**
+   * The tamper-evident audit log (audit-log.ts): the alert events below, the tips' and (through the subscriber
+   * store's own) the subscribers' audit entries are chained as they are written. A property, as `tips` is.
+   */
+  readonly auditLog: DynamoAuditLog;
   private readonly alerts: DynamoAlertStore;
   private readonly receipts: DynamoReceiptStore;
   private readonly idempotency: DynamoIdempotencyStore;
@@ -77,12 +98,21 @@ export class DynamoStore
     this.outbox = new DynamoOutboxStore(ctx);
     this.bulk = new DynamoBulkStore(ctx);
     this.deferrals = new DynamoDeferralStore(ctx);
-    this.tips = new DynamoTipStore(ctx);
+    this.auditLog = new DynamoAuditLog(ctx, options.auditHeads);
+    this.tips = new DynamoTipStore(ctx, this.auditLog);
+    this.reports = new DynamoReportStore(ctx);
+    this.impact = new DynamoImpactStore(ctx);
   }
 
   // ---- AlertStore
-  putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
-    return this.alerts.putVersion(version);
+  // The alert's events are chained after the conditional write that decided them (only when it did): see audit-log.ts.
+  async putVersion(version: StoredVersion): Promise<'created' | 'exists'> {
+    const result = await this.alerts.putVersion(version);
+    if (result === 'created')
+      await this.auditLog.appendAll({ kind: 'alert', id: version.alertId }, versionCreatedEvents(version), {
+        newStream: version.version === 1,
+      });
+    return result;
   }
   advanceHead(alertId: string, version: number, at: string): Promise<void> {
     return this.alerts.advanceHead(alertId, version, at);
@@ -101,23 +131,35 @@ export class DynamoStore
   }): Promise<Page<{ head: AlertHead; latest: StoredVersion }>> {
     return this.alerts.listAlerts(options);
   }
-  approveVersion(
+  async approveVersion(
     ...args: Parameters<AlertStore['approveVersion']>
   ): ReturnType<AlertStore['approveVersion']> {
-    return this.alerts.approveVersion(...args);
+    const result = await this.alerts.approveVersion(...args);
+    const [alertId, version, approval, at] = args;
+    if (result === 'approved')
+      await this.auditLog.append({ kind: 'alert', id: alertId }, versionApprovedEvent(version, approval, at));
+    return result;
   }
-  releaseScheduled(
+  async releaseScheduled(
     ...args: Parameters<AlertStore['releaseScheduled']>
   ): ReturnType<AlertStore['releaseScheduled']> {
-    return this.alerts.releaseScheduled(...args);
+    const result = await this.alerts.releaseScheduled(...args);
+    const [alertId, version, at] = args;
+    if (result === 'released')
+      await this.auditLog.append({ kind: 'alert', id: alertId }, versionReleasedEvent(version, at));
+    return result;
   }
   revokeRelease(...args: Parameters<AlertStore['revokeRelease']>): ReturnType<AlertStore['revokeRelease']> {
     return this.alerts.revokeRelease(...args);
   }
-  withdrawVersion(
+  async withdrawVersion(
     ...args: Parameters<AlertStore['withdrawVersion']>
   ): ReturnType<AlertStore['withdrawVersion']> {
-    return this.alerts.withdrawVersion(...args);
+    const result = await this.alerts.withdrawVersion(...args);
+    const [alertId, version, withdrawn] = args;
+    if (result === 'withdrawn')
+      await this.auditLog.append({ kind: 'alert', id: alertId }, versionWithdrawnEvent(version, withdrawn));
+    return result;
   }
   findScheduled(...args: Parameters<AlertStore['findScheduled']>): ReturnType<AlertStore['findScheduled']> {
     return this.alerts.findScheduled(...args);

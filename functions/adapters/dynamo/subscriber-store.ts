@@ -29,6 +29,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Audience, Challenge, Subscriber, SubscriberChannel } from '../../core/model';
 import type { QuietWindow } from '../../core/quiet-hours';
+import type { SubscriberZoneChange } from '../../core/reports';
 import type {
   Page,
   SubscriberStore,
@@ -36,6 +37,7 @@ import type {
   SubscriptionEvent,
   SubscriptionMethod,
 } from '../../ports';
+import { DynamoAuditLog } from './audit-log';
 import {
   batchGetAll,
   batchWriteAll,
@@ -107,7 +109,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const backoff = (round: number) => Math.min(RETRY_BASE_DELAY_MS * 2 ** round, RETRY_MAX_DELAY_MS);
 
 export class DynamoSubscriberStore implements SubscriberStore {
-  constructor(private readonly ctx: DynamoContext) {}
+  constructor(
+    private readonly ctx: DynamoContext,
+    /** Each SubscriptionEvent is also chained there, right after its own item (audit-log.ts). */
+    private readonly auditLog: DynamoAuditLog = new DynamoAuditLog(ctx),
+  ) {}
 
   async createSubscriber(
     subscriber: Subscriber,
@@ -117,7 +123,12 @@ export class DynamoSubscriberStore implements SubscriberStore {
     const lockItem = () => ({ ...lockKey, ...lockAttributes(subscriber), lockedAt: Date.now() });
     const created = await this.lockAndCreate(subscriber, lockKey, lockItem);
     if (created.kind === 'created')
-      await this.appendEvent(subscriber, change ?? changeOfCreate(subscriber), subscriber.updatedAt);
+      await this.appendEvent(
+        subscriber,
+        change ?? changeOfCreate(subscriber),
+        subscriber.updatedAt,
+        zoneMove(undefined, subscriber),
+      );
     return created;
   }
 
@@ -237,7 +248,12 @@ export class DynamoSubscriberStore implements SubscriberStore {
       await this.withdraw(next.id, joined, undefined);
       return false;
     }
-    await this.appendEvent(next, change ?? changeOfSave(previous, next), next.updatedAt);
+    await this.appendEvent(
+      next,
+      change ?? changeOfSave(previous, next),
+      next.updatedAt,
+      zoneMove(previous, next),
+    );
     await this.updateRosters('ADD', next.id, joined);
     await this.withdraw(next.id, left, next.updatedAt);
     return true;
@@ -294,7 +310,12 @@ export class DynamoSubscriberStore implements SubscriberStore {
         }),
       );
       if (deleted) {
-        await this.appendEvent(subscriber, change ?? changeOfDelete(subscriber), new Date().toISOString());
+        await this.appendEvent(
+          subscriber,
+          change ?? changeOfDelete(subscriber),
+          new Date().toISOString(),
+          zoneMove(subscriber, undefined),
+        );
         return true;
       }
     }
@@ -507,12 +528,20 @@ export class DynamoSubscriberStore implements SubscriberStore {
     const items = fresh.flatMap((s) => [
       { ...lockKeyOf(s), ...lockAttributes(s), lockedAt },
       profileItem(s),
-      eventItem(eventOf(s, changeOfCreate(s), s.updatedAt)),
+      eventItem(eventOf(s, changeOfCreate(s), s.updatedAt), zoneMove(undefined, s)),
     ]);
     await batchWriteAll(
       this.ctx,
       items.map((item) => ({ PutRequest: { Item: item } })),
       BULK_CONCURRENCY,
+    );
+    // Chained after the batch that wrote their events: one new stream per subscriber, so the appends never meet.
+    await inParallel(fresh, BULK_CONCURRENCY, (s) =>
+      this.auditLog.append(
+        { kind: 'subscriber', id: s.id },
+        { ...eventOf(s, changeOfCreate(s), s.updatedAt) },
+        { newStream: true },
+      ),
     );
     return { created: fresh.map((s) => s.id), skipped };
   }
@@ -561,12 +590,21 @@ export class DynamoSubscriberStore implements SubscriberStore {
   // ---------------------------------------------------------------- internals
 
   /** Written after the change it records succeeded (see the top of this file for the crash gap). */
-  private async appendEvent(subscriber: Subscriber, change: SubscriptionChange, at: string): Promise<void> {
+  private async appendEvent(
+    subscriber: Subscriber,
+    change: SubscriptionChange,
+    at: string,
+    zones: ZoneMove,
+  ): Promise<void> {
     await this.ctx.client.send(
       new PutCommand({
         TableName: this.ctx.tableName,
-        Item: eventItem(eventOf(subscriber, change, at)),
+        Item: eventItem(eventOf(subscriber, change, at), zones),
       }),
+    );
+    await this.auditLog.append(
+      { kind: 'subscriber', id: subscriber.id },
+      { ...eventOf(subscriber, change, at) },
     );
   }
 
@@ -739,7 +777,40 @@ function eventOf(s: Subscriber, change: SubscriptionChange, at: string): Subscri
 /** Writes of one container in their order; with the wall clock it orders two events that share their `at`. */
 let eventSerial = 0;
 
-function eventItem(event: SubscriptionEvent): Item {
+/**
+ * The zones whose public rosters the subscriber was on before the change and is on after it (confirmed, public
+ * audience; `*` for an outlet that follows every zone): what the reports count as subscribers gained and lost per
+ * zone (functions/core/reports.ts). Kept on the event item beside the event, not in it: the audit's view of an event
+ * stays what it was, and zone ids say nothing about who the person is.
+ */
+interface ZoneMove {
+  zonesBefore: string[];
+  zonesAfter: string[];
+}
+
+const publicRosterZones = (s: Subscriber | undefined): string[] =>
+  s && s.status === 'confirmed' && s.audience === 'public' ? [...new Set(s.zones)].sort() : [];
+
+function zoneMove(before: Subscriber | undefined, after: Subscriber | undefined): ZoneMove {
+  return { zonesBefore: publicRosterZones(before), zonesAfter: publicRosterZones(after) };
+}
+
+/**
+ * A stored event as the reports read it: undefined for one written before events carried their zones (the reports
+ * cannot place it in a zone, and say so by leaving it out).
+ */
+export function zoneChangeOf(item: Item): SubscriberZoneChange | undefined {
+  if (!Array.isArray(item.zonesBefore) || !Array.isArray(item.zonesAfter)) return undefined;
+  return {
+    at: item.at as string,
+    subscriberId: item.subscriberId as string,
+    channel: item.channel as SubscriberChannel,
+    zonesBefore: item.zonesBefore as string[],
+    zonesAfter: item.zonesAfter as string[],
+  };
+}
+
+function eventItem(event: SubscriptionEvent, zones: ZoneMove): Item {
   // Sortable, then unique: events of one `at` (a test clock, one millisecond) list in the order they were written.
   eventSerial = (eventSerial + 1) % 1_000_000;
   const unique = `${String(Date.now()).padStart(15, '0')}.${String(eventSerial).padStart(6, '0')}.${randomUUID().slice(0, 8)}`;
@@ -749,6 +820,7 @@ function eventItem(event: SubscriptionEvent): Item {
     GSI1PK: SUBSCRIPTION_AUDIT_INDEX_PK,
     GSI1SK: subscriptionAuditIndexSk(event.at, event.subscriberId, unique),
     ...event,
+    ...zones,
   };
 }
 

@@ -35,6 +35,23 @@
  *   DEFER#<alertId> / EARLY#<000000v>    a newer version went out: the sweeper releases the earlier versions'
  *                                        deferrals at once (they are superseded); GSI1 = DEFERRALS / <at>#…
  *
+ * The tamper-evident audit log (audit-log.ts; the chain's logic in core/audit-chain.ts):
+ *   AUDITLOG#<kind>#<id> / <n, 10 digits>   entry n of the chain of one alert, tip or subscriber (kind alert|tip|subscriber):
+ *                                        content, recordedAt, prevHash, hash; written once (attribute_not_exists), never
+ *                                        changed; GSI1 = AUDITLOG#<kind> / <id>#<n> lists a kind's entries for the verifier
+ *
+ * What each alert achieved (impact-store.ts): counters written by one atomic ADD each, holding nothing but `count`
+ * (no address, user agent, cookie or time finer than the UTC day):
+ *   CLICKS#<alertId> / <YYYY-MM-DD>#<channel>   clicks on that channel's link /a/<alertId>/<code> that day
+ *   VIEWS#<alertId>  / <YYYY-MM-DD>#<source>    views of the alert's page that day (its image loaded), by the channel
+ *                                        whose link brought the reader (`?from=<code>`), or `direct`
+ *
+ * Social engagement (engagement-store.ts; the poller in functions/impact):
+ *   ENGAGE#<alertId> / <channel>#<postId>   the newest counts of one of the agency's posts (impressions, reposts,
+ *                                        replies, likes, each only if the network reports it), sentAt, polledAt, gone;
+ *                                        overwritten by each read, for 7 days after posting, then kept
+ *   ENGAGE-HOLD / <channel>              no metrics read of that network before `until` (its rate limit; TTL)
+ *
  * A pending (never confirmed) web sign-up's profile and address lock carry `expiresAt` (24 h after the sign-up),
  * removed when it is confirmed, so an abandoned sign-up leaves no profile, lock or address hash behind.
  */

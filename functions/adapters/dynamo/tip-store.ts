@@ -15,7 +15,7 @@
  *   TIPALERT#<alertId> / <receivedAt>#<id>   an alert's tips, newest first (strongly consistent, one partition)
  *   TIPREF#<reference> / REF    the reference's uniqueness lock: tipId
  *   TIPIN#<key>     / LOCK      one provider message's intake lock (a social reply, an inbound SMS): tipId, reference
- *   TIPAUDIT#<id>   / <at>#<unique>   the tip's audit trail
+ *   TIPAUDIT#<id>   / <at>#<unique>   the tip's audit trail (each entry also chained: AUDITLOG#tip#<id>, audit-log.ts)
  *
  * Only GetItem, BatchGetItem, Query, PutItem and UpdateItem are used (nothing is deleted: erasing and settling
  * remove attributes), which are what the api and sweeper functions are granted on AWS. Dynalite has no
@@ -36,6 +36,7 @@ import type {
   TipState,
   TipStore,
 } from '../../ports';
+import { DynamoAuditLog } from './audit-log';
 import {
   conditionalWrite,
   countAll,
@@ -66,7 +67,11 @@ import {
 import { listTipsByIndex, listTipsOfAlert } from './tip-listing';
 
 export class DynamoTipStore implements TipStore, SocialAnswerQueue {
-  constructor(private readonly ctx: DynamoContext) {}
+  constructor(
+    private readonly ctx: DynamoContext,
+    /** Each audit entry is also chained there, right after its own item (audit-log.ts says why in that order). */
+    private readonly auditLog: DynamoAuditLog = new DynamoAuditLog(ctx),
+  ) {}
 
   // ---------------------------------------------------------------- intake
 
@@ -303,6 +308,10 @@ export class DynamoTipStore implements TipStore, SocialAnswerQueue {
         ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#a${i}`, name])),
         ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:a${i}`, value])),
       }),
+    );
+    await this.auditLog.append(
+      { kind: 'tip', id: entry.tipId },
+      Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)),
     );
   }
 

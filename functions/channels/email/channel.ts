@@ -14,6 +14,7 @@ export const email = defineChannel({
   // Email fans out to many outlets and is bounded by the SES send rate, not by one account's limits.
   concurrency: 10,
   checkedByDefault: false,
+  linkCode: 'e',
   carriesCap: true,
   quietHours: true,
 });

@@ -10,5 +10,6 @@ export const facebook = defineChannel({
   credentials: 'secret',
   concurrency: 2,
   checkedByDefault: true,
+  linkCode: 'f',
   alarmOnRejectedCredentials: true,
 });

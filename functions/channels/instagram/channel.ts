@@ -14,6 +14,7 @@ export const instagram = defineChannel({
   credentials: 'secret',
   concurrency: 2,
   checkedByDefault: true,
+  linkCode: 'i',
   needsImage: true,
   alarmOnRejectedCredentials: true,
 });

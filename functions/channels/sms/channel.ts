@@ -12,5 +12,6 @@ export const sms = defineChannel({
   // Unused: the SMS senders are sized from the account's messages per second (lib/herald-stack.ts).
   concurrency: 2,
   checkedByDefault: false,
+  linkCode: 's',
   quietHours: true,
 });

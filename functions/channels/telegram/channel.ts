@@ -17,4 +17,5 @@ export const telegram = defineChannel({
   concurrency: 2,
   // An agency that has not set up an account on it should not find it ticked.
   checkedByDefault: false,
+  linkCode: 'g',
 });

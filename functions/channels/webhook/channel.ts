@@ -13,5 +13,6 @@ export const webhook = defineChannel({
   credentials: 'secret',
   concurrency: 5,
   checkedByDefault: false,
+  linkCode: 'w',
   carriesCap: true,
 });

@@ -11,4 +11,5 @@ export const x = defineChannel({
   credentials: 'secret',
   concurrency: 2,
   checkedByDefault: true,
+  linkCode: 'x',
 });

@@ -2,9 +2,10 @@
  * What every renderer starts from: one version of an alert, said in one of its languages, and the link
  * to the full alert.
  */
-import type { AlertContent } from '../../../schemas/alert';
+import type { AlertContent, Channel } from '../../../schemas/alert';
 import type { PublicImage } from '../../ports';
 import type { HeraldConfig } from '../../shared/config';
+import { channelLink } from '../links';
 import type { StoredVersion } from '../model';
 import { headPrefix, type Words, wordsFor } from './marks';
 import { timesText } from './times';
@@ -15,7 +16,13 @@ export type RenderVersion = Pick<StoredVersion, 'alertId' | 'version' | 'msgType
 };
 
 export type RenderConfig = Pick<HeraldConfig, 'publicBaseUrl' | 'sender' | 'agencyName' | 'smsMaxSegments'> &
-  Partial<Pick<HeraldConfig, 'timeZone'>>;
+  Partial<Pick<HeraldConfig, 'timeZone'>> & {
+    /**
+     * The channel this rendering is for: its messages then link through the channel's counting link (../links.ts).
+     * Absent (the residents' site, the feeds), the link is the alert's own.
+     */
+    channel?: Channel | undefined;
+  };
 
 /** Every language the alert is written in, its own first. */
 export const languagesOf = (content: AlertContent): string[] => [
@@ -39,12 +46,23 @@ export function inLanguage(content: AlertContent, language?: string): AlertConte
   return { ...content, ...translation };
 }
 
-/** The link to the full alert: the officer's own, or Herald's public page for it. */
+/**
+ * The link to the full alert: on a channel with a link code, its counting link (which leads to the same place);
+ * otherwise the officer's own, or Herald's public page for it.
+ */
 export const alertLink = (
-  config: Pick<RenderConfig, 'publicBaseUrl'>,
+  config: Pick<RenderConfig, 'publicBaseUrl' | 'channel'>,
   alertId: string,
   content: AlertContent,
-) => content.web ?? publicPageUrl(config, alertId);
+) =>
+  (config.channel && channelLink(config.publicBaseUrl, alertId, config.channel)) ??
+  content.web ??
+  publicPageUrl(config, alertId);
+
+/** The shortest link a message can carry to the alert: the channel's counting link, else Herald's page for it. */
+export const shortestAlertLink = (config: Pick<RenderConfig, 'publicBaseUrl' | 'channel'>, alertId: string) =>
+  (config.channel && channelLink(config.publicBaseUrl, alertId, config.channel)) ??
+  publicPageUrl(config, alertId);
 
 export const publicPageUrl = (config: Pick<RenderConfig, 'publicBaseUrl'>, alertId: string) =>
   `${config.publicBaseUrl}/alerts/${encodeURIComponent(alertId)}`;

@@ -66,6 +66,12 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
   const receipts = h('section', { 'aria-labelledby': 'receipts-title' });
   const audit = h('section', { 'aria-labelledby': 'audit-title' });
   const tips = h('section', { 'aria-labelledby': 'alert-tips-title' });
+  // Drawn by ./impact.ts, fetched with its charts only when an alert is opened (not on the console's first load).
+  const impact = h(
+    'section',
+    { 'aria-labelledby': 'impact-title', id: 'impact' },
+    h('h2', { id: 'impact-title' }, 'Impact'),
+  );
   const steps = timeline(ctx, id, () => refresh(true));
   show(status, h('h2', { id: 'status-title' }, 'Delivery'), statusLive, statusBody);
   show(
@@ -77,6 +83,7 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     actions,
     thread,
     tips,
+    impact,
   );
   if (can.audit(session)) main.append(receipts, audit);
   else main.append(receipts);
@@ -482,6 +489,11 @@ export function alertView(main: HTMLElement, ctx: Context): () => void {
     // Receipts and the audit log are read once per version, and again when its fan-out has settled.
     if (reloadForms || changed || (settled && !wasSettled)) {
       renderReceipts(receipts, ctx, id, a);
+      import('./impact')
+        .then((m) => m.renderImpact(impact, id))
+        .catch((error: unknown) =>
+          show(impact, h('h2', { id: 'impact-title' }, 'Impact'), h('p', { class: 'error' }, String(error))),
+        );
       if (can.audit(session)) await renderAudit();
     }
     wasSettled = settled;
