@@ -61,6 +61,22 @@ export const ImpactView = z
       description:
         "each channel's cumulative sent, oldest first: one point per second in which messages went out, at the last of them",
     }),
+    estimate: z
+      .object({
+        channel: z.literal('sms'),
+        from: isoDateTime.meta({
+          description: "the SMS channel's first send, where the estimate counts from",
+        }),
+        recipients: count,
+        segments: count.meta({ description: "segments per message, the longest of the alert's languages" }),
+        messagesPerSecond: z.number().positive(),
+        secondsToLastRecipient: z.number().nonnegative(),
+      })
+      .optional()
+      .meta({
+        description:
+          "the preview's estimate of when the last SMS recipient is reached (recipients x segments / messages per second), for the timeline to be read against; present once SMS went out",
+      }),
   })
   .meta({ id: 'Impact' });
 export type ImpactView = z.infer<typeof ImpactView>;

@@ -9,6 +9,7 @@
  * the SMS and email subscribers would wait for the end of their quiet hours: preview-quiet.ts) and `warnings` that
  * concern the whole alert.
  */
+
 import { AlertDraft, type Channel } from '../../schemas/alert';
 import { unfilledPlaceholders } from '../../schemas/templates';
 import { drawCard } from '../channel/card-image';
@@ -16,6 +17,7 @@ import { channelsWhere } from '../channels/list';
 import { rendererOf } from '../channels/renderers';
 import { newAlert } from '../core/alerts';
 import { audienceKindOf, rosterZonesOf } from '../core/fanout';
+import { secondsToLastRecipient } from '../core/impact';
 import type { StoredVersion } from '../core/model';
 import { alertLink, languagesOf } from '../core/render';
 import { publishAtFrom } from '../core/schedule';
@@ -87,7 +89,7 @@ async function smsReach(
     ),
   );
   const mps = deps.config.smsMessagesPerSecond;
-  const seconds = (members.size * segments) / mps;
+  const seconds = secondsToLastRecipient(members.size, segments, mps);
   const who = `${members.size.toLocaleString('en')} ${audience === 'test' ? 'test ' : ''}subscriber${members.size === 1 ? '' : 's'}`;
   return {
     recipients: members.size,
@@ -95,7 +97,7 @@ async function smsReach(
     zones: zones.filter((z) => z !== '*'),
     segments,
     messagesPerSecond: mps,
-    secondsToLastRecipient: Math.round(seconds * 10) / 10,
+    secondsToLastRecipient: seconds,
     summary:
       members.size === 0
         ? 'Nobody subscribed to these zones would get this SMS.'

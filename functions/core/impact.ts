@@ -96,7 +96,31 @@ export interface AlertImpact {
   tips: number;
   optOutsWithin24h: number;
   timeline: TimelinePoint[];
+  /** The preview's estimate of when the last SMS recipient is reached, for the timeline to be read against. */
+  estimate?: SmsEstimate | undefined;
 }
+
+/** How long the last SMS recipient waits after the first send, at the account's rate (what the preview says). */
+export interface SmsEstimate {
+  channel: 'sms';
+  /** The SMS channel's first send: the estimate counts from it. */
+  from: string;
+  recipients: number;
+  /** Segments per message, the longest of the alert's languages (each segment counts against the rate). */
+  segments: number;
+  messagesPerSecond: number;
+  secondsToLastRecipient: number;
+}
+
+/**
+ * Recipients times segments over the account's messages per second, to a tenth of a second: the one formula the
+ * preview (before sending) and the impact route (after) both show, so the two can be compared.
+ */
+export const secondsToLastRecipient = (
+  recipients: number,
+  segments: number,
+  messagesPerSecond: number,
+): number => Math.round(((recipients * segments) / messagesPerSecond) * 10) / 10;
 
 export interface ImpactInputs {
   alertId: string;

@@ -242,6 +242,36 @@ describe('the impact of an alert to 2,000 residents and three social channels', 
     expect(timelineTimes).toEqual([...timelineTimes].sort());
   });
 
+  it("reads the SMS timeline against the preview's estimate, worked out for the recipients the alert really had", async () => {
+    // Arrange: what the preview says of the same draft, for its segments (the roster has changed since: STOPs).
+    const preview = await herald.call('POST', '/v1/alerts/preview', {
+      role: 'officer',
+      body: { ...DRAFT, areas: [{ zone: ZONE, areaDesc: 'Impact zone' }], channels: ['sms'], web: undefined },
+    });
+    expect(preview.status).toBe(200);
+    const { segments, reach } = (
+      (await preview.json()) as {
+        channels: { sms: { segments: number; reach: { messagesPerSecond: number } } };
+      }
+    ).channels.sms;
+
+    // Act
+    const impact = await impactOf(alertId);
+
+    // Assert
+    const sms = impact.channels.sms!;
+    expect(impact.estimate).toEqual({
+      channel: 'sms',
+      from: sms.firstSentAt,
+      recipients: SMS_RESIDENTS,
+      segments,
+      messagesPerSecond: reach.messagesPerSecond,
+      secondsToLastRecipient: Math.round(((SMS_RESIDENTS * segments) / reach.messagesPerSecond) * 10) / 10,
+    });
+    // An alert with no SMS has nothing to be read against.
+    expect((await impactOf(otherAlertId)).estimate).toBeUndefined();
+  });
+
   it("gives each channel's messages a link of their own, short, that counts its clicks and page views, with no cookie and nothing of the reader kept", async () => {
     // Arrange: the links as the messages carry them.
     const linkOf = async (channel: Channel) => {
