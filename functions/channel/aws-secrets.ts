@@ -5,8 +5,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSource } from '../adapters/secrets/secrets-manager';
 import type { SecretSource } from '../ports';
+import { requiredEnv } from '../shared/aws-env';
 import { ENV } from '../shared/config';
-import { requiredEnv } from './aws';
 
 let secrets: SecretsManagerSource | undefined;
 

@@ -14,17 +14,12 @@ import { DynamoStore } from '../adapters/dynamo/store';
 import { SandboxProvider } from '../adapters/providers/sandbox';
 import { SqsQueuePort } from '../adapters/sqs/queue';
 import { seededZones, type ZoneCatalog } from '../core/zones';
-import type { ChannelProvider, QueueName } from '../ports';
+import type { ChannelProvider } from '../ports';
 import { systemClock } from '../ports';
-import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from '../shared/config';
+import { queueUrlsFromEnv, requiredEnv } from '../shared/aws-env';
+import { ENV, type HeraldConfig, loadConfig } from '../shared/config';
 import { newId } from '../shared/ids';
 import { logger } from '../shared/logger';
-
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
 
 export interface ChannelServices {
   /** The table, for the adapters an entry adds (subscribers, the address cipher). */
@@ -42,11 +37,7 @@ let services: ChannelServices | undefined;
 
 export function channelServices(): ChannelServices {
   if (services) return services;
-  const urls: Partial<Record<QueueName, string>> = {};
-  for (const queue of ALL_QUEUES) {
-    const url = process.env[queueUrlEnv(queue)];
-    if (url) urls[queue] = url;
-  }
+  const urls = queueUrlsFromEnv();
   const table = { client: createDocumentClient({}), tableName: requiredEnv(ENV.tableName) };
   services = {
     table,

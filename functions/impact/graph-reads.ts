@@ -12,7 +12,13 @@
  */
 import { GRAPH_API_VERSION, GRAPH_BASE_URL, retryAfterFromHeaders } from '../adapters/providers/graph';
 import { type Clock, type SecretSource, systemClock } from '../ports';
-import { RateLimitedError } from './model';
+import {
+  countOf,
+  type EngagementCounts,
+  type MetricsBatch,
+  type MetricsReader,
+  RateLimitedError,
+} from './model';
 
 const THROTTLE_CODES: ReadonlySet<number> = new Set([4, 17, 32, 341, 613]);
 const isThrottle = (code: number | undefined, status: number) =>
@@ -161,3 +167,61 @@ export function createGraphReader<C>(options: GraphReaderOptions<C>) {
 }
 
 export type GraphReader = ReturnType<typeof createGraphReader>;
+
+/** An insights metric as Graph gives it: `values[0].value`, or `total_value.value` in newer shapes. */
+export interface InsightValue {
+  name?: unknown;
+  values?: { value?: unknown }[];
+  total_value?: { value?: unknown };
+}
+
+/** The named metrics of an insights answer, by name. */
+export function insightCounts(data: InsightValue[] | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const metric of data ?? []) {
+    if (typeof metric.name !== 'string') continue;
+    const value = countOf(metric.total_value?.value ?? metric.values?.[0]?.value);
+    if (value !== undefined) out.set(metric.name, value);
+  }
+  return out;
+}
+
+/**
+ * A reader of one media's insights per request (`GET /{media-id}/insights?metric=…`: Instagram and Threads take one
+ * media at a time), turning the metrics asked for into the four counts. A media that is gone answers code 100
+ * subcode 33 and is not asked for again.
+ */
+export function mediaInsightsReader(options: {
+  channel: MetricsReader['channel'];
+  graph: GraphReader;
+  metrics: string;
+  counts: (values: Map<string, number>) => EngagementCounts;
+}): MetricsReader {
+  const { channel, graph } = options;
+  return {
+    channel,
+    batchSize: 1,
+    unavailable: graph.unavailable,
+
+    async read(postIds, signal) {
+      const batch: MetricsBatch = { counts: new Map(), gone: [] };
+      const [mediaId] = postIds;
+      if (!mediaId) return batch;
+      if (postIds.length > 1) throw new RangeError(`${channel} reads one media per request`);
+      if (!/^\d{1,25}$/.test(mediaId)) return { ...batch, gone: [mediaId] };
+      try {
+        const answer = await graph.get<{ data?: InsightValue[] }>(
+          `${mediaId}/insights`,
+          { metric: options.metrics },
+          signal,
+        );
+        batch.counts.set(mediaId, options.counts(insightCounts(answer.body.data)));
+        return { ...batch, ...(answer.holdUntil ? { holdUntil: answer.holdUntil } : {}) };
+      } catch (error) {
+        if (error instanceof GraphReadError && error.code === 100 && error.subcode === 33)
+          return { ...batch, gone: [mediaId] };
+        throw error;
+      }
+    },
+  };
+}

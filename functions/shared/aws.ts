@@ -16,18 +16,13 @@ import { EventBridgePublishTimer } from '../adapters/scheduler/eventbridge-timer
 import { SecretsManagerSource } from '../adapters/secrets/secrets-manager';
 import { SqsQueuePort } from '../adapters/sqs/queue';
 import { seededZones, type ZoneCatalog } from '../core/zones';
-import type { ChannelProvider, PiiCipher, PublishTimer, QueueName } from '../ports';
+import type { ChannelProvider, PiiCipher, PublishTimer } from '../ports';
 import { systemClock } from '../ports';
 import type { AuditHeadStore } from '../ports/audit';
-import { ALL_QUEUES, ENV, type HeraldConfig, loadConfig, queueUrlEnv } from './config';
+import { queueUrlsFromEnv, requiredEnv } from './aws-env';
+import { ENV, type HeraldConfig, loadConfig } from './config';
 import { newId } from './ids';
 import { logger } from './logger';
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
 
 export interface AwsServices {
   store: DynamoStore;
@@ -57,9 +52,9 @@ function awsPublishTimer(): PublishTimer | undefined {
     // No call is made until a version is scheduled; the SDK's standard retries take throttling and 5xx answers.
     client: new SchedulerClient({}),
     groupName,
-    dispatchQueueArn: required(ENV.dispatchQueueArn),
-    roleArn: required(ENV.schedulerRoleArn),
-    deadLetterQueueArn: required(ENV.schedulerDeadLetterQueueArn),
+    dispatchQueueArn: requiredEnv(ENV.dispatchQueueArn),
+    roleArn: requiredEnv(ENV.schedulerRoleArn),
+    deadLetterQueueArn: requiredEnv(ENV.schedulerDeadLetterQueueArn),
     clock: systemClock,
   });
 }
@@ -75,12 +70,8 @@ export function useAuditHeads(make: () => AuditHeadStore | undefined): void {
 
 export function awsServices(): AwsServices {
   if (services) return services;
-  const urls: Partial<Record<QueueName, string>> = {};
-  for (const queue of ALL_QUEUES) {
-    const url = process.env[queueUrlEnv(queue)];
-    if (url) urls[queue] = url;
-  }
-  const table = { client: createDocumentClient({}), tableName: required(ENV.tableName) };
+  const urls = queueUrlsFromEnv();
+  const table = { client: createDocumentClient({}), tableName: requiredEnv(ENV.tableName) };
   const store = new DynamoStore({ ...table, auditHeads: auditHeads?.() });
   services = {
     store,
@@ -105,7 +96,7 @@ let secrets: SecretsManagerSource | undefined;
 export function awsSecrets(): SecretsManagerSource {
   secrets ??= new SecretsManagerSource({
     client: new SecretsManagerClient({}),
-    prefix: required(ENV.secretsPrefix),
+    prefix: requiredEnv(ENV.secretsPrefix),
   });
   return secrets;
 }

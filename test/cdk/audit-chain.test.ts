@@ -103,7 +103,8 @@ describe('the audit heads bucket', () => {
 
   it('lets the functions that append audit entries put heads, and the api also list and read them: nothing more', () => {
     const heads = `<${bucketId}>/heads/*`;
-    const appenders = ['herald-dispatch', 'herald-sweeper'].map(byService);
+    // The replies poller appends tips' entries: the tips it takes in and the answers it posts.
+    const appenders = ['herald-dispatch', 'herald-sweeper', 'herald-replies-poller'].map(byService);
     for (const fn of appenders) {
       expect(headGrants(fn), fn).toEqual([`s3:PutObject ${heads}`]);
       expect(envOf(fn)[ENV.auditHeadBucket], fn).toEqual({ Ref: bucketId });
@@ -120,7 +121,9 @@ describe('the audit heads bucket', () => {
   });
 
   it('gives no other function the bucket', () => {
-    const allowed = new Set(['herald-api', 'herald-dispatch', 'herald-sweeper'].map(byService));
+    const allowed = new Set(
+      ['herald-api', 'herald-dispatch', 'herald-sweeper', 'herald-replies-poller'].map(byService),
+    );
     for (const [id] of heraldFunctions())
       if (!allowed.has(id)) {
         expect(headGrants(id), id).toEqual([]);

@@ -82,7 +82,11 @@ describe('Embedded pipeline with real providers against local fakes', () => {
 
     // Facebook: a feed post with the link, and the update as a comment on it
     const feed = graph.posts.find((p) => p.kind === 'feed');
-    expect(feed?.fields.link).toBe(DRAFT.web);
+    // Its link is Facebook's own counted link, which sends the reader on to the officer's page.
+    expect(feed?.fields.link).toMatch(new RegExp(`/a/${alert.id}/f$`));
+    const click = await fetch(`${herald.url}/a/${alert.id}/f`, { redirect: 'manual' });
+    expect(click.status).toBe(302);
+    expect(click.headers.get('location')).toBe(DRAFT.web);
     expect(graph.posts.find((p) => p.kind === 'comment')).toMatchObject({ parent: id('facebook', 1) });
 
     // Instagram: published from a container whose image is the alert card served at /media/

@@ -13,7 +13,12 @@
  * `<post>_<comment>` rather than `<page id>_<post>`, and whose reactions are the post's conversation, not its reach.
  */
 
-import { createGraphReader, GraphReadError } from '../../impact/graph-reads';
+import {
+  createGraphReader,
+  GraphReadError,
+  type InsightValue,
+  insightCounts,
+} from '../../impact/graph-reads';
 import { countOf, type EngagementCounts, type MetricsBatch, type MetricsReader } from '../../impact/model';
 import type { Clock, SecretSource } from '../../ports';
 
@@ -36,24 +41,6 @@ interface PostFields {
   comments?: { summary?: { total_count?: unknown } };
   reactions?: { summary?: { total_count?: unknown } };
   insights?: { data?: InsightValue[] };
-}
-
-/** An insights metric as Graph gives it: `values[0].value`, or `total_value.value` in newer shapes. */
-export interface InsightValue {
-  name?: unknown;
-  values?: { value?: unknown }[];
-  total_value?: { value?: unknown };
-}
-
-/** The named metrics of an insights answer, by name. */
-export function insightCounts(data: InsightValue[] | undefined): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const metric of data ?? []) {
-    if (typeof metric.name !== 'string') continue;
-    const value = countOf(metric.total_value?.value ?? metric.values?.[0]?.value);
-    if (value !== undefined) out.set(metric.name, value);
-  }
-  return out;
 }
 
 export function facebookCounts(post: PostFields, withViews: boolean): EngagementCounts {

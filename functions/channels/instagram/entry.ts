@@ -4,11 +4,11 @@
  * carry an image of their own.
  */
 
-import { requiredEnv } from '../../channel/aws';
 import { channelSecrets } from '../../channel/aws-secrets';
 import { cardImageMaker } from '../../channel/card-image';
 import { channelLambda } from '../../channel/handler';
 import type { ImageStore } from '../../ports';
+import { requiredEnv } from '../../shared/aws-env';
 import { ENV } from '../../shared/config';
 import { instagramFactory } from './provider';
 import { instagramRenderer } from './render';

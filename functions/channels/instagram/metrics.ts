@@ -8,10 +8,9 @@
  * subcode 33 and is not asked for again.
  */
 
-import { createGraphReader, GraphReadError } from '../../impact/graph-reads';
-import type { MetricsBatch, MetricsReader } from '../../impact/model';
+import { createGraphReader, mediaInsightsReader } from '../../impact/graph-reads';
+import type { MetricsReader } from '../../impact/model';
 import type { Clock, SecretSource } from '../../ports';
-import { insightCounts } from '../facebook/metrics';
 
 export interface InstagramMetricsOptions {
   secrets: SecretSource;
@@ -30,37 +29,15 @@ export function createInstagramMetricsReader(options: InstagramMetricsOptions): 
     baseUrl: options.baseUrl,
     clock: options.clock,
   });
-
-  return {
+  return mediaInsightsReader({
     channel: 'instagram',
-    batchSize: 1,
-    unavailable: graph.unavailable,
-
-    async read(postIds, signal) {
-      const batch: MetricsBatch = { counts: new Map(), gone: [] };
-      const [mediaId] = postIds;
-      if (!mediaId) return batch;
-      if (postIds.length > 1) throw new RangeError('Instagram reads one media per request');
-      if (!/^\d{1,25}$/.test(mediaId)) return { ...batch, gone: [mediaId] };
-      try {
-        const answer = await graph.get<{ data?: Parameters<typeof insightCounts>[0] }>(
-          `${mediaId}/insights`,
-          { metric: INSTAGRAM_METRICS },
-          signal,
-        );
-        const values = insightCounts(answer.body.data);
-        batch.counts.set(mediaId, {
-          impressions: values.get('views'),
-          reposts: values.get('shares'),
-          replies: values.get('comments'),
-          likes: values.get('likes'),
-        });
-        return { ...batch, ...(answer.holdUntil ? { holdUntil: answer.holdUntil } : {}) };
-      } catch (error) {
-        if (error instanceof GraphReadError && error.code === 100 && error.subcode === 33)
-          return { ...batch, gone: [mediaId] };
-        throw error;
-      }
-    },
-  };
+    graph,
+    metrics: INSTAGRAM_METRICS,
+    counts: (values) => ({
+      impressions: values.get('views'),
+      reposts: values.get('shares'),
+      replies: values.get('comments'),
+      likes: values.get('likes'),
+    }),
+  });
 }

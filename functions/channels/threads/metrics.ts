@@ -5,10 +5,9 @@
  * own (a reply to the one before), so each is read. A media that is gone answers code 100 subcode 33 and is not asked again.
  */
 
-import { createGraphReader, GraphReadError } from '../../impact/graph-reads';
-import { type MetricsBatch, type MetricsReader, sumOf } from '../../impact/model';
+import { createGraphReader, mediaInsightsReader } from '../../impact/graph-reads';
+import { type MetricsReader, sumOf } from '../../impact/model';
 import type { Clock, SecretSource } from '../../ports';
-import { insightCounts } from '../facebook/metrics';
 import { THREADS_API_VERSION, THREADS_BASE_URL, THREADS_SECRET_NAME } from './replies';
 
 export interface ThreadsMetricsOptions {
@@ -29,37 +28,15 @@ export function createThreadsMetricsReader(options: ThreadsMetricsOptions): Metr
     version: THREADS_API_VERSION,
     clock: options.clock,
   });
-
-  return {
+  return mediaInsightsReader({
     channel: 'threads',
-    batchSize: 1,
-    unavailable: graph.unavailable,
-
-    async read(postIds, signal) {
-      const batch: MetricsBatch = { counts: new Map(), gone: [] };
-      const [mediaId] = postIds;
-      if (!mediaId) return batch;
-      if (postIds.length > 1) throw new RangeError('Threads reads one media per request');
-      if (!/^\d{1,25}$/.test(mediaId)) return { ...batch, gone: [mediaId] };
-      try {
-        const answer = await graph.get<{ data?: Parameters<typeof insightCounts>[0] }>(
-          `${mediaId}/insights`,
-          { metric: THREADS_METRICS },
-          signal,
-        );
-        const values = insightCounts(answer.body.data);
-        batch.counts.set(mediaId, {
-          impressions: values.get('views'),
-          reposts: sumOf(values.get('reposts'), values.get('quotes')),
-          replies: values.get('replies'),
-          likes: values.get('likes'),
-        });
-        return { ...batch, ...(answer.holdUntil ? { holdUntil: answer.holdUntil } : {}) };
-      } catch (error) {
-        if (error instanceof GraphReadError && error.code === 100 && error.subcode === 33)
-          return { ...batch, gone: [mediaId] };
-        throw error;
-      }
-    },
-  };
+    graph,
+    metrics: THREADS_METRICS,
+    counts: (values) => ({
+      impressions: values.get('views'),
+      reposts: sumOf(values.get('reposts'), values.get('quotes')),
+      replies: values.get('replies'),
+      likes: values.get('likes'),
+    }),
+  });
 }
