@@ -36,6 +36,7 @@ import {
   StaleCursorError,
   type WatchedPost,
 } from './model';
+import { beginPoll, singleFlight } from './poll-run';
 
 export interface ReplyPollConfig {
   /** Requests to the provider per run, lookups included (see the arithmetic above). */
@@ -93,46 +94,20 @@ export function createReplyPoller(deps: ReplyPollerDeps) {
   const config = { ...DEFAULT_REPLY_POLL_CONFIG, ...deps.config };
   // The account the credentials act for, asked once per process (per warm container on AWS).
   let account: { id: string; username: string } | undefined;
-  let running: Promise<PollOutcome> | undefined;
 
   async function run(deadline?: number): Promise<PollOutcome> {
-    const now = deps.clock.now();
-    const chosen = await deps.source();
-    const channel: Channel = 'ready' in chosen ? chosen.ready.channel : 'x';
-    const outcome: PollOutcome = {
-      channel,
-      requests: 0,
-      conversationsSearched: 0,
-      handedOver: 0,
-      ownSkipped: 0,
-    };
-    if (!('ready' in chosen)) return { ...outcome, skipped: chosen.unavailable };
-    const source = chosen.ready;
-    const state = await deps.polls.load(channel);
-    if (state.holdUntil && state.holdUntil > now.toISOString())
-      return { ...outcome, skipped: `rate limited until ${state.holdUntil}` };
+    const begun = await beginPoll(deps, {
+      channel: (source) => (source ? source.channel : 'x'),
+      requestsPerRun: config.requestsPerRun,
+      deadline,
+    });
+    if ('skipped' in begun) return begun.skipped;
+    const { now, outcome, source, state, spend, hold } = begun;
+    const { channel } = outcome;
 
-    const spend = (): boolean => {
-      if (deadline !== undefined && deps.clock.now().getTime() >= deadline) {
-        outcome.stoppedBy = 'deadline';
-        return false;
-      }
-      if (outcome.requests >= config.requestsPerRun) {
-        outcome.stoppedBy = 'budget';
-        return false;
-      }
-      outcome.requests += 1;
-      return true;
-    };
     const save = async (cursor: ConversationCursor) => {
       await deps.polls.putConversation(cursor, now);
       state.conversations.set(cursor.conversationId, cursor);
-    };
-    const hold = async (until: number) => {
-      outcome.stoppedBy = 'rate-limit';
-      const at = new Date(Math.max(until, now.getTime())).toISOString();
-      await deps.polls.hold(channel, at, now);
-      deps.logger.warn('replies poll paused by the rate limit', { channel, until: at });
     };
 
     try {
@@ -244,6 +219,8 @@ export function createReplyPoller(deps: ReplyPollerDeps) {
     return outcome;
   }
 
+  const runJoined = singleFlight(run);
+
   async function handOver(channel: Channel, cursor: ConversationCursor, reply: FoundReply) {
     const result = await deps.intake.receiveSocialReply({
       channel,
@@ -264,10 +241,7 @@ export function createReplyPoller(deps: ReplyPollerDeps) {
      * remaining time, less a margin. A pass already running in this process is joined, not repeated.
      */
     pollOnce(options: { deadline?: number } = {}): Promise<PollOutcome> {
-      running ??= run(options.deadline).finally(() => {
-        running = undefined;
-      });
-      return running;
+      return runJoined(options.deadline);
     },
   };
 }

@@ -21,6 +21,7 @@ import type { TelegramComment, TelegramReplies } from '../channels/telegram/repl
 import type { Clock, TipIntake } from '../ports';
 import type { LoggerLike } from '../shared/logger';
 import type { ReplyPollStore, WatchedPost } from './model';
+import { beginPoll, singleFlight } from './poll-run';
 import type { PollOutcome } from './poller';
 import { holdOf } from './thread-poller';
 
@@ -53,24 +54,16 @@ export interface TelegramPollerDeps {
 export function createTelegramPoller(deps: TelegramPollerDeps) {
   const config = { ...DEFAULT_TELEGRAM_POLL_CONFIG, ...deps.config };
   const channel = 'telegram' as const;
-  let running: Promise<PollOutcome> | undefined;
 
   async function run(deadline?: number): Promise<PollOutcome> {
-    const now = deps.clock.now();
-    const outcome: PollOutcome = {
+    const begun = await beginPoll(deps, {
       channel,
-      requests: 0,
-      conversationsSearched: 0,
-      handedOver: 0,
-      ownSkipped: 0,
-      dropped: 0,
-    };
-    const chosen = await deps.source();
-    if (!('ready' in chosen)) return { ...outcome, skipped: chosen.unavailable };
-    const reader = chosen.ready;
-    const state = await deps.polls.load(channel);
-    if (state.holdUntil && state.holdUntil > now.toISOString())
-      return { ...outcome, skipped: `rate limited until ${state.holdUntil}` };
+      requestsPerRun: config.pagesPerRun,
+      deadline,
+      counters: { dropped: 0 },
+    });
+    if ('skipped' in begun) return begun.skipped;
+    const { now, outcome, source: reader, state, spend, hold } = begun;
 
     // thread (`<group>:<forward>`) → the channel post's providerMessageId, as kept: one WatchedPost per post.
     const threads: Record<string, string> = {};
@@ -82,15 +75,7 @@ export function createTelegramPoller(deps: TelegramPollerDeps) {
 
     try {
       for (;;) {
-        if (deadline !== undefined && deps.clock.now().getTime() >= deadline) {
-          outcome.stoppedBy = 'deadline';
-          break;
-        }
-        if (outcome.requests >= config.pagesPerRun) {
-          outcome.stoppedBy = 'budget';
-          break;
-        }
-        outcome.requests += 1;
+        if (!spend()) break;
         const page = await reader.readComments(
           { offset, threads, limit: 100 },
           AbortSignal.timeout(config.timeoutMs),
@@ -124,10 +109,7 @@ export function createTelegramPoller(deps: TelegramPollerDeps) {
     } catch (error) {
       const until = holdOf(error, deps.clock.now().getTime(), config.defaultHoldMs);
       if (until === undefined) throw error;
-      outcome.stoppedBy = 'rate-limit';
-      const at = new Date(until).toISOString();
-      await deps.polls.hold(channel, at, now);
-      deps.logger.warn('replies poll paused by the rate limit', { channel, until: at });
+      await hold(until);
     }
     // Threads that had comments are kept for another 8 days from now: a live discussion does not expire.
     const refresh = [...active].filter((thread) => threads[thread]);
@@ -143,6 +125,8 @@ export function createTelegramPoller(deps: TelegramPollerDeps) {
       return { channel, postId: post, conversationId: thread, resolvedAt: now.toISOString() };
     }
   }
+
+  const runJoined = singleFlight(run);
 
   async function handOver(comment: TelegramComment, outcome: PollOutcome, active: Set<string>) {
     if (!comment.postId) {
@@ -174,10 +158,7 @@ export function createTelegramPoller(deps: TelegramPollerDeps) {
 
   return {
     pollOnce(options: { deadline?: number | undefined } = {}): Promise<PollOutcome> {
-      running ??= run(options.deadline).finally(() => {
-        running = undefined;
-      });
-      return running;
+      return runJoined(options.deadline);
     },
   };
 }

@@ -24,6 +24,7 @@ import { type Clock, ProviderError, type SocialReply, type TipIntake } from '../
 import type { LoggerLike } from '../shared/logger';
 import { findLivePosts, type LivePost } from './live-posts';
 import { type ConversationCursor, RateLimitedError, type RateLimitState, type ReplyPollStore } from './model';
+import { beginPoll, singleFlight } from './poll-run';
 import type { PollOutcome, ReplyPollerDeps } from './poller';
 
 export interface ThreadPollConfig {
@@ -107,43 +108,16 @@ export function holdOf(error: unknown, now: number, defaultHoldMs: number): numb
 export function createThreadPoller(deps: ThreadPollerDeps) {
   const config = { ...DEFAULT_THREAD_POLL_CONFIG, ...deps.config };
   const { channel } = deps;
-  let running: Promise<PollOutcome> | undefined;
 
   async function run(deadline?: number): Promise<PollOutcome> {
-    const now = deps.clock.now();
-    const outcome: PollOutcome = {
+    const begun = await beginPoll(deps, {
       channel,
-      requests: 0,
-      conversationsSearched: 0,
-      handedOver: 0,
-      ownSkipped: 0,
-      failed: 0,
-    };
-    const chosen = await deps.source();
-    if (!('ready' in chosen)) return { ...outcome, skipped: chosen.unavailable };
-    const source = chosen.ready;
-    const state = await deps.polls.load(channel);
-    if (state.holdUntil && state.holdUntil > now.toISOString())
-      return { ...outcome, skipped: `rate limited until ${state.holdUntil}` };
-
-    const hold = async (until: number) => {
-      outcome.stoppedBy = 'rate-limit';
-      const at = new Date(Math.max(until, now.getTime())).toISOString();
-      await deps.polls.hold(channel, at, now);
-      deps.logger.warn('replies poll paused by the rate limit', { channel, until: at });
-    };
-    const spend = (): boolean => {
-      if (deadline !== undefined && deps.clock.now().getTime() >= deadline) {
-        outcome.stoppedBy = 'deadline';
-        return false;
-      }
-      if (outcome.requests >= config.requestsPerRun) {
-        outcome.stoppedBy = 'budget';
-        return false;
-      }
-      outcome.requests += 1;
-      return true;
-    };
+      requestsPerRun: config.requestsPerRun,
+      deadline,
+      counters: { failed: 0 },
+    });
+    if ('skipped' in begun) return begun.skipped;
+    const { now, outcome, source, state, spend, hold } = begun;
 
     const posts = await findLivePosts(deps.store, {
       channel,
@@ -239,6 +213,8 @@ export function createThreadPoller(deps: ThreadPollerDeps) {
     }
   }
 
+  const runJoined = singleFlight(run);
+
   async function handOver(reply: Omit<SocialReply, 'channel'>) {
     const result = await deps.intake.receiveSocialReply({ channel, ...reply });
     if ('ignored' in result)
@@ -252,10 +228,7 @@ export function createThreadPoller(deps: ThreadPollerDeps) {
   return {
     /** One pass, no request started past `deadline` (epoch ms); a pass already running in this process is joined. */
     pollOnce(options: { deadline?: number | undefined } = {}): Promise<PollOutcome> {
-      running ??= run(options.deadline).finally(() => {
-        running = undefined;
-      });
-      return running;
+      return runJoined(options.deadline);
     },
   };
 }
