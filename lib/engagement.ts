@@ -4,16 +4,13 @@
  * the posts in, and its own snapshots), nothing else, with an alarm when its runs keep failing.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/config';
 import { entryPath, HeraldFunction } from './herald-function';
 import type { NamedSecret } from './named-resources';
+import { runOnSchedule } from './scheduled-function';
 
 /**
  * The networks whose secrets the poller reads: their readers use the posting credentials (Bluesky's only to know the
@@ -65,50 +62,15 @@ export class Engagement extends Construct {
       // on a key prefix), an alert's snapshots and a network's hold (Query), a snapshot or a hold (PutItem). No
       // update, no delete, no scan.
       .bindTable(props.table, ['Query', 'BatchGetItem', 'GetItem', 'PutItem']);
-    // Read-only, those secrets and no other.
-    this.poller.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: ENGAGEMENT_SECRET_CHANNELS.map((channel) => props.secrets[channel].secretArnPattern),
-      }),
-    );
-
-    // EventBridge Scheduler, as the replies poller (lib/replies.ts): no retries (the next run covers a missed one),
-    // and a role of its own that may invoke this function and nothing else.
-    const invoker = new Role(this, 'ScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    });
-    invoker.addToPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.poller.functionArn] }),
-    );
-    const poller = this.poller;
-    new Schedule(this, 'Schedule', {
+    // Read-only: the networks it reads metrics from.
+    runOnSchedule(this, this.poller, {
       description: 'Runs the Herald engagement poller every ten minutes',
-      schedule: ScheduleExpression.rate(ENGAGEMENT_POLL_RATE),
-      target: {
-        bind: () => ({
-          arn: poller.functionArn,
-          role: invoker,
-          retryPolicy: {
-            maximumRetryAttempts: 0,
-            maximumEventAgeInSeconds: ENGAGEMENT_POLL_RATE.toSeconds(),
-          },
-        }),
-      },
-    });
-
-    // The stack's per-function error alarm (five in five minutes) is never reached by a run every ten minutes.
-    const alarm = new Alarm(this, 'FailingAlarm', {
+      rate: ENGAGEMENT_POLL_RATE,
+      secrets: ENGAGEMENT_SECRET_CHANNELS.map((channel) => props.secrets[channel]),
       alarmDescription: `Herald engagement poller: ${ENGAGEMENT_FAILED_RUNS} or more of its runs failed in an hour, so the impact page's social engagement is not being updated. Its log group names the network and why (most often that network's secret).`,
-      metric: this.poller.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: ENGAGEMENT_FAILED_RUNS,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmPeriod: Duration.hours(1),
+      failedRuns: ENGAGEMENT_FAILED_RUNS,
+      alarmTopic: props.alarmTopic,
     });
-    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    alarm.addOkAction(new SnsAction(props.alarmTopic));
   }
 }

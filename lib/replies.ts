@@ -11,11 +11,8 @@
  *   from the route table (schemas/routes.ts) like every other.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { META_WEBHOOK_PATH } from '../functions/api/meta-webhook';
@@ -24,6 +21,7 @@ import { ENV } from '../functions/shared/config';
 import type { Channel } from '../schemas/alert';
 import { entryPath, HeraldFunction } from './herald-function';
 import type { NamedSecret } from './named-resources';
+import { runOnSchedule } from './scheduled-function';
 
 export { META_WEBHOOK_PATH, REPLY_SECRET_CHANNELS };
 
@@ -80,54 +78,20 @@ export class Replies extends Construct {
       .bindTable(props.table, ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem']);
     // The social channels' credentials: to read replies as the agency's account (X, Mastodon, Threads, Telegram's bot;
     // Bluesky's only say the agency posts there), and to post the officers' public answers under residents' replies
-    // (those and Facebook's and Instagram's). Those secrets and no other.
-    this.poller.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: REPLY_SECRET_CHANNELS.map((channel) => {
-          const secret = props.secrets[channel];
-          if (!secret) throw new Error(`the replies function needs the ${channel} secret`);
-          return secret.secretArnPattern;
-        }),
-      }),
-    );
-
-    // EventBridge Scheduler rather than a rule: its target carries a retry policy of its own (none: the next run
-    // covers a missed one) and invokes through a role of its own. The role is made here, not by the CDK's
-    // LambdaInvoke target, whose grantInvoke would add `<function ARN>:*` (every version) to what it may invoke.
-    const invoker = new Role(this, 'ScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    });
-    invoker.addToPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.poller.functionArn] }),
-    );
-    const poller = this.poller;
-    new Schedule(this, 'Schedule', {
+    // (those and Facebook's and Instagram's).
+    runOnSchedule(this, this.poller, {
       description: 'Runs the Herald replies poller every two minutes',
-      schedule: ScheduleExpression.rate(REPLY_POLL_RATE),
-      target: {
-        bind: () => ({
-          arn: poller.functionArn,
-          role: invoker,
-          retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: REPLY_POLL_RATE.toSeconds() },
-        }),
-      },
-    });
-
-    // The stack alarms on every function's errors at five in five minutes, which a run every two minutes never
-    // reaches: this one counts failed runs over ten minutes.
-    const alarm = new Alarm(this, 'FailingAlarm', {
+      rate: REPLY_POLL_RATE,
+      secrets: REPLY_SECRET_CHANNELS.map((channel) => {
+        const secret = props.secrets[channel];
+        if (!secret) throw new Error(`the replies function needs the ${channel} secret`);
+        return secret;
+      }),
       alarmDescription: `Herald replies poller: ${REPLY_POLL_FAILED_RUNS} or more of its runs failed in ten minutes, so replies to the agency's social posts are not becoming tips. Its log group says why (most often a network secret's credentials).`,
-      metric: this.poller.metricErrors({ period: Duration.minutes(10), statistic: 'Sum' }),
-      threshold: REPLY_POLL_FAILED_RUNS,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmPeriod: Duration.minutes(10),
+      failedRuns: REPLY_POLL_FAILED_RUNS,
+      alarmTopic: props.alarmTopic,
     });
-    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    alarm.addOkAction(new SnsAction(props.alarmTopic));
 
     // ------------------------------------------------------------ the Meta webhook route, served by the api
     // The app secret and the verify token sit in the Meta channels' secrets (one Meta app serves both).
