@@ -98,9 +98,13 @@ describe('Console: impact, reports and the audit trail', () => {
     const drawing = timeline.getByRole('img');
     const drawingName = await drawing.getAttribute('aria-label');
     const points = await timeline.getByRole('table').locator('tbody tr').allTextContents();
-    const smsPoints = (
-      await timeline.getByRole('table').getByRole('row', { name: /SMS/ }).allTextContents()
-    ).map((r) => Number(r.replace(/.*SMS/, '').replace(/,/g, '')));
+    // Each row: time after the first send, clock time, what (a channel, or the estimate), sent so far.
+    const timelineRows = await timeline
+      .getByRole('table')
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => (c.textContent ?? '').trim())));
+    const smsPoints = timelineRows.filter((r) => r[2] === 'SMS').map((r) => Number(r[3]!.replace(/,/g, '')));
+    const estimateRows = timelineRows.filter((r) => r[2]!.startsWith('Estimate:'));
     const detailsOpen = await timeline.locator('details').getAttribute('open');
     const reach = impact.getByRole('figure', { name: 'Reach per channel' });
     await reach.waitFor();
@@ -133,6 +137,10 @@ describe('Console: impact, reports and the audit trail', () => {
     // The chart's table ends where the SMS row does: cumulative, so its last SMS point is everything sent.
     expect(points.length).toBeGreaterThan(0);
     expect(Math.max(...smsPoints)).toBe(smsOut);
+    // The SMS went out, so the preview's estimate of its last recipient is drawn, and listed in the table.
+    expect(estimateRows).toEqual([
+      [expect.any(String), expect.any(String), 'Estimate: last SMS recipient', ''],
+    ]);
     expect(drawingName).toMatch(/^Messages sent so far, per channel\. /);
     expect(drawingName).toContain(`SMS: ${smsOut} sent`);
     expect(detailsOpen).not.toBeNull();

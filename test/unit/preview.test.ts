@@ -101,6 +101,10 @@ describe('POST /v1/alerts/preview', () => {
     expect(sms.segments).toBeGreaterThanOrEqual(1);
     expect(sms.wea90).toMatchObject({ limit: 90, fits: true });
     expect(sms.wea360).toMatchObject({ limit: 360, fits: true });
+    // The SMS carries its own counted link; cell broadcast is not Herald's SMS, so it keeps the alert's own.
+    expect(sms.text).toContain(`/a/${PREVIEW_ALERT_ID}/s`);
+    expect(sms.wea360.text).not.toContain(`/a/${PREVIEW_ALERT_ID}`);
+    expect(sms.wea360.text).toContain(`/alerts/${PREVIEW_ALERT_ID}`);
     expect(sms.languages.ca.encoding).toBe('UCS-2');
     expect(email).toMatchObject({ subject: draftFixture.headline });
     expect(email.html).toContain('<!doctype html>');

@@ -226,10 +226,12 @@ export const smsRenderer: ChannelRenderer<'sms'> = {
   },
   preview(version, config, language) {
     const { shortened: _s, link: _l, ...r } = renderSms(version, config, language);
+    // Cell broadcast is not Herald's SMS: its text carries the alert's own link, so its readers are not counted as SMS.
+    const broadcast = { ...config, channel: undefined };
     return {
       ...r,
-      wea90: renderWea(version, config, 90, language),
-      wea360: renderWea(version, config, 360, language),
+      wea90: renderWea(version, broadcast, 90, language),
+      wea360: renderWea(version, broadcast, 360, language),
     };
   },
 };
