@@ -48,21 +48,40 @@ export class MissingImage extends Error {
   }
 }
 
-/** A short post on a network whose client speaks SocialClient (functions/channels/social.ts): one shared shape. */
-export function socialPostContent<C extends SocialPostChannel>(
+/** What a short-post network's render function gives (its own fields besides: counts, limit, fit, warnings). */
+export interface ShortPostRendering {
+  text: string;
+  link: string;
+  image?: PublicImage | undefined;
+  shortened?: unknown;
+  /** A network's own language code (Mastodon's ISO 639-1), which must not replace the preview entry's language tag. */
+  language?: string | undefined;
+}
+
+/**
+ * The renderer of a short-post network whose client speaks SocialClient (functions/channels/social.ts): one shared
+ * content shape, and the preview shows the rendering without what only the sender uses.
+ */
+export function socialPostRenderer<C extends SocialPostChannel>(
   channel: C,
-  rendered: { text: string; link: string; image?: PublicImage | undefined },
-  version: StoredVersion,
-  language: string | undefined,
-): { content: SocialPostContent & { channel: C }; text: string } {
+  render: (version: StoredVersion, config: RenderConfig, language?: string) => ShortPostRendering,
+): ChannelRenderer<C> {
   return {
-    content: {
-      channel,
-      text: rendered.text,
-      link: rendered.link,
-      language: inLanguage(version.content, language).language,
-      ...(rendered.image ? { image: rendered.image } : {}),
+    channel,
+    content(version, config, { language }) {
+      const rendered = render(version, config, language);
+      const content = {
+        channel,
+        text: rendered.text,
+        link: rendered.link,
+        language: inLanguage(version.content, language).language,
+        ...(rendered.image ? { image: rendered.image } : {}),
+      } as SocialPostContent & { channel: C } as ContentOf<C>;
+      return { content, text: rendered.text };
     },
-    text: rendered.text,
+    preview(version, config, language) {
+      const { shortened: _s, language: _l, ...entry } = render(version, config, language);
+      return entry;
+    },
   };
 }

@@ -14,7 +14,7 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
-import { type ChannelRenderer, socialPostContent } from '../renderer';
+import { socialPostRenderer } from '../renderer';
 import { bluesky } from './channel';
 
 /** The channel's budget (./channel.ts): the preview and the console read the same number. */
@@ -138,12 +138,4 @@ export function renderBluesky(
   };
 }
 
-export const blueskyRenderer: ChannelRenderer<'bluesky'> = {
-  channel: 'bluesky',
-  content: (version, config, { language }) =>
-    socialPostContent('bluesky', renderBluesky(version, config, language), version, language),
-  preview(version, config, language) {
-    const { shortened: _s, ...r } = renderBluesky(version, config, language);
-    return r;
-  },
-};
+export const blueskyRenderer = socialPostRenderer('bluesky', renderBluesky);

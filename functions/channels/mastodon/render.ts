@@ -9,7 +9,7 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
-import { type ChannelRenderer, socialPostContent } from '../renderer';
+import { socialPostRenderer } from '../renderer';
 import { mastodon } from './channel';
 
 /** The channel's budget (./channel.ts): the preview and the console read the same number. */
@@ -91,13 +91,4 @@ export function renderMastodon(
   };
 }
 
-export const mastodonRenderer: ChannelRenderer<'mastodon'> = {
-  channel: 'mastodon',
-  content: (version, config, { language }) =>
-    socialPostContent('mastodon', renderMastodon(version, config, language), version, language),
-  preview(version, config, language) {
-    // Its `language` is the status's ISO 639-1 code, not the entry's language tag, which it must not replace.
-    const { shortened: _s, language: _l, ...r } = renderMastodon(version, config, language);
-    return r;
-  },
-};
+export const mastodonRenderer = socialPostRenderer('mastodon', renderMastodon);

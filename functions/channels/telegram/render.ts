@@ -15,7 +15,7 @@ import { fitShortPost } from '../../core/render/short-post';
 import type { Fitted } from '../../core/render/text';
 import { alertImage, localise, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
-import { type ChannelRenderer, socialPostContent } from '../renderer';
+import { socialPostRenderer } from '../renderer';
 import { telegram } from './channel';
 
 /** sendMessage's `text`: 1-4096 characters; the channel's budget (./channel.ts). */
@@ -81,13 +81,4 @@ export function renderTelegram(
   };
 }
 
-export const telegramRenderer: ChannelRenderer<'telegram'> = {
-  channel: 'telegram',
-  content: (version, config, { language }) =>
-    socialPostContent('telegram', renderTelegram(version, config, language), version, language),
-  preview(version, config, language) {
-    // `limit` says which budget it was fitted to: the photo caption's or the message's.
-    const { shortened: _s, ...r } = renderTelegram(version, config, language);
-    return r;
-  },
-};
+export const telegramRenderer = socialPostRenderer('telegram', renderTelegram);

@@ -15,7 +15,7 @@ import { fitShortPost } from '../../core/render/short-post';
 import { type Fitted, graphemes } from '../../core/render/text';
 import { alertImage, type RenderConfig, type RenderVersion } from '../../core/render/version';
 import type { PublicImage } from '../../ports';
-import { type ChannelRenderer, socialPostContent } from '../renderer';
+import { socialPostRenderer } from '../renderer';
 import { threads } from './channel';
 
 /** The channel's budget (./channel.ts): the preview and the console read the same number. */
@@ -84,12 +84,4 @@ export function renderThreads(
   };
 }
 
-export const threadsRenderer: ChannelRenderer<'threads'> = {
-  channel: 'threads',
-  content: (version, config, { language }) =>
-    socialPostContent('threads', renderThreads(version, config, language), version, language),
-  preview(version, config, language) {
-    const { shortened: _s, ...r } = renderThreads(version, config, language);
-    return r;
-  },
-};
+export const threadsRenderer = socialPostRenderer('threads', renderThreads);
