@@ -14,7 +14,7 @@ import type { ReceiptFilter } from '../ports';
 import { maskRecipient } from '../shared/mask';
 import { latest, loadVersions } from './alert-versions';
 import type { ApiDeps, OperationInput } from './alerts';
-import { type ApiResult, fieldErrors, json } from './http';
+import { type ApiResult, csvAttachment, fieldErrors, json } from './http';
 
 /** One page of the listing: a 100,000-recipient alert is read a page at a time, never in one answer. */
 export const DELIVERIES_PAGE = { default: 1000, max: 5000 } as const;
@@ -202,16 +202,7 @@ export async function listDeliveries(deps: ApiDeps, { event, params }: Operation
       }
       cursor = next.cursor;
     } while (cursor);
-    return {
-      statusCode: 200,
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="deliveries-${alertId}.csv"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      },
-      body: `${lines.join('\r\n')}\r\n`,
-    };
+    return csvAttachment(`deliveries-${alertId}.csv`, `${lines.join('\r\n')}\r\n`);
   }
   const [totals, receipts] = await Promise.all([
     deliveryTotals(deps, alertId, filter),

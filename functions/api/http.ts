@@ -32,6 +32,19 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
+/** A CSV download: the body's lines already escaped (csvCell), saved by the browser as `filename`. */
+export function csvAttachment(filename: string, body: string): ApiResult {
+  return {
+    statusCode: 200,
+    headers: {
+      ...BASE_HEADERS,
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${filename}"`,
+    },
+    body,
+  };
+}
+
 export function problemResult(problem: HttpProblem, instance?: string): ApiResult {
   return {
     statusCode: problem.status,

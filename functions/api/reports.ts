@@ -15,7 +15,7 @@ import {
 } from '../core/reports';
 import type { ApiDeps, OperationInput } from './alerts';
 import { csvCell } from './deliveries';
-import { type ApiResult, fieldErrors, json } from './http';
+import { type ApiResult, csvAttachment, fieldErrors, json } from './http';
 
 /** What the reports read: DynamoStore's `reports` (a property, as its `tips` are). */
 export interface ReportReader {
@@ -65,16 +65,7 @@ export async function getReports(deps: ApiDeps, { event }: OperationInput): Prom
     // Named by the periods it covers on the agency's calendar, which are what the reader asked for.
     const first = report.periods[0]?.period ?? '';
     const last = report.periods.at(-1)?.period ?? '';
-    return {
-      statusCode: 200,
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="herald-report-${first}-to-${last}.csv"`,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-      },
-      body: reportCsv(report),
-    };
+    return csvAttachment(`herald-report-${first}-to-${last}.csv`, reportCsv(report));
   }
   return json(200, report);
 }
