@@ -71,34 +71,8 @@ export interface EngagementRunOutcome {
 const HOUR = 3_600_000;
 const WINDOW_HOURS = ENGAGEMENT_WINDOW_MS / HOUR;
 
-/**
- * findLivePosts leaves out cancelled and expired alerts, which suits replies (nobody is helped by a tip on an ended
- * alert); engagement is counted for 7 days whatever became of the alert, so the listing is shown to it with every
- * alert open. Nothing is written through this view.
- */
-function everyAlertOpen(store: PostFinder): PostFinder {
-  return {
-    listReceiptsPage: (alertId, filter) => store.listReceiptsPage(alertId, filter),
-    async listAlerts(options) {
-      const page = await store.listAlerts(options);
-      return {
-        ...page,
-        items: page.items.map(({ head, latest }) => ({
-          head,
-          latest: {
-            ...latest,
-            msgType: latest.msgType === 'Cancel' ? 'Update' : latest.msgType,
-            content: { ...latest.content, expires: undefined },
-          },
-        })),
-      };
-    },
-  };
-}
-
 export function createEngagementPoller(deps: EngagementPollerDeps) {
   const config = { ...DEFAULT_ENGAGEMENT_POLL_CONFIG, ...deps.config };
-  const finder = everyAlertOpen(deps.store);
   let running: Promise<EngagementRunOutcome> | undefined;
 
   async function pollChannel(
@@ -122,8 +96,10 @@ export function createEngagementPoller(deps: EngagementPollerDeps) {
     };
 
     try {
-      const found = await findLivePosts(finder, {
+      // Whatever became of the alert: engagement is counted for a week after each post.
+      const found = await findLivePosts(deps.store, {
         channel,
+        includeEnded: true,
         now,
         watchHours: WINDOW_HOURS,
         searchWindowHours: WINDOW_HOURS,

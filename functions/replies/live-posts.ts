@@ -28,6 +28,11 @@ export interface LivePostOptions {
   watchHours: number;
   /** The provider cannot search further back than this (X recent search: 7 days). */
   searchWindowHours: number;
+  /**
+   * Ended alerts too (cancelled, or past their expiry). Replies want live alerts only (nobody is helped by a tip on an
+   * ended one); engagement is counted for a week whatever became of the alert.
+   */
+  includeEnded?: boolean | undefined;
   /** Alerts read per listing page, and at most this many pages per run. */
   pageSize?: number | undefined;
   maxPages?: number | undefined;
@@ -61,9 +66,11 @@ export async function findLivePosts(
         reachedOld = true;
         break;
       }
-      if (latest.msgType === 'Cancel') continue;
-      const expires = latest.content.expires;
-      if (expires && Date.parse(expires) <= now) continue;
+      if (!options.includeEnded) {
+        if (latest.msgType === 'Cancel') continue;
+        const expires = latest.content.expires;
+        if (expires && Date.parse(expires) <= now) continue;
+      }
       if (head.updatedAt < oldestHead) continue;
       const posts = await postsOf(store, head.alertId, head.latestVersion, options.channel);
       // Watched while its newest post is recent; then every post of it is (replies go to the first one most).
