@@ -14,43 +14,22 @@ import {
   linkFacets,
   renderBluesky,
 } from '../../functions/channels/bluesky/render';
-import type { StoredVersion } from '../../functions/core/model';
 import { wordsFor } from '../../functions/core/render';
-import type { AlertContent, MsgType } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
+import {
+  alertTexts,
+  expectOnlyKnownGraphemes,
+  graphemes,
+  HARD_PIECES,
+  LONE_SURROGATE,
+  storedVersionArb,
+  textFrom,
+} from '../helpers/render-arbitraries';
 
-/** The test's own counting, so a renderer that counted by code points or UTF-16 could not pass by sharing it. */
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
+/** The test's own byte count, so a renderer that counted by code points or UTF-16 could not pass by sharing it. */
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const tricky = fc.constantFrom(
-  'á',
-  'Ó',
-  'ñ',
-  'ç',
-  '😀',
-  '🚨',
-  '👩‍🚒',
-  '👨‍👩‍👧‍👦',
-  '🇪🇸',
-  '👍🏽',
-  'e\u0301',
-  '地震',
-  'ש',
-  '\n',
-  ' ',
-  'word',
-);
-const text = (maxLength: number) =>
-  fc
-    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 8 })), {
-      minLength: 1,
-      maxLength: Math.ceil(maxLength / 4),
-    })
-    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
-    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
+const text = textFrom([...HARD_PIECES, 'Ó', 'ñ', 'ç', 'ש']);
 
 const links = fc.constantFrom(
   'https://www.example.com/a/1',
@@ -59,44 +38,14 @@ const links = fc.constantFrom(
   'https://example.com/',
 );
 
-const versionArb = fc
-  .record({
-    headline: text(160),
-    description: text(2000),
-    instruction: fc.option(text(400), { nil: undefined }),
-    web: fc.option(links, { nil: undefined }),
-    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
-    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise'),
-  })
-  .map(
-    ({ msgType, status, ...rest }): StoredVersion => ({
-      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
-      version: msgType === 'Alert' ? 1 : 2,
-      msgType,
-      content: {
-        status,
-        category: 'Rescue',
-        event: 'Missing person',
-        urgency: 'Immediate',
-        severity: 'Severe',
-        certainty: 'Observed',
-        language: 'es',
-        ...rest,
-        translations: [],
-        areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
-        channels: ['x'],
-      },
-      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
-      identifier: 'x',
-      sent: '2030-01-01T00:00:00+00:00',
-      sender: 'alerts@herald.example',
-      references: [],
-      author: 'officer-1',
-      createdAt: '2030-01-01T00:00:00.000Z',
-      approval: { required: false },
-      dispatchStatus: 'pending',
-    }),
-  );
+/** One language only: the post is the alert's own text. */
+const versionArb = storedVersionArb({
+  text,
+  languages: ['es'],
+  maxLanguages: 1,
+  statuses: ['Actual', 'Exercise'],
+  web: links,
+});
 
 /** The bytes a facet marks, decoded: what a Bluesky reader sees as the link. */
 const marked = (t: string, facet: { index: { byteStart: number; byteEnd: number } }) =>
@@ -113,16 +62,12 @@ describe('Bluesky rendering, for any alert', () => {
         expect(r).toMatchObject({ fits: true, length: parts.length, bytes: utf8(r.text).length, limit: 300 });
         expect(r.text).not.toMatch(LONE_SURROGATE);
         const words = Object.values(wordsFor(v.content.language)).join(' ');
-        const known = new Set(
-          graphemes(
-            [v.content.headline, v.content.description, v.content.instruction ?? '', words, 'Resolved'].join(
-              '\n',
-            ),
-          ),
-        );
-        for (const g of [...graphemes(`${displayLink(r.link)}${r.link}`), '…', '.', '\n', ' ', ':'])
-          known.add(g);
-        expect(parts.filter((g) => !known.has(g))).toEqual([]);
+        expectOnlyKnownGraphemes(r.text, [
+          ...alertTexts(v.content),
+          words,
+          'Resolved',
+          `${displayLink(r.link)}${r.link}`,
+        ]);
         // The link is the alert's own and is the last thing in the post, marked by the one facet.
         expect(r.link).toBe(v.content.web ?? 'http://localhost:3000/alerts/01J2Z3Y4X5W6V7T8S9R0QPNMKH');
         expect(r.text.endsWith(displayLink(r.link))).toBe(true);

@@ -19,17 +19,20 @@ import {
 import { renderX, weightedLength } from '../../functions/channels/x/render';
 import type { StoredVersion } from '../../functions/core/model';
 import { wordsFor } from '../../functions/core/render';
-import type { AlertContent, MsgType } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
-
-/** The test's own segmenter, so a renderer that cut by code points could not pass by sharing its mistake. */
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+import {
+  alertTexts,
+  expectOnlyKnownGraphemes,
+  HARD_PIECES,
+  LONE_SURROGATE,
+  languagesOf,
+  storedVersionArb,
+  textFrom,
+} from '../helpers/render-arbitraries';
 
 /** Text mixing what makes cutting hard: GSM escapes, UCS-2 letters, emoji sequences, flags, combining marks, CJK. */
-const tricky = fc.constantFrom(
+const text = textFrom([
+  ...HARD_PIECES,
   '€',
   '^',
   '{',
@@ -39,110 +42,22 @@ const tricky = fc.constantFrom(
   '~',
   '|',
   '\\',
-  'á',
   'Ó',
   'é',
   'ñ',
-  '😀',
-  '🚨',
-  '👩‍🚒',
-  '👨‍👩‍👧‍👦',
-  '🇪🇸',
-  '👍🏽',
-  'e\u0301',
-  '地震',
-  '\n',
-  ' ',
-  'word',
   'https://www.example.com/x',
-);
-const text = (maxLength: number) =>
-  fc
-    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 8 })), {
-      minLength: 1,
-      maxLength: Math.ceil(maxLength / 4),
-    })
-    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
-    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
+]);
 
-const LANGUAGES = ['en', 'es', 'ca', 'fr', 'de', 'pt', 'it', 'nl', 'eu', 'ja'];
+const contentArb = storedVersionArb({
+  text,
+  languages: ['en', 'es', 'ca', 'fr', 'de', 'pt', 'it', 'nl', 'eu', 'ja'],
+  maxLanguages: 4,
+  statuses: ['Actual', 'Exercise', 'Test'],
+  channels: ['x', 'sms', 'email'],
+});
 
-const contentArb = fc
-  .record({
-    headline: text(160),
-    description: text(2000),
-    instruction: fc.option(text(400), { nil: undefined }),
-    web: fc.option(
-      fc.constantFrom('https://www.example.com/a/1', `https://www.example.com/${'q'.repeat(300)}`),
-      {
-        nil: undefined,
-      },
-    ),
-    languages: fc.shuffledSubarray(LANGUAGES, { minLength: 1, maxLength: 4 }),
-    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
-    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise', 'Test'),
-    translated: fc.array(fc.record({ headline: text(160), description: text(1000) }), {
-      minLength: 3,
-      maxLength: 3,
-    }),
-  })
-  .map(({ languages, translated, msgType, status, ...rest }): StoredVersion => {
-    const [language, ...others] = languages as [string, ...string[]];
-    const content: AlertContent = {
-      status,
-      category: 'Rescue',
-      event: 'Missing person',
-      urgency: 'Immediate',
-      severity: 'Severe',
-      certainty: 'Observed',
-      language,
-      ...rest,
-      translations: others.map((l, i) => ({
-        language: l,
-        ...(translated[i] as { headline: string; description: string }),
-      })),
-      areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
-      channels: ['x', 'sms', 'email'],
-    };
-    return {
-      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
-      version: msgType === 'Alert' ? 1 : 2,
-      msgType,
-      content,
-      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
-      identifier: 'x',
-      sent: '2030-01-01T00:00:00+00:00',
-      sender: 'alerts@herald.example',
-      references: [],
-      author: 'officer-1',
-      createdAt: '2030-01-01T00:00:00.000Z',
-      approval: { required: false },
-      dispatchStatus: 'pending',
-    };
-  });
-
-const languagesOfVersion = (v: StoredVersion) => [
-  v.content.language,
-  ...v.content.translations.map((t) => t.language),
-];
-
-/** Every grapheme of `out` is one of the inputs' or the renderer's own: a cut inside one would make a new one. */
 function expectNoSplitGrapheme(out: string, v: StoredVersion, extra: string) {
-  const t = v.content;
-  const known = new Set(
-    graphemes(
-      [
-        t.headline,
-        t.description,
-        t.instruction ?? '',
-        ...t.translations.flatMap((x) => [x.headline, x.description]),
-        extra,
-      ].join('\n'),
-    ),
-  );
-  for (const g of ['…', '.', '\n', ' ', ':']) known.add(g);
-  const unknown = graphemes(out).filter((g) => !known.has(g));
-  expect(unknown).toEqual([]);
+  expectOnlyKnownGraphemes(out, [...alertTexts(v.content), extra]);
   expect(out).not.toMatch(LONE_SURROGATE);
 }
 
@@ -155,7 +70,7 @@ describe('renderers, for any alert', () => {
   it('X: at most 280 weighted characters, no grapheme split, the link whole at the end', () => {
     fc.assert(
       fc.property(contentArb, (v) => {
-        for (const language of languagesOfVersion(v)) {
+        for (const language of languagesOf(v)) {
           const x = renderX(v, testConfig(), language);
           expect(weightedLength(x.text)).toBeLessThanOrEqual(280);
           expect(x.weightedLength).toBe(weightedLength(x.text));
@@ -171,7 +86,7 @@ describe('renderers, for any alert', () => {
     fc.assert(
       fc.property(contentArb, fc.integer({ min: 1, max: 4 }), (v, max) => {
         const config = testConfig({ smsMaxSegments: max });
-        for (const language of languagesOfVersion(v)) {
+        for (const language of languagesOf(v)) {
           const sms = renderSms(v, config, language);
           expect(sms.segments).toBeLessThanOrEqual(max);
           expect(sms.fits).toBe(true);
@@ -217,7 +132,7 @@ describe('renderers, for any alert', () => {
     fc.assert(
       fc.property(contentArb, (v) => {
         const image = { url: 'https://cdn.example/card.jpg', alt: 'card' };
-        for (const language of languagesOfVersion(v)) {
+        for (const language of languagesOf(v)) {
           const headline =
             v.content.translations.find((t) => t.language === language)?.headline ?? v.content.headline;
           const fb = renderFacebook(v, testConfig(), language);
@@ -260,7 +175,7 @@ describe('renderers, for any alert', () => {
             contact: contact.replace(/</g, 'x'),
           },
         };
-        for (const language of languagesOfVersion(v)) {
+        for (const language of languagesOf(v)) {
           const count = (s: string) => s.split('<').length - 1;
           const html = renderEmail(dirty, testConfig(), { language }).html;
           // Every < in the page is the template's own: the same count as with no < in the alert at all.

@@ -13,107 +13,33 @@ import {
 } from '../../functions/channels/mastodon/render';
 import type { StoredVersion } from '../../functions/core/model';
 import { wordsFor } from '../../functions/core/render';
-import type { AlertContent, MsgType } from '../../schemas/alert';
+import type { AlertContent } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
-
-/** The test's own segmenter, so a renderer that cut by code points could not pass by sharing its mistake. */
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+import {
+  alertTexts,
+  expectOnlyKnownGraphemes,
+  graphemes,
+  HARD_PIECES,
+  LONE_SURROGATE,
+  languagesOf,
+  storedVersionArb,
+  textFrom,
+} from '../helpers/render-arbitraries';
 
 /** What makes counting and cutting hard: emoji sequences, flags, combining marks, CJK, and URLs. */
-const tricky = fc.constantFrom(
-  'á',
+const text = textFrom([
+  ...HARD_PIECES,
   'ñ',
-  '😀',
-  '🚨',
-  '👩‍🚒',
-  '👨‍👩‍👧‍👦',
-  '🇪🇸',
-  '👍🏽',
-  'e\u0301',
-  '地震',
-  '\n',
-  ' ',
-  'word',
   'https://www.example.com/x',
   ` https://www.example.com/${'long'.repeat(40)} `,
-);
-const text = (maxLength: number) =>
-  fc
-    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 8 })), {
-      minLength: 1,
-      maxLength: Math.ceil(maxLength / 4),
-    })
-    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
-    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
+]);
 
-const LANGUAGES = ['en', 'es', 'ca', 'fr', 'de', 'pt-BR', 'eu', 'ja'];
-
-const versionArb = fc
-  .record({
-    headline: text(160),
-    description: text(2000),
-    instruction: fc.option(text(400), { nil: undefined }),
-    web: fc.option(
-      fc.constantFrom('https://www.example.com/a/1', `https://www.example.com/${'q'.repeat(300)}`),
-      { nil: undefined },
-    ),
-    languages: fc.shuffledSubarray(LANGUAGES, { minLength: 1, maxLength: 3 }),
-    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
-    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise', 'Test'),
-    translated: fc.array(fc.record({ headline: text(160), description: text(1000) }), {
-      minLength: 2,
-      maxLength: 2,
-    }),
-  })
-  .map(({ languages, translated, msgType, status, ...rest }): StoredVersion => {
-    const [language, ...others] = languages as [string, ...string[]];
-    const content: AlertContent = {
-      status,
-      category: 'Rescue',
-      event: 'Missing person',
-      urgency: 'Immediate',
-      severity: 'Severe',
-      certainty: 'Observed',
-      language,
-      ...rest,
-      translations: others.map((l, i) => ({ language: l, ...translated[i]! })),
-      areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
-      channels: ['x'],
-    };
-    return {
-      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
-      version: msgType === 'Alert' ? 1 : 2,
-      msgType,
-      content,
-      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
-      identifier: 'x',
-      sent: '2030-01-01T00:00:00+00:00',
-      sender: 'alerts@herald.example',
-      references: [],
-      author: 'officer-1',
-      createdAt: '2030-01-01T00:00:00.000Z',
-      approval: { required: false },
-      dispatchStatus: 'pending',
-    };
-  });
-
-/** Every grapheme of `out` is one of the inputs' or the renderer's own: a cut inside one would make a new one. */
-function expectNoSplitGrapheme(out: string, v: StoredVersion, extra: string) {
-  const t = v.content;
-  const texts = [t.headline, t.description, t.instruction ?? '', extra];
-  const known = new Set(
-    graphemes([...texts, ...t.translations.flatMap((x) => [x.headline, x.description])].join('\n')),
-  );
-  for (const g of ['…', '.', '\n', ' ', ':']) known.add(g);
-  expect(graphemes(out).filter((g) => !known.has(g))).toEqual([]);
-}
-
-const languagesOf = (v: StoredVersion) => [
-  v.content.language,
-  ...v.content.translations.map((t) => t.language),
-];
+const versionArb = storedVersionArb({
+  text,
+  languages: ['en', 'es', 'ca', 'fr', 'de', 'pt-BR', 'eu', 'ja'],
+  maxLanguages: 3,
+  statuses: ['Actual', 'Exercise', 'Test'],
+});
 
 describe('renderMastodon, for any alert', () => {
   it('stays within 500 as Mastodon counts, cuts no grapheme, and keeps the link whole at the end', () => {
@@ -129,11 +55,10 @@ describe('renderMastodon, for any alert', () => {
           expect(r.text.endsWith(r.link)).toBe(true);
           if (v.content.web) expect(r.link).toBe(v.content.web);
           if (!r.shortened.includes('headline')) expect(r.text).toContain(content.headline);
-          expectNoSplitGrapheme(
-            r.text,
-            v,
+          expectOnlyKnownGraphemes(r.text, [
+            ...alertTexts(v.content),
             `${Object.values(wordsFor(language)).join(' ')} ${r.link} Resolved`,
-          );
+          ]);
         }
       }),
       { numRuns: 60 },

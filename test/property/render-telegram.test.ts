@@ -13,115 +13,51 @@ import {
 } from '../../functions/channels/telegram/render';
 import { wordsFor } from '../../functions/core/render';
 import type { RenderVersion } from '../../functions/core/render/version';
-import type { AlertContent, MsgType } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
-
-/** The test's own segmenter, so a renderer that cut by code points could not pass by sharing its mistake. */
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+import {
+  alertTexts,
+  expectOnlyKnownGraphemes,
+  HARD_PIECES,
+  LONE_SURROGATE,
+  languagesOf,
+  renderVersionArb,
+  textFrom,
+} from '../helpers/render-arbitraries';
 
 /** What makes cutting hard (surrogate pairs, ZWJ sequences, flags, combining marks, CJK) and what looks like markup. */
-const tricky = fc.constantFrom(
-  '😀',
-  '🚨',
-  '👩‍🚒',
-  '👨‍👩‍👧‍👦',
-  '🇪🇸',
-  '👍🏽',
-  'e\u0301',
-  '地震',
-  '𠀋',
-  'á',
-  '\n',
-  ' ',
-  'word',
-  '<b>',
-  '*bold*',
-  '[x](https://evil.example)',
-  '&amp;',
-  '@someone',
-  '#flood',
-  'https://www.example.com/x',
+const text = textFrom(
+  [
+    ...HARD_PIECES,
+    '𠀋',
+    '<b>',
+    '*bold*',
+    '[x](https://evil.example)',
+    '&amp;',
+    '@someone',
+    '#flood',
+    'https://www.example.com/x',
+  ],
+  { codeUnits: false, charactersPerPiece: 3 },
 );
-const text = (maxLength: number) =>
-  fc
-    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 })), {
-      minLength: 1,
-      maxLength: Math.ceil(maxLength / 3),
-    })
-    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
-    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
 
-const LANGUAGES = ['en', 'es', 'ca', 'fr', 'de', 'ja'];
 const IMAGE = { url: 'https://cdn.example/card.jpg', alt: 'Flood map' };
 
-const versionArb = fc
-  .record({
-    headline: text(160),
-    description: text(3000),
-    instruction: fc.option(text(600), { nil: undefined }),
-    web: fc.option(
-      fc.constantFrom('https://www.example.com/a/1', `https://www.example.com/${'q'.repeat(300)}`),
-      {
-        nil: undefined,
-      },
-    ),
-    image: fc.option(fc.constant(IMAGE), { nil: undefined }),
-    languages: fc.shuffledSubarray(LANGUAGES, { minLength: 1, maxLength: 3 }),
-    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
-    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise', 'Test'),
-    translated: fc.array(fc.record({ headline: text(160), description: text(1500) }), {
-      minLength: 2,
-      maxLength: 2,
-    }),
-  })
-  .map(({ languages, translated, msgType, status, ...rest }): RenderVersion => {
-    const [language, ...others] = languages as [string, ...string[]];
-    const content: AlertContent = {
-      status,
-      category: 'Rescue',
-      event: 'Flood',
-      urgency: 'Immediate',
-      severity: 'Severe',
-      certainty: 'Observed',
-      language,
-      ...rest,
-      translations: others.map((l, i) => ({ language: l, ...translated[i]! })),
-      areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
-      channels: ['x'],
-    };
-    return {
-      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
-      version: msgType === 'Alert' ? 1 : 2,
-      msgType,
-      content,
-      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
-    };
-  });
-
-const languagesOf = (v: RenderVersion) => [
-  v.content.language,
-  ...v.content.translations.map((t) => t.language),
-];
+const versionArb = renderVersionArb({
+  text,
+  languages: ['en', 'es', 'ca', 'fr', 'de', 'ja'],
+  maxLanguages: 3,
+  statuses: ['Actual', 'Exercise', 'Test'],
+  image: fc.option(fc.constant(IMAGE), { nil: undefined }),
+  lengths: { description: 3000, instruction: 600, translatedDescription: 1500 },
+  event: 'Flood',
+});
 
 /** Every grapheme of `out` is one of the inputs' or the renderer's own: a cut inside one would make a new one. */
 function expectNoSplitGrapheme(out: string, v: RenderVersion, language: string) {
   const t = v.content;
   const words = Object.values(wordsFor(language)).join(' ');
-  const inputs = [
-    t.headline,
-    t.description,
-    t.instruction ?? '',
-    ...t.translations.flatMap((x) => [x.headline, x.description]),
-  ];
-  const known = new Set(
-    graphemes(
-      [...inputs, words, t.web ?? '', `http://localhost:3000/alerts/${v.alertId}`, 'Resolved'].join('\n'),
-    ),
-  );
-  for (const g of ['…', '\n', ' ']) known.add(g);
-  expect(graphemes(out).filter((g) => !known.has(g))).toEqual([]);
+  const own = [words, t.web ?? '', `http://localhost:3000/alerts/${v.alertId}`, 'Resolved'];
+  expectOnlyKnownGraphemes(out, [...alertTexts(t), ...own], ['…', '\n', ' ']);
   expect(out).not.toMatch(LONE_SURROGATE);
 }
 

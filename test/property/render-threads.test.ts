@@ -10,103 +10,34 @@ import {
   threadsLength,
   threadsLinks,
 } from '../../functions/channels/threads/render';
-import type { StoredVersion } from '../../functions/core/model';
 import { wordsFor } from '../../functions/core/render';
-import type { AlertContent, MsgType } from '../../schemas/alert';
 import { testConfig } from '../helpers/fakes';
+import {
+  alertTexts,
+  expectOnlyKnownGraphemes,
+  graphemes,
+  HARD_PIECES,
+  LONE_SURROGATE,
+  languagesOf,
+  storedVersionArb,
+  textFrom,
+} from '../helpers/render-arbitraries';
 
-/** The test's own segmenter and count, so a renderer that shared a mistake with its helpers could not pass. */
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const graphemes = (s: string) => Array.from(segmenter.segment(s), (g) => g.segment);
+/** The test's own count, so a renderer that shared a mistake with its helpers could not pass. */
 const PICTOGRAPH =
   /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3|\uFE0F|\u200D|[\u{1F3FB}-\u{1F3FF}]/u;
 /** The strictest reading of Meta's rule: emoji by UTF-8 bytes, anything else by UTF-16 units. */
 const strictCount = (s: string) =>
   graphemes(s).reduce((n, g) => n + (PICTOGRAPH.test(g) ? new TextEncoder().encode(g).length : g.length), 0);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const tricky = fc.constantFrom(
-  'á',
-  'ñ',
-  'e\u0301',
-  '😀',
-  '🚨',
-  '👩‍🚒',
-  '👨‍👩‍👧‍👦',
-  '🇪🇸',
-  '👍🏽',
-  '1️⃣',
-  '©',
-  '地震',
-  '𝐁',
-  '\n',
-  ' ',
-  'word',
-  'https://www.example.com/x',
-);
-const text = (maxLength: number) =>
-  fc
-    .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 8 })), {
-      minLength: 1,
-      maxLength: Math.ceil(maxLength / 4),
-    })
-    .map((parts) => parts.join('').replace(/\r/g, '').slice(0, maxLength))
-    .filter((s) => s.trim().length > 0 && !LONE_SURROGATE.test(s));
+const text = textFrom([...HARD_PIECES, 'ñ', '1️⃣', '©', '𝐁', 'https://www.example.com/x']);
 
-const versionArb = fc
-  .record({
-    headline: text(160),
-    description: text(2000),
-    instruction: fc.option(text(400), { nil: undefined }),
-    web: fc.option(
-      fc.constantFrom('https://www.example.com/a/1', `https://www.example.com/${'q'.repeat(300)}`),
-      {
-        nil: undefined,
-      },
-    ),
-    languages: fc.shuffledSubarray(['en', 'es', 'ca', 'fr', 'ja'], { minLength: 1, maxLength: 3 }),
-    translated: fc.array(fc.record({ headline: text(160), description: text(1000) }), {
-      minLength: 2,
-      maxLength: 2,
-    }),
-    msgType: fc.constantFrom<MsgType>('Alert', 'Update', 'Cancel'),
-    status: fc.constantFrom<AlertContent['status']>('Actual', 'Exercise'),
-  })
-  .map(({ languages, translated, msgType, status, ...rest }): StoredVersion => {
-    const [language, ...others] = languages as [string, ...string[]];
-    return {
-      alertId: '01J2Z3Y4X5W6V7T8S9R0QPNMKH',
-      version: msgType === 'Alert' ? 1 : 2,
-      msgType,
-      content: {
-        status,
-        category: 'Rescue',
-        event: 'Missing person',
-        urgency: 'Immediate',
-        severity: 'Severe',
-        certainty: 'Observed',
-        language,
-        ...rest,
-        translations: others.map((l, i) => ({ language: l, ...translated[i]! })),
-        areas: [{ zone: 'ciutat-vella', areaDesc: 'Ciutat Vella' }],
-        channels: ['x'],
-      },
-      ...(msgType === 'Cancel' ? { note: 'Resolved' } : {}),
-      identifier: 'x',
-      sent: '2030-01-01T00:00:00+00:00',
-      sender: 'alerts@herald.example',
-      references: [],
-      author: 'officer-1',
-      createdAt: '2030-01-01T00:00:00.000Z',
-      approval: { required: false },
-      dispatchStatus: 'pending',
-    };
-  });
-
-const languagesOf = (v: StoredVersion) => [
-  v.content.language,
-  ...v.content.translations.map((t) => t.language),
-];
+const versionArb = storedVersionArb({
+  text,
+  languages: ['en', 'es', 'ca', 'fr', 'ja'],
+  maxLanguages: 3,
+  statuses: ['Actual', 'Exercise'],
+});
 
 describe('Threads renderer, for any alert', () => {
   it('within 500 by the strictest count, no grapheme split, the link whole at the end, each language its own', () => {
@@ -123,14 +54,7 @@ describe('Threads renderer, for any alert', () => {
           // Every grapheme of the text is one of the alert's or the renderer's own: a cut inside one makes a new one.
           const t = v.content;
           const own = `${Object.values(wordsFor(language)).join(' ')} ${r.link} Resolved: …`;
-          const known = new Set(
-            graphemes(
-              [t.headline, t.description, t.instruction ?? '', own]
-                .concat(t.translations.flatMap((x) => [x.headline, x.description]))
-                .join('\n'),
-            ),
-          );
-          expect(graphemes(r.text).filter((g) => !known.has(g))).toEqual([]);
+          expectOnlyKnownGraphemes(r.text, [...alertTexts(t), own], []);
           const headline = t.translations.find((x) => x.language === language)?.headline ?? t.headline;
           if (r.shortened.length === 0) expect(r.text).toContain(headline);
           else expect(r.warnings[0]).toMatch(/^shortened to fit 500 characters/);
