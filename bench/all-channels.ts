@@ -15,31 +15,11 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Receipt } from '../functions/core/model';
 import type { Herald } from '../local/runtime';
-import { type FakeMessaging, realMessagingEnv, startFakeMessaging } from '../test/fakes/aws-messaging';
-import { BlueskyApiFake } from '../test/fakes/bluesky-api';
-import { FakeGraphApi } from '../test/fakes/graph-api';
-import { MastodonApiFake } from '../test/fakes/mastodon-api';
-import { CHANNEL_USERNAME, TelegramApiFake } from '../test/fakes/telegram-api';
-import { FakeThreadsApi } from '../test/fakes/threads-api';
-import { XApiFake } from '../test/fakes/x-api';
+import { startNetworkFakes } from '../test/fakes/all-networks';
 import { DRAFT as BENCH_DRAFT, withTempDir } from './harness';
 import { makeSubscribers, seedSubscribers } from './seed-subscribers';
 import { fixed, ms, percentile, section, table } from './stats';
 
-const X_CREDENTIALS = {
-  appKey: 'app-key',
-  appSecret: 'app-secret',
-  accessToken: 'access-token',
-  accessSecret: 'access-secret',
-};
-const MASTODON_TOKEN = 'mastodon-token-0001-abcdefghijklmnop';
-const BLUESKY = {
-  handle: 'agency.bsky.social',
-  did: 'did:plc:agencyaaaaaaaaaaaaaaaaaa',
-  appPassword: 'abcd-efgh-ijkl-mnop',
-};
-const THREADS = { token: 'THAAthreadsTokenForTheE2e0123456789', userId: '25000000000000001' };
-const TELEGRAM_TOKEN = '7000000001:AAHcurrentTokenForTheAgencyBot0000001';
 const ZONE = 'centre';
 const WARMUP = 3;
 /** The bench's alert without its image, as test/e2e/all-channels.test.ts sends it: Instagram draws the alert card. */
@@ -136,19 +116,7 @@ export async function measureAllChannels(options: { alerts: number }): Promise<A
   const { startHerald } = await import('../local/runtime');
   const { CHANNELS, CHANNEL } = await import('../functions/channels/list');
   const baselineChannels = ['x', 'facebook', 'instagram'] as const;
-  const x = await XApiFake.start(X_CREDENTIALS);
-  const graph = await FakeGraphApi.start();
-  graph.pollsUntilFinished = 1;
-  const mastodon = await MastodonApiFake.start(MASTODON_TOKEN);
-  const bluesky = await BlueskyApiFake.start({ ...BLUESKY });
-  const threads = await FakeThreadsApi.start(THREADS);
-  const telegram = await TelegramApiFake.start(TELEGRAM_TOKEN);
-  const messaging: FakeMessaging = await startFakeMessaging();
-  const aws = realMessagingEnv(messaging);
-  // The AWS SDK finds the SNS and SES endpoints in the process's environment.
-  const saved = { sns: process.env.AWS_ENDPOINT_URL_SNS, ses: process.env.AWS_ENDPOINT_URL_SESV2 };
-  process.env.AWS_ENDPOINT_URL_SNS = aws.AWS_ENDPOINT_URL_SNS;
-  process.env.AWS_ENDPOINT_URL_SESV2 = aws.AWS_ENDPOINT_URL_SESV2;
+  const fakes = await startNetworkFakes();
   try {
     return await withTempDir('all-channels', async (dataDir) => {
       const herald = await startHerald({
@@ -157,34 +125,8 @@ export async function measureAllChannels(options: { alerts: number }): Promise<A
         functionTimeoutSeconds: 30,
         sweepIntervalMs: 3_600_000,
         sandboxDelayMs: 0,
-        env: {
-          ...aws,
-          HERALD_SECRET_X: JSON.stringify(X_CREDENTIALS),
-          HERALD_SECRET_FACEBOOK: JSON.stringify({ pageId: graph.pageId, pageAccessToken: graph.token }),
-          HERALD_SECRET_INSTAGRAM: JSON.stringify({ igUserId: graph.igUserId, accessToken: graph.token }),
-          HERALD_SECRET_MASTODON: JSON.stringify({
-            instanceUrl: 'https://police.social',
-            accessToken: MASTODON_TOKEN,
-          }),
-          HERALD_SECRET_BLUESKY: JSON.stringify({
-            identifier: BLUESKY.handle,
-            appPassword: BLUESKY.appPassword,
-          }),
-          HERALD_SECRET_THREADS: JSON.stringify({ userId: THREADS.userId, accessToken: THREADS.token }),
-          HERALD_SECRET_TELEGRAM: JSON.stringify({
-            botToken: TELEGRAM_TOKEN,
-            chatId: `@${CHANNEL_USERNAME}`,
-          }),
-          HERALD_PROVIDER_TIMEOUT_MS: '10000',
-        },
-        providerBaseUrls: {
-          x: x.baseUrl,
-          graph: graph.baseUrl,
-          mastodon: mastodon.baseUrl,
-          bluesky: bluesky.baseUrl,
-          threads: threads.baseUrl,
-          telegram: telegram.baseUrl,
-        },
+        env: fakes.env,
+        providerBaseUrls: fakes.providerBaseUrls,
       });
       try {
         const sandboxed = CHANNELS.filter((c) => herald.providerChoices[c].mode !== 'real');
@@ -201,7 +143,7 @@ export async function measureAllChannels(options: { alerts: number }): Promise<A
           ...(await makeSubscribers(herald.pii, {
             ...one,
             channel: 'webhook',
-            addressOf: () => `${messaging.url}/outlet/news`,
+            addressOf: () => `${fakes.messaging.url}/outlet/news`,
             nameOf: () => 'News desk',
             secretOf: () => `whsec_${randomBytes(32).toString('base64')}`,
           })),
@@ -260,21 +202,7 @@ export async function measureAllChannels(options: { alerts: number }): Promise<A
       }
     });
   } finally {
-    for (const [name, value] of [
-      ['AWS_ENDPOINT_URL_SNS', saved.sns],
-      ['AWS_ENDPOINT_URL_SESV2', saved.ses],
-    ] as const)
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    await Promise.all([
-      x.close(),
-      graph.close(),
-      mastodon.close(),
-      bluesky.close(),
-      threads.close(),
-      telegram.close(),
-      messaging.close(),
-    ]);
+    await fakes.close();
   }
 }
 

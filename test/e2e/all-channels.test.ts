@@ -9,82 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSubscribers, seedSubscribers } from '../../bench/seed-subscribers';
 import { CHANNEL, CHANNELS } from '../../functions/channels/list';
 import type { Alert } from '../../schemas/alert';
-import { type FakeMessaging, realMessagingEnv, startFakeMessaging } from '../fakes/aws-messaging';
-import { BlueskyApiFake } from '../fakes/bluesky-api';
-import { FakeGraphApi } from '../fakes/graph-api';
-import { MastodonApiFake } from '../fakes/mastodon-api';
-import { CHANNEL_ID, CHANNEL_USERNAME, TelegramApiFake } from '../fakes/telegram-api';
-import { FakeThreadsApi } from '../fakes/threads-api';
-import { XApiFake } from '../fakes/x-api';
+import { type NetworkFakes, startNetworkFakes } from '../fakes/all-networks';
+import { CHANNEL_ID } from '../fakes/telegram-api';
 import { DRAFT, settledDeliveries, startTestHerald, type TestHerald } from '../helpers/embedded';
 
-const X_CREDENTIALS = {
-  appKey: 'app-key',
-  appSecret: 'app-secret',
-  accessToken: 'access-token',
-  accessSecret: 'access-secret',
-};
-const MASTODON_TOKEN = 'mastodon-token-0001-abcdefghijklmnop';
-const BLUESKY = {
-  handle: 'agency.bsky.social',
-  did: 'did:plc:agencyaaaaaaaaaaaaaaaaaa',
-  appPassword: 'abcd-efgh-ijkl-mnop',
-};
-const THREADS = { token: 'THAAthreadsTokenForTheE2e0123456789', userId: '25000000000000001' };
-const TELEGRAM_TOKEN = '7000000001:AAHcurrentTokenForTheAgencyBot0000001';
 const ZONE = 'centre';
 
 let herald: TestHerald;
-let x: XApiFake;
-let graph: FakeGraphApi;
-let mastodon: MastodonApiFake;
-let bluesky: BlueskyApiFake;
-let threads: FakeThreadsApi;
-let telegram: TelegramApiFake;
-let messaging: FakeMessaging;
-/** The AWS SDK finds the SNS and SES endpoints in the process's environment: set for this file only. */
-const savedEnv: Record<string, string | undefined> = {};
+let fakes: NetworkFakes;
 
 beforeAll(async () => {
-  x = await XApiFake.start(X_CREDENTIALS);
-  graph = await FakeGraphApi.start();
-  graph.pollsUntilFinished = 1;
-  mastodon = await MastodonApiFake.start(MASTODON_TOKEN);
-  bluesky = await BlueskyApiFake.start({ ...BLUESKY });
-  threads = await FakeThreadsApi.start(THREADS);
-  telegram = await TelegramApiFake.start(TELEGRAM_TOKEN);
-  messaging = await startFakeMessaging();
-  const aws = realMessagingEnv(messaging);
-  for (const name of ['AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_SESV2']) {
-    savedEnv[name] = process.env[name];
-    process.env[name] = aws[name];
-  }
-  herald = await startTestHerald({
-    env: {
-      ...aws,
-      HERALD_SECRET_X: JSON.stringify(X_CREDENTIALS),
-      HERALD_SECRET_FACEBOOK: JSON.stringify({ pageId: graph.pageId, pageAccessToken: graph.token }),
-      HERALD_SECRET_INSTAGRAM: JSON.stringify({ igUserId: graph.igUserId, accessToken: graph.token }),
-      // The client posts to the fake (its base URL) but names the instance in its ids by this origin.
-      HERALD_SECRET_MASTODON: JSON.stringify({
-        instanceUrl: 'https://police.social',
-        accessToken: MASTODON_TOKEN,
-      }),
-      HERALD_SECRET_BLUESKY: JSON.stringify({ identifier: BLUESKY.handle, appPassword: BLUESKY.appPassword }),
-      HERALD_SECRET_THREADS: JSON.stringify({ userId: THREADS.userId, accessToken: THREADS.token }),
-      HERALD_SECRET_TELEGRAM: JSON.stringify({ botToken: TELEGRAM_TOKEN, chatId: `@${CHANNEL_USERNAME}` }),
-      // Instagram and Threads poll their containers; give each call room.
-      HERALD_PROVIDER_TIMEOUT_MS: '10000',
-    },
-    providerBaseUrls: {
-      x: x.baseUrl,
-      graph: graph.baseUrl,
-      mastodon: mastodon.baseUrl,
-      bluesky: bluesky.baseUrl,
-      threads: threads.baseUrl,
-      telegram: telegram.baseUrl,
-    },
-  });
+  fakes = await startNetworkFakes();
+  herald = await startTestHerald({ env: fakes.env, providerBaseUrls: fakes.providerBaseUrls });
   // One resident by SMS, one by email and one media outlet in the alert's zone: one receipt each per version.
   const one = { count: 1, zones: [ZONE] };
   await seedSubscribers(herald.table, [
@@ -97,7 +33,7 @@ beforeAll(async () => {
     ...(await makeSubscribers(herald.pii, {
       ...one,
       channel: 'webhook',
-      addressOf: () => `${messaging.url}/outlet/news`,
+      addressOf: () => `${fakes.messaging.url}/outlet/news`,
       nameOf: () => 'News desk',
       secretOf: () => `whsec_${randomBytes(32).toString('base64')}`,
     })),
@@ -106,18 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await herald?.cleanup();
-  for (const [name, value] of Object.entries(savedEnv))
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  await Promise.all([
-    x?.close(),
-    graph?.close(),
-    mastodon?.close(),
-    bluesky?.close(),
-    threads?.close(),
-    telegram?.close(),
-    messaging?.close(),
-  ]);
+  await fakes?.close();
 });
 
 /** The `name: value` of a MIME header. */
@@ -130,6 +55,7 @@ describe('Embedded pipeline, all ten channels with real clients against local fa
   });
 
   it('sends an alert and its update on all ten channels, each update threaded under the first post', async () => {
+    const { x, graph, mastodon, bluesky, threads, telegram, messaging } = fakes;
     // Act: an alert on every channel, then an update
     const created = await herald.call('POST', '/v1/alerts', {
       role: 'officer',
