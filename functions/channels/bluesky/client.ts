@@ -21,6 +21,7 @@ import { graphemes } from '../../core/render/text';
 import type { Clock, ProviderAccepted, PublicImage, SecretSource } from '../../ports';
 import { ProviderError, systemClock } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
+import { NEVER_SENT_CODES } from '../../shared/never-sent';
 import { fetchPostImage, type ImageFetchOptions } from '../post-image';
 import type { SocialClient, SocialPost } from '../social';
 import { linkFacets } from './render';
@@ -40,9 +41,6 @@ const POST = 'app.bsky.feed.post';
 const REFUSED_TEST = 'refusing to post a Test or Exercise alert to the public on Bluesky';
 const LOOKUP_TIMEOUT_MS = 10_000;
 
-const NOT_SENT_CODES = new Set(
-  'ECONNREFUSED ENOTFOUND EAI_AGAIN ENETUNREACH EHOSTUNREACH EADDRNOTAVAIL'.split(' '),
-);
 /** Errors of a token that a refresh or a new sign-in can cure. */
 const TOKEN_ERRORS = new Set(['ExpiredToken', 'InvalidToken']);
 
@@ -240,7 +238,7 @@ function classify(error: unknown, attempt: Attempt, signal: AbortSignal, clock: 
     return new ProviderError('retryable', `Bluesky not reached: ${why}`);
   }
   const code = ((error as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
-  if (!aborted(error, signal) && code && NOT_SENT_CODES.has(code))
+  if (!aborted(error, signal) && code && NEVER_SENT_CODES.has(code))
     return new ProviderError('retryable', `Bluesky not reached: ${errorText(error)}`);
   const what = aborted(error, signal)
     ? 'no answer before the deadline'

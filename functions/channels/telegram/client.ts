@@ -26,6 +26,7 @@ import {
   systemClock,
 } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
+import { NEVER_SENT_CODES } from '../../shared/never-sent';
 import { fetchPostImage, type ImageFetchOptions } from '../post-image';
 import type { SocialClient, SocialPost } from '../social';
 import { TELEGRAM_CAPTION_MAX, TELEGRAM_TEXT_MAX, telegramLength } from './render';
@@ -50,16 +51,6 @@ const PHOTO_LIMITS = { network: 'Telegram', maxBytes: TELEGRAM_MAX_PHOTO_BYTES, 
 const TOKEN = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/;
 /** A channel's public name (5-32 characters) or a chat's numeric id. */
 const CHAT = /^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d{1,20})$/;
-
-/** Connection errors that prove the request never reached Telegram, so nothing can have been posted. */
-export const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EADDRNOTAVAIL',
-]);
 
 /** No secret, a key missing or malformed: a person has to fix the secret; retrying will not. */
 export class TelegramConfigurationError extends ProviderError {
@@ -396,7 +387,7 @@ function sendFailure(error: unknown, signal: AbortSignal, token: string): Provid
     );
   const code = causeOf(error)?.code;
   const text = redactToken(errorText(error), token);
-  if (code && NOT_SENT_CODES.has(code))
+  if (code && NEVER_SENT_CODES.has(code))
     return new ProviderError('retryable', `Telegram not reached: ${text}`);
   return new ProviderError(
     'unknown-outcome',

@@ -20,6 +20,7 @@ import {
 } from 'twitter-api-v2';
 import { type Clock, ProviderError, type SecretSource, systemClock } from '../../ports';
 import type { PublicReplyPoster, ReplyRequest } from '../../replies/answers';
+import { NEVER_SENT_CODES } from '../../shared/never-sent';
 import { X_API_BASE_URL, X_SECRET_KEYS } from './client';
 
 export interface XReplyPosterOptions {
@@ -34,15 +35,6 @@ type Credentials = Record<(typeof X_SECRET_KEYS)[number], string>;
 
 /** When X says 429 without saying until when: its shortest window is 15 minutes. */
 const DEFAULT_WAIT_MS = 15 * 60 * 1000;
-/** Connection errors that prove the request never reached X. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EADDRNOTAVAIL',
-]);
 
 function credentialsOf(secret: Record<string, string> | undefined): Credentials | undefined {
   if (!secret || X_SECRET_KEYS.some((key) => !secret[key])) return undefined;
@@ -109,7 +101,7 @@ function classify(error: unknown, signal: AbortSignal, now: number, credentials:
     return new ProviderError('unknown-outcome', 'X answered the reply but the answer was cut off');
   }
   const cause = error instanceof ApiRequestError ? requestCause(error) : undefined;
-  if (!signal.aborted && cause?.code && NOT_SENT_CODES.has(cause.code))
+  if (!signal.aborted && cause?.code && NEVER_SENT_CODES.has(cause.code))
     return new ProviderError('retryable', safe(`X not reached: ${cause.code}`));
   return new ProviderError(
     'unknown-outcome',

@@ -35,6 +35,7 @@ import {
   systemClock,
 } from '../../ports';
 import type { LoggerLike } from '../../shared/logger';
+import { NEVER_SENT_CODES } from '../../shared/never-sent';
 import { fetchPostImage, type ImageFetchOptions } from '../post-image';
 
 export const X_API_BASE_URL = 'https://api.x.com';
@@ -48,16 +49,6 @@ const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 /** X's limit on alt text, counted in characters. */
 const MAX_ALT_CHARS = 1000;
-
-/** Connection errors that prove the request never reached X, so nothing can have been posted. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EADDRNOTAVAIL',
-]);
 
 /** No credentials, or credentials missing a key: a person has to fix the secret; retrying will not. */
 export class XConfigurationError extends ProviderError {
@@ -183,7 +174,7 @@ function classify(error: unknown, state: AttemptState, signal: AbortSignal, cloc
     return new ProviderError('unknown-outcome', 'X answered the post but the answer was cut off');
   }
   const code = error instanceof ApiRequestError ? requestCause(error)?.code : undefined;
-  if (!signal.aborted && code && NOT_SENT_CODES.has(code))
+  if (!signal.aborted && code && NEVER_SENT_CODES.has(code))
     return new ProviderError('retryable', safe(`X not reached: ${errorText(error)}`));
   return new ProviderError(
     'unknown-outcome',
