@@ -6,20 +6,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/adapters/dynamo/client';
 import { DynamoEngagementStore, engagementForAlert } from '../../functions/adapters/dynamo/engagement-store';
-import { DynamoStore } from '../../functions/adapters/dynamo/store';
+import type { DynamoStore } from '../../functions/adapters/dynamo/store';
 import type { Receipt } from '../../functions/core/model';
 import type { EngagementPollConfig } from '../../functions/impact/engagement-poller';
 import { composeEngagementPoller } from '../../functions/impact/handler';
 import type { SecretSource } from '../../functions/ports';
-import { ensureTable, startDynalite } from '../../local/dynalite';
 import type { Channel } from '../../schemas/alert';
 import { FakeGraphApi } from '../fakes/graph-api';
 import { MastodonApiFake } from '../fakes/mastodon-api';
 import { rateLimited, XApiFake } from '../fakes/x-api';
 import { version } from '../helpers/dynamo-fixtures';
 import { ManualClock, RecordingLogger } from '../helpers/fakes';
+import { dynaliteTablePerTest, type TestTable } from '../helpers/providers';
 
 const X_CREDENTIALS = {
   appKey: 'x-app-key-engage-01',
@@ -36,33 +35,26 @@ const HOUR = 60 * MINUTE;
 let x: XApiFake;
 let graph: FakeGraphApi;
 let mastodon: MastodonApiFake;
-let dynalite: Awaited<ReturnType<typeof startDynalite>>;
-let client: ReturnType<typeof createDocumentClient>;
 beforeAll(async () => {
   [x, graph, mastodon] = await Promise.all([
     XApiFake.start(X_CREDENTIALS),
     FakeGraphApi.start(),
     MastodonApiFake.start(MASTODON_TOKEN),
   ]);
-  dynalite = await startDynalite({});
-  client = createDocumentClient({ endpoint: dynalite.endpoint, maxAttempts: 1 });
 });
 afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
   await Promise.all([x?.close(), graph?.close(), mastodon?.close()]);
 });
 
 let clock: ManualClock;
+let client: TestTable['client'];
 let store: DynamoStore;
 let tableName: string;
+dynaliteTablePerTest('engage', (table) => ({ client, tableName, store } = table));
 let logger: RecordingLogger;
 /** When the posts went out: the clock starts 30 minutes later. */
 let sentAt: number;
 beforeEach(async () => {
-  tableName = `engage-${randomUUID()}`;
-  await ensureTable(client, tableName);
-  store = new DynamoStore({ client, tableName });
   // Real time: the X fake checks OAuth timestamps against its own clock.
   sentAt = Date.now() - 30 * MINUTE;
   clock = new ManualClock(new Date(sentAt + 30 * MINUTE).toISOString());

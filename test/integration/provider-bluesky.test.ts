@@ -13,8 +13,9 @@ import {
   decodePostId,
   recordKeyFor,
 } from '../../functions/channels/bluesky/client';
-import { ProviderError, type SecretSource } from '../../functions/ports';
+import type { SecretSource } from '../../functions/ports';
 import { type BlueskyAccount, BlueskyApiFake, rateLimited, xrpcError } from '../fakes/bluesky-api';
+import { failureOf, signal, staleSecrets } from '../helpers/providers';
 
 const ACCOUNT: BlueskyAccount = {
   handle: 'agency.bsky.social',
@@ -28,19 +29,13 @@ const CREATE = 'com.atproto.repo.createRecord';
 const GET = 'com.atproto.repo.getRecord';
 const UPLOAD = 'com.atproto.repo.uploadBlob';
 
-/** A secret store whose cached value may be stale until a refresh re-reads it. */
-function secretsOf(cached: string | undefined, fresh: string | undefined = cached) {
-  const calls: { refresh: boolean }[] = [];
-  const source: SecretSource = {
-    get: async (name, options) => {
-      expect(name).toBe('bluesky');
-      calls.push({ refresh: options?.refresh === true });
-      const password = options?.refresh ? fresh : cached;
-      return password ? { identifier: ACCOUNT.handle, appPassword: password } : undefined;
-    },
-  };
-  return { source, calls };
-}
+const secretsOf = (cached: string | undefined, fresh: string | undefined = cached) =>
+  staleSecrets(
+    'bluesky',
+    (appPassword: string) => ({ identifier: ACCOUNT.handle, appPassword }),
+    cached,
+    fresh,
+  );
 
 let sequence = 0;
 function post(overrides: Partial<BlueskyPost> = {}): BlueskyPost {
@@ -55,17 +50,6 @@ function post(overrides: Partial<BlueskyPost> = {}): BlueskyPost {
     test: false,
     ...overrides,
   };
-}
-
-const signal = () => AbortSignal.timeout(5_000);
-
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 describe('Bluesky client against a local PDS', () => {

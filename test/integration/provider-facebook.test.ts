@@ -1,21 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_REJECTED_MESSAGE, GRAPH_API_VERSION } from '../../functions/adapters/providers/graph';
 import { createFacebookProvider } from '../../functions/channels/facebook/client';
-import { type ChannelContent, type OutboundMessage, ProviderError } from '../../functions/ports';
+import type { ChannelContent, OutboundMessage } from '../../functions/ports';
 import { FakeGraphApi, FakeSecrets } from '../fakes/graph-api';
 import { RecordingLogger } from '../helpers/fakes';
+import { failureOf as failure, fakePerFile } from '../helpers/providers';
 
 const TOKEN = 'EAAGpageTokenThatMustNeverLeak0123456789';
 const PAGE = '104000000000001';
 
 let graph: FakeGraphApi;
-beforeAll(async () => {
-  graph = await FakeGraphApi.start({ token: TOKEN, pageId: PAGE });
-});
-afterEach(() => graph.reset());
-afterAll(async () => {
-  await graph?.close();
-});
+fakePerFile(
+  () => FakeGraphApi.start({ token: TOKEN, pageId: PAGE }),
+  (fake) => {
+    graph = fake;
+  },
+);
 
 function setup() {
   const secrets = new FakeSecrets({ facebook: { pageId: PAGE, pageAccessToken: TOKEN } });
@@ -43,15 +43,6 @@ function message(
 }
 
 const signal = () => new AbortController().signal;
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 describe('Facebook provider: posting', () => {
   it('posts a new alert to the page feed with its link, the token in the Authorization header', async () => {

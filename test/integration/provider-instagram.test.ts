@@ -1,22 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_REJECTED_MESSAGE, GRAPH_API_VERSION } from '../../functions/adapters/providers/graph';
 import { createInstagramProvider, QUOTA_FALLBACK_RETRY_MS } from '../../functions/channels/instagram/client';
-import { type OutboundMessage, ProviderError } from '../../functions/ports';
+import type { OutboundMessage } from '../../functions/ports';
 import { FakeGraphApi, FakeSecrets } from '../fakes/graph-api';
 import { ManualClock, RecordingLogger } from '../helpers/fakes';
+import { failureOf as failure, fakePerFile } from '../helpers/providers';
 
 const TOKEN = 'EAAGinstagramTokenNeverInALog9876543210';
 const IG = '17841400000000001';
 const POLL_MS = 250;
 
 let graph: FakeGraphApi;
-beforeAll(async () => {
-  graph = await FakeGraphApi.start({ token: TOKEN, igUserId: IG });
-});
-afterEach(() => graph.reset());
-afterAll(async () => {
-  await graph?.close();
-});
+fakePerFile(
+  () => FakeGraphApi.start({ token: TOKEN, igUserId: IG }),
+  (fake) => {
+    graph = fake;
+  },
+);
 
 function setup(options: { maxPolls?: number; now?: string } = {}) {
   const secrets = new FakeSecrets({ instagram: { igUserId: IG, accessToken: TOKEN } });
@@ -65,15 +65,6 @@ function message(
 }
 
 const signal = () => new AbortController().signal;
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 const calls = () => graph.requests.map((r) => `${r.method} ${r.path}`);
 

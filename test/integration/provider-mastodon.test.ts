@@ -6,27 +6,16 @@ import {
   MastodonConfigurationError,
   type MastodonPost,
 } from '../../functions/channels/mastodon/client';
-import { ProviderError, type SecretSource } from '../../functions/ports';
 import type { LoggerLike } from '../../functions/shared/logger';
 import { MastodonApiFake, MESSAGES } from '../fakes/mastodon-api';
+import { failureOf, signal, staleSecrets } from '../helpers/providers';
 
 const INSTANCE = 'https://mastodon.example';
 const TOKEN = 'token-current-0001-abcdefghijklmnop';
 const REVOKED = 'token-revoked-0001-abcdefghijklmnop';
 
-/** A secret store whose cached value may be stale until a refresh re-reads it. */
-function secretsOf(cached: string | undefined, fresh: string | undefined = cached) {
-  const calls: { refresh: boolean }[] = [];
-  const source: SecretSource = {
-    get: async (name, options) => {
-      expect(name).toBe('mastodon');
-      calls.push({ refresh: options?.refresh === true });
-      const token = options?.refresh ? fresh : cached;
-      return token ? { instanceUrl: INSTANCE, accessToken: token } : undefined;
-    },
-  };
-  return { source, calls };
-}
+const secretsOf = (cached: string | undefined, fresh: string | undefined = cached) =>
+  staleSecrets('mastodon', (accessToken: string) => ({ instanceUrl: INSTANCE, accessToken }), cached, fresh);
 
 function recordingLogger() {
   const warnings: string[] = [];
@@ -50,17 +39,6 @@ function post(overrides: Partial<MastodonPost> = {}): MastodonPost {
     test: false,
     ...overrides,
   };
-}
-
-const signal = () => AbortSignal.timeout(5_000);
-
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 const statusId = (providerMessageId: string) => providerMessageId.split('@')[0]!;

@@ -7,9 +7,10 @@ import {
   TELEGRAM_SECRET_KEYS,
   TelegramConfigurationError,
 } from '../../functions/channels/telegram/client';
-import { ProviderError, type SecretSource } from '../../functions/ports';
+import type { SecretSource } from '../../functions/ports';
 import type { LoggerLike } from '../../functions/shared/logger';
 import { botError, CHANNEL_ID, CHANNEL_USERNAME, floodWait, TelegramApiFake } from '../fakes/telegram-api';
+import { failureOf, signal, staleSecrets } from '../helpers/providers';
 
 const TOKEN = '7000000001:AAHcurrentTokenForTheAgencyBot0000001';
 const REVOKED = '7000000001:AAHrevokedTokenForTheAgencyBot000001';
@@ -19,19 +20,8 @@ const JPEG = new Uint8Array(30_000).map((_, i) => (i < 3 ? [0xff, 0xd8, 0xff][i]
 
 type Secret = Record<string, string> | undefined;
 
-/** A secret store whose cached value may be stale until a refresh re-reads it. */
-function secretsOf(cached: Secret, fresh: Secret = cached) {
-  const calls: { refresh: boolean }[] = [];
-  const source: SecretSource = {
-    get: async (name, options) => {
-      expect(name).toBe('telegram');
-      calls.push({ refresh: options?.refresh === true });
-      const value = options?.refresh ? fresh : cached;
-      return value ? { ...value } : undefined;
-    },
-  };
-  return { source, calls };
-}
+const secretsOf = (cached: Secret, fresh: Secret = cached) =>
+  staleSecrets('telegram', (value: Record<string, string>) => ({ ...value }), cached, fresh);
 const secret = (botToken = TOKEN, chatId = CHAT) => ({ botToken, chatId });
 
 function recordingLogger() {
@@ -60,17 +50,6 @@ function post(overrides: Partial<SocialPost> = {}): SocialPost {
     test: false,
     ...overrides,
   };
-}
-
-const signal = () => AbortSignal.timeout(5_000);
-
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 function expectNoTokenIn(text: string) {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import type { SocialPost } from '../../functions/channels/social';
 import {
@@ -7,9 +7,9 @@ import {
   QUOTA_FALLBACK_RETRY_MS,
   THREADS_API_VERSION,
 } from '../../functions/channels/threads/client';
-import { ProviderError } from '../../functions/ports';
 import { FakeSecrets, FakeThreadsApi } from '../fakes/threads-api';
 import { ManualClock, RecordingLogger } from '../helpers/fakes';
+import { failureOf as failure, fakePerFile } from '../helpers/providers';
 
 const TOKEN = 'THAAthreadsTokenNeverInALog9876543210';
 const USER = '25000000000000001';
@@ -17,13 +17,12 @@ const POLL_MS = 250;
 const NOW = '2030-05-01T12:00:00.000Z';
 
 let threads: FakeThreadsApi;
-beforeAll(async () => {
-  threads = await FakeThreadsApi.start({ token: TOKEN, userId: USER });
-});
-afterEach(() => threads.reset());
-afterAll(async () => {
-  await threads?.close();
-});
+fakePerFile(
+  () => FakeThreadsApi.start({ token: TOKEN, userId: USER }),
+  (fake) => {
+    threads = fake;
+  },
+);
 
 function setup(options: { maxPolls?: number; baseUrl?: string } = {}) {
   const secrets = new FakeSecrets({ threads: { userId: USER, accessToken: TOKEN } });
@@ -63,14 +62,6 @@ function post(
 const image = { url: 'https://cdn.example/cards/1.jpg', alt: 'Alert card: Main St. closed' };
 
 const signal = () => new AbortController().signal;
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 const calls = () => threads.requests.map((r) => `${r.method} ${r.path}`);
 const LIMIT = `GET ${USER}/threads_publishing_limit`;
 const CREATE = `POST ${USER}/threads`;

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createXProvider, XConfigurationError } from '../../functions/channels/x/client';
-import { type OutboundMessage, ProviderError, type SecretSource } from '../../functions/ports';
+import type { OutboundMessage, SecretSource } from '../../functions/ports';
 import {
   problem,
   rateLimited,
@@ -9,6 +9,7 @@ import {
   XApiFake as XFake,
   type XFakeCredentials,
 } from '../fakes/x-api';
+import { failureOf, signal, staleSecrets } from '../helpers/providers';
 
 const CURRENT: XFakeCredentials = {
   appKey: 'app-key-current-0001',
@@ -22,19 +23,8 @@ const ROTATED_AWAY: XFakeCredentials = {
   accessSecret: 'access-secret-revoked-0001',
 };
 
-/** A secret store whose cached value may be stale until a refresh re-reads it. */
-function secretsOf(cached: XFakeCredentials | undefined, fresh: XFakeCredentials | undefined = cached) {
-  const calls: { refresh: boolean }[] = [];
-  const source: SecretSource = {
-    get: async (name, options) => {
-      expect(name).toBe('x');
-      calls.push({ refresh: options?.refresh === true });
-      const value = options?.refresh ? fresh : cached;
-      return value ? { ...value } : undefined;
-    },
-  };
-  return { source, calls };
-}
+const secretsOf = (cached: XFakeCredentials | undefined, fresh: XFakeCredentials | undefined = cached) =>
+  staleSecrets('x', (value: XFakeCredentials) => ({ ...value }), cached, fresh);
 
 let sequence = 0;
 function message(overrides: Partial<OutboundMessage> & { text?: string } = {}): OutboundMessage {
@@ -51,17 +41,6 @@ function message(overrides: Partial<OutboundMessage> & { text?: string } = {}): 
     test: false,
     ...overrides,
   };
-}
-
-const signal = () => AbortSignal.timeout(5_000);
-
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 function expectNoSecretIn(text: string, fake: XApiFake) {

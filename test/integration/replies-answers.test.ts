@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoAnswerAttempts } from '../../functions/adapters/dynamo/answer-attempts';
-import { createDocumentClient } from '../../functions/adapters/dynamo/client';
-import { DynamoStore } from '../../functions/adapters/dynamo/store';
+import type { DynamoStore } from '../../functions/adapters/dynamo/store';
 import { createFacebookReplyPoster } from '../../functions/adapters/providers/meta-answers';
 import { InMemoryFaults, SandboxProvider } from '../../functions/adapters/providers/sandbox';
 import { tipStoreOf } from '../../functions/api/tips';
@@ -16,12 +15,12 @@ import { weightedLength } from '../../functions/channels/x/render';
 import type { SocialAnswer, StoredTip, TipSource } from '../../functions/ports';
 import { answerText, OUTCOME_UNKNOWN, sandboxNote } from '../../functions/replies/answers';
 import { type AnswerPosterComposition, composeAnswerPoster } from '../../functions/replies/handler';
-import { ensureTable, startDynalite } from '../../local/dynalite';
 import { FakeGraphApi, FakeSecrets } from '../fakes/graph-api';
 import { rateLimited, XApiFake, type XFakeCredentials } from '../fakes/x-api';
 import { apiHarness, OFFICER } from '../helpers/api';
 import type { DynaliteStore } from '../helpers/dynalite';
 import { ManualClock, newUlid, RecordingLogger } from '../helpers/fakes';
+import { dynaliteTablePerTest, type TestTable } from '../helpers/providers';
 import { residentsDeps } from '../helpers/residents';
 
 const X_CREDENTIALS: XFakeCredentials = {
@@ -39,31 +38,24 @@ const SECRETS: Record<string, Record<string, string>> = {
 
 let x: XApiFake;
 let graph: FakeGraphApi;
-let dynalite: Awaited<ReturnType<typeof startDynalite>>;
-let client: ReturnType<typeof createDocumentClient>;
 beforeAll(async () => {
   x = await XApiFake.start(X_CREDENTIALS);
   graph = await FakeGraphApi.start({ token: PAGE_TOKEN });
-  dynalite = await startDynalite({});
-  client = createDocumentClient({ endpoint: dynalite.endpoint, maxAttempts: 1 });
 });
 afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
   await graph?.close();
   await x?.close();
 });
 
+let client: TestTable['client'];
 let tableName: string;
 let store: DynamoStore;
+dynaliteTablePerTest('answers', (table) => ({ client, tableName, store } = table));
 let api: ReturnType<typeof apiHarness>;
 // Real time: the fake's rate-limit resets and OAuth timestamps are real epoch seconds; the test moves it on.
 let clock: ManualClock;
 let logger: RecordingLogger;
 beforeEach(async () => {
-  tableName = `answers-${randomUUID()}`;
-  await ensureTable(client, tableName);
-  store = new DynamoStore({ client, tableName });
   const db = { store, client, tableName } as unknown as DynaliteStore;
   api = apiHarness(db, await residentsDeps(db), new Date().toISOString());
   clock = new ManualClock(new Date().toISOString());

@@ -8,8 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoAnswerAttempts } from '../../functions/adapters/dynamo/answer-attempts';
-import { createDocumentClient } from '../../functions/adapters/dynamo/client';
-import { DynamoStore } from '../../functions/adapters/dynamo/store';
+import type { DynamoStore } from '../../functions/adapters/dynamo/store';
 import { tipIntakeFor, tipStoreOf } from '../../functions/api/tips';
 import { createBlueskyClient, decodePostId } from '../../functions/channels/bluesky/client';
 import { createMastodonClient } from '../../functions/channels/mastodon/client';
@@ -20,7 +19,6 @@ import { answerKey, answerText } from '../../functions/replies/answers';
 import { composeAnswerPoster, composeRepliesPollers } from '../../functions/replies/handler';
 import type { PollOutcome } from '../../functions/replies/poller';
 import { answerPost } from '../../functions/replies/social-answers';
-import { ensureTable, startDynalite } from '../../local/dynalite';
 import type { Channel } from '../../schemas/alert';
 import { BlueskyApiFake, rateLimited } from '../fakes/bluesky-api';
 import { MastodonApiFake } from '../fakes/mastodon-api';
@@ -36,6 +34,7 @@ import { apiHarness, OFFICER } from '../helpers/api';
 import type { DynaliteStore } from '../helpers/dynalite';
 import { version } from '../helpers/dynamo-fixtures';
 import { ManualClock, newUlid, RecordingLogger } from '../helpers/fakes';
+import { dynaliteTablePerTest, type TestTable } from '../helpers/providers';
 import { residentsDeps } from '../helpers/residents';
 
 const MASTODON_TOKEN = 'token-networks-0001-abcdefghijklmnop';
@@ -60,8 +59,6 @@ let mastodon: MastodonApiFake;
 let bluesky: BlueskyApiFake;
 let threads: FakeThreadsApi;
 let telegram: TelegramApiFake;
-let dynalite: Awaited<ReturnType<typeof startDynalite>>;
-let client: ReturnType<typeof createDocumentClient>;
 beforeAll(async () => {
   [mastodon, bluesky, threads, telegram] = await Promise.all([
     MastodonApiFake.start(MASTODON_TOKEN),
@@ -69,25 +66,20 @@ beforeAll(async () => {
     FakeThreadsApi.start({ token: THREADS_TOKEN, userId: THREADS_USER }),
     TelegramApiFake.start(TELEGRAM_TOKEN),
   ]);
-  dynalite = await startDynalite({});
-  client = createDocumentClient({ endpoint: dynalite.endpoint, maxAttempts: 1 });
 });
 afterAll(async () => {
-  client?.destroy();
-  await dynalite?.close();
   await Promise.all([mastodon?.close(), bluesky?.close(), threads?.close(), telegram?.close()]);
 });
 
+let client: TestTable['client'];
 let tableName: string;
 let store: DynamoStore;
+dynaliteTablePerTest('networks', (table) => ({ client, tableName, store } = table));
 let api: ReturnType<typeof apiHarness>;
 // Real time: the fakes stamp what they store with it, and the rate limits' resets are real instants.
 let clock: ManualClock;
 let logger: RecordingLogger;
 beforeEach(async () => {
-  tableName = `networks-${randomUUID()}`;
-  await ensureTable(client, tableName);
-  store = new DynamoStore({ client, tableName });
   const db = { store, client, tableName } as unknown as DynaliteStore;
   api = apiHarness(db, await residentsDeps(db), new Date().toISOString());
   clock = new ManualClock(new Date().toISOString());

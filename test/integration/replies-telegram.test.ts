@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTelegramClient } from '../../functions/channels/telegram/client';
 import { createTelegramReplies } from '../../functions/channels/telegram/replies';
-import { ProviderError, type SecretSource } from '../../functions/ports';
+import type { SecretSource } from '../../functions/ports';
 import {
   botError,
   CHANNEL_ID,
@@ -10,6 +10,7 @@ import {
   floodWait,
   TelegramApiFake,
 } from '../fakes/telegram-api';
+import { failureOf, signal } from '../helpers/providers';
 
 const TOKEN = '7000000002:AAHcurrentTokenForTheCommentsBot00001';
 const REVOKED = '7000000002:AAHrevokedTokenForTheCommentsBot00001';
@@ -25,16 +26,6 @@ function secretsOf(cached: Record<string, string>, fresh = cached) {
   return { source, calls };
 }
 const secret = (botToken = TOKEN, chatId = `@${CHANNEL_USERNAME}`) => ({ botToken, chatId });
-const signal = () => AbortSignal.timeout(5_000);
-
-async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 describe('Telegram comments read with getUpdates from a local Bot API', () => {
   let fake: TelegramApiFake;

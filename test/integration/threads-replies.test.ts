@@ -1,21 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CREDENTIALS_REJECTED_MESSAGE } from '../../functions/adapters/providers/graph';
 import { createThreadsReplyReader } from '../../functions/channels/threads/replies';
 import { ProviderError } from '../../functions/ports';
 import { FakeSecrets, FakeThreadsApi } from '../fakes/threads-api';
 import { RecordingLogger } from '../helpers/fakes';
+import { fakePerFile } from '../helpers/providers';
 
 const TOKEN = 'THAArepliesTokenNeverInALog0123456789';
 const USER = '25000000000000001';
 
 let threads: FakeThreadsApi;
-beforeAll(async () => {
-  threads = await FakeThreadsApi.start({ token: TOKEN, userId: USER });
-});
-afterEach(() => threads.reset());
-afterAll(async () => {
-  await threads?.close();
-});
+fakePerFile(
+  () => FakeThreadsApi.start({ token: TOKEN, userId: USER }),
+  (fake) => {
+    threads = fake;
+  },
+);
 
 function setup(maxPages?: number) {
   const logger = new RecordingLogger();
